@@ -1,0 +1,29 @@
+"""The core is sans-IO: importing it pulls in no event loop, no sockets and no threads."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+# threading is not listed: attrs imports it (through importlib.util). The core's own code may
+# not use it; the ruff banned-api rule for src/mcpws/core enforces that.
+FORBIDDEN = ("trio", "asyncio", "anyio", "socket", "selectors")
+
+
+def test_importing_the_core_imports_no_io_module() -> None:
+    code = (
+        "import sys, mcpws.core, mcpws.core.jsonrpc, mcpws.core.mcp, mcpws.core.versions\n"
+        f"print(','.join(m for m in {FORBIDDEN!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == ""
+
+
+def test_importing_mcpws_imports_no_driver() -> None:
+    code = "import sys, mcpws\nprint(','.join(m for m in ('trio', 'asyncio') if m in sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == ""

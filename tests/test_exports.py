@@ -1,0 +1,39 @@
+"""Each public module's ``__all__`` lists exactly what it exports, and only real names."""
+
+from __future__ import annotations
+
+import importlib
+import types
+
+import pytest
+
+PUBLIC = ["mcpws.core.errors", "mcpws.core.jsonrpc", "mcpws.core.mcp", "mcpws.core.versions"]
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_all_names_exist_once(name: str) -> None:
+    module = importlib.import_module(name)
+    assert len(set(module.__all__)) == len(module.__all__)
+    for exported in module.__all__:
+        assert hasattr(module, exported), exported
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_every_public_class_and_function_defined_there_is_in_all(name: str) -> None:
+    module = importlib.import_module(name)
+    defined_here = {
+        attribute
+        for attribute, value in vars(module).items()
+        if not attribute.startswith("_")
+        and isinstance(value, type | types.FunctionType)
+        and (value.__module__ == name or value.__module__.startswith(f"{name}._"))
+    }
+    assert defined_here
+    assert defined_here <= set(module.__all__)
+
+
+def test_the_mcp_package_reexports_its_private_modules() -> None:
+    mcp = importlib.import_module("mcpws.core.mcp")
+    for private in ("_types", "_methods"):
+        module = importlib.import_module(f"mcpws.core.mcp.{private}")
+        assert set(module.__all__) <= set(mcp.__all__)
