@@ -208,8 +208,6 @@ def _build() -> dict[tuple[str, str], MethodSpec]:
     table: dict[tuple[str, str], MethodSpec] = {}
     for method, kind, direction, params, result, revisions in _DECLARATIONS:
         for revision in revisions:
-            if (method, revision) in table:
-                raise RuntimeError(f"{method} is declared twice for {revision}")
             table[method, revision] = MethodSpec(
                 method,
                 revision,

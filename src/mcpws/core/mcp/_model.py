@@ -75,8 +75,9 @@ def _prefixed(exc: InvalidParams, step: str | int) -> InvalidParams:
 class _Conversion:
     """How one annotation converts: JSON to Python, Python to JSON, and the Python check.
 
-    ``decode`` is ``None`` when the JSON value is kept as it is, after ``accepts`` said yes;
-    ``encode`` is ``None`` when the Python value is already its JSON value.
+    ``encode`` is ``None`` when the Python value is its own JSON value. ``decode`` is ``None``
+    when, besides, ``accepts`` is the whole check; a container of plain values that checks
+    each element, to name the one at fault, has a ``decode`` and no ``encode``.
     """
 
     decode: Convert | None
@@ -85,6 +86,8 @@ class _Conversion:
     describe: str
     python_check: Callable[[Any], bool] | None = None
     literals: tuple[str, ...] = ()
+    #: ``list`` for arrays; a union sends the arrays it meets to its one array member.
+    json_kind: type | None = None
 
     def from_json(self, value: Any) -> Any:
         if self.decode is not None:
@@ -118,10 +121,6 @@ def _is_object(value: Any) -> bool:
     return type(value) is dict
 
 
-def _is_list(value: Any) -> bool:
-    return type(value) is list
-
-
 def _is_anything(_: Any) -> bool:
     return True
 
@@ -152,13 +151,10 @@ def _literal(values: tuple[Any, ...]) -> _Conversion:
 
 
 def _list(item: _Conversion) -> _Conversion:
-    item_decode, item_encode, item_check = item.decode, item.encode, item.check
+    item_encode, item_check = item.encode, item.check
 
     def accepts(value: Any) -> bool:
         return type(value) is list and all(map(item.accepts, value))
-
-    if item.accepts is _is_anything:
-        accepts = _is_list
 
     def decode(value: Any) -> Any:
         if type(value) is not list:
@@ -175,11 +171,13 @@ def _list(item: _Conversion) -> _Conversion:
         return [item_encode(element) for element in value]  # type: ignore[misc]
 
     def check(value: Any) -> bool:
-        return isinstance(value, list | tuple) and all(map(item_check, value))
+        return isinstance(value, list) and all(map(item_check, value))
 
-    if item_decode is None and item_encode is None:
-        return _Conversion(None, None, accepts, f"an array of {item.describe}", check)
-    return _Conversion(decode, encode if item_encode else None, _is_list, "an array", check)
+    if item_encode is None:
+        return _Conversion(
+            None, None, accepts, f"an array of {item.describe}", check, json_kind=list
+        )
+    return _Conversion(decode, encode, accepts, "an array", check, json_kind=list)
 
 
 def _mapping(item: _Conversion) -> _Conversion:
@@ -204,7 +202,9 @@ def _mapping(item: _Conversion) -> _Conversion:
     def check(value: Any) -> bool:
         return isinstance(value, dict) and all(map(item_check, value.values()))
 
-    return _Conversion(decode, encode if item_encode else None, _is_object, "an object", check)
+    if item_encode is None:
+        return _Conversion(decode, None, _is_object, "an object", check)
+    return _Conversion(decode, encode, _is_object, "an object", check)
 
 
 def _to_json(value: Model) -> dict[str, Any]:
@@ -267,7 +267,7 @@ def _first_fit(plans: list[_Plan], value: dict[str, Any]) -> Any:
 def _union(options: tuple[_Conversion, ...], models: tuple[type[Model], ...]) -> _Conversion:
     """Values of different JSON kinds: objects go to *models*, the rest to *options*."""
     objects = _model_union(models) if models else None
-    arrays = next((o for o in options if o.accepts is _is_list), None)
+    arrays = next((o for o in options if o.json_kind is list), None)
     scalars = tuple(o for o in options if o is not arrays)
     shown = " or ".join([*(o.describe for o in options), *([objects.describe] if objects else [])])
 

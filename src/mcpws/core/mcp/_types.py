@@ -175,12 +175,11 @@ _ONLY_2026_07: Final = _rev(_V2026_07)
 _REQUIRED_2026_07: Final = _rev(_V2026_07, required_in=(_V2026_07,))
 _REQUEST_META: Final = _rev(required_in=(_V2026_07,))
 
-_frozen = attrs.frozen(kw_only=True)
 
 # Common structures ------------------------------------------------------------------------------
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Icon(Model):
     """An icon for an implementation, tool, resource or prompt (2025-11-25 on)."""
 
@@ -190,7 +189,7 @@ class Icon(Model):
     theme: Literal["light", "dark"] | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Implementation(Model):
     """The name and version of an MCP client or server."""
 
@@ -202,7 +201,7 @@ class Implementation(Model):
     website_url: str | None = attrs.field(default=None, metadata=_rev(_V2025_11))
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Annotations(Model):
     """Hints on how a client uses or shows an object (an untyped object in 2024-11-05)."""
 
@@ -211,7 +210,7 @@ class Annotations(Model):
     last_modified: str | None = attrs.field(default=None, metadata=_rev(_V2025_06))
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ClientCapabilities(Model):
     """What a client supports. Each capability's details are a plain object."""
 
@@ -223,7 +222,7 @@ class ClientCapabilities(Model):
     extensions: dict[str, dict[str, Any]] | None = attrs.field(default=None, metadata=_ONLY_2026_07)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ServerCapabilities(Model):
     """What a server offers. Each capability's details are a plain object."""
 
@@ -237,21 +236,21 @@ class ServerCapabilities(Model):
     extensions: dict[str, dict[str, Any]] | None = attrs.field(default=None, metadata=_ONLY_2026_07)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class RequestParams(Model):
     """Params with nothing but ``_meta``: ``ping``, ``roots/list``, ``server/discover``."""
 
     meta: Meta = attrs.field(default=None, metadata=_REQUEST_META)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class NotificationParams(Model):
     """Params with nothing but ``_meta``, as the ``list_changed`` notifications have."""
 
     meta: Meta = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class PaginatedRequestParams(Model):
     """Params of the ``*/list`` requests: where the previous page ended."""
 
@@ -259,7 +258,7 @@ class PaginatedRequestParams(Model):
     meta: Meta = attrs.field(default=None, metadata=_REQUEST_META)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Result(Model):
     """A result with no members of its own; the base of every result.
 
@@ -274,7 +273,7 @@ class Result(Model):
 # Lifecycle --------------------------------------------------------------------------------------
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class InitializeRequestParams(Model):
     """Params of ``initialize`` (handshake era)."""
 
@@ -284,7 +283,7 @@ class InitializeRequestParams(Model):
     meta: Meta = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class InitializeResult(Result):
     """The answer to ``initialize`` (handshake era)."""
 
@@ -294,7 +293,7 @@ class InitializeResult(Result):
     instructions: str | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class DiscoverResult(Result):
     """The answer to ``server/discover`` (2026-07-28): what the server supports."""
 
@@ -307,7 +306,7 @@ class DiscoverResult(Result):
     )
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class CancelledNotificationParams(Model):
     """Params of ``notifications/cancelled``; ``request_id`` is required until 2025-06-18
     and from 2026-07-28 (2025-11-25 cancels tasks by other means)."""
@@ -320,7 +319,7 @@ class CancelledNotificationParams(Model):
     meta: Meta = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ProgressNotificationParams(Model):
     """Params of ``notifications/progress``."""
 
@@ -334,7 +333,7 @@ class ProgressNotificationParams(Model):
 # Content ----------------------------------------------------------------------------------------
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class TextContent(Model):
     """Text."""
 
@@ -344,7 +343,7 @@ class TextContent(Model):
     meta: Meta = attrs.field(default=None, metadata=_META_SINCE_2025_06)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ImageContent(Model):
     """An image, base64-encoded."""
 
@@ -355,7 +354,7 @@ class ImageContent(Model):
     meta: Meta = attrs.field(default=None, metadata=_META_SINCE_2025_06)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class AudioContent(Model):
     """Audio, base64-encoded (2025-03-26 on)."""
 
@@ -366,7 +365,7 @@ class AudioContent(Model):
     meta: Meta = attrs.field(default=None, metadata=_META_SINCE_2025_06)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class TextResourceContents(Model):
     """The contents of a text resource."""
 
@@ -376,7 +375,7 @@ class TextResourceContents(Model):
     meta: Meta = attrs.field(default=None, metadata=_META_SINCE_2025_06)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class BlobResourceContents(Model):
     """The contents of a binary resource, base64-encoded."""
 
@@ -389,7 +388,7 @@ class BlobResourceContents(Model):
 ResourceContents: TypeAlias = TextResourceContents | BlobResourceContents
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class EmbeddedResource(Model):
     """A resource's contents, embedded in a message."""
 
@@ -399,7 +398,7 @@ class EmbeddedResource(Model):
     meta: Meta = attrs.field(default=None, metadata=_META_SINCE_2025_06)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ResourceLink(Model):
     """A link to a resource the client may read (2025-06-18 on)."""
 
@@ -422,7 +421,7 @@ ContentBlock: TypeAlias = (
 # Tools ------------------------------------------------------------------------------------------
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ToolAnnotations(Model):
     """Hints about a tool's behaviour (2025-03-26 on). Hints, not guarantees."""
 
@@ -433,14 +432,14 @@ class ToolAnnotations(Model):
     open_world_hint: bool | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ToolExecution(Model):
     """How a tool may run as a task (2025-11-25)."""
 
     task_support: Literal["forbidden", "optional", "required"] | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Tool(Model):
     """A tool a server offers."""
 
@@ -455,7 +454,7 @@ class Tool(Model):
     meta: Meta = attrs.field(default=None, metadata=_META_SINCE_2025_06)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ListToolsResult(Result):
     """A page of the server's tools."""
 
@@ -467,14 +466,14 @@ class ListToolsResult(Result):
     )
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class TaskMetadata(Model):
     """Asks for a request to run as a task (2025-11-25)."""
 
     ttl: int | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class CallToolRequestParams(Model):
     """Params of ``tools/call``.
 
@@ -492,7 +491,7 @@ class CallToolRequestParams(Model):
     meta: Meta = attrs.field(default=None, metadata=_REQUEST_META)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class CallToolResult(Result):
     """The result of a tool call. A tool's own failure is ``is_error``, not a JSON-RPC error."""
 
@@ -504,7 +503,7 @@ class CallToolResult(Result):
 # Resources --------------------------------------------------------------------------------------
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Resource(Model):
     """A resource a server offers."""
 
@@ -519,7 +518,7 @@ class Resource(Model):
     meta: Meta = attrs.field(default=None, metadata=_META_SINCE_2025_06)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ResourceTemplate(Model):
     """A family of resources named by an RFC 6570 URI template."""
 
@@ -533,7 +532,7 @@ class ResourceTemplate(Model):
     meta: Meta = attrs.field(default=None, metadata=_META_SINCE_2025_06)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ListResourcesResult(Result):
     """A page of the server's resources."""
 
@@ -545,7 +544,7 @@ class ListResourcesResult(Result):
     )
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ListResourceTemplatesResult(Result):
     """A page of the server's resource templates."""
 
@@ -557,7 +556,7 @@ class ListResourceTemplatesResult(Result):
     )
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ReadResourceRequestParams(Model):
     """Params of ``resources/read``."""
 
@@ -569,7 +568,7 @@ class ReadResourceRequestParams(Model):
     meta: Meta = attrs.field(default=None, metadata=_REQUEST_META)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ReadResourceResult(Result):
     """The contents of a resource."""
 
@@ -580,7 +579,7 @@ class ReadResourceResult(Result):
     )
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class SubscribeRequestParams(Model):
     """Params of ``resources/subscribe`` (handshake era)."""
 
@@ -588,7 +587,7 @@ class SubscribeRequestParams(Model):
     meta: Meta = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class UnsubscribeRequestParams(Model):
     """Params of ``resources/unsubscribe`` (handshake era)."""
 
@@ -596,7 +595,7 @@ class UnsubscribeRequestParams(Model):
     meta: Meta = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ResourceUpdatedNotificationParams(Model):
     """Params of ``notifications/resources/updated``."""
 
@@ -607,7 +606,7 @@ class ResourceUpdatedNotificationParams(Model):
 # Prompts ----------------------------------------------------------------------------------------
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class PromptArgument(Model):
     """An argument a prompt takes."""
 
@@ -617,7 +616,7 @@ class PromptArgument(Model):
     required: bool | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Prompt(Model):
     """A prompt or prompt template a server offers."""
 
@@ -629,7 +628,7 @@ class Prompt(Model):
     meta: Meta = attrs.field(default=None, metadata=_META_SINCE_2025_06)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ListPromptsResult(Result):
     """A page of the server's prompts."""
 
@@ -641,7 +640,7 @@ class ListPromptsResult(Result):
     )
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class GetPromptRequestParams(Model):
     """Params of ``prompts/get``."""
 
@@ -654,7 +653,7 @@ class GetPromptRequestParams(Model):
     meta: Meta = attrs.field(default=None, metadata=_REQUEST_META)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class PromptMessage(Model):
     """One message of a prompt."""
 
@@ -662,7 +661,7 @@ class PromptMessage(Model):
     content: ContentBlock
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class GetPromptResult(Result):
     """A prompt, rendered with its arguments."""
 
@@ -673,7 +672,7 @@ class GetPromptResult(Result):
 # Logging ----------------------------------------------------------------------------------------
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class SetLevelRequestParams(Model):
     """Params of ``logging/setLevel`` (handshake era)."""
 
@@ -681,7 +680,7 @@ class SetLevelRequestParams(Model):
     meta: Meta = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class LoggingMessageNotificationParams(Model):
     """Params of ``notifications/message``: one log entry."""
 
@@ -694,7 +693,7 @@ class LoggingMessageNotificationParams(Model):
 # Completion -------------------------------------------------------------------------------------
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class PromptReference(Model):
     """Names a prompt whose argument is being completed."""
 
@@ -703,7 +702,7 @@ class PromptReference(Model):
     title: str | None = attrs.field(default=None, metadata=_rev(_V2025_06))
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ResourceTemplateReference(Model):
     """Names a resource template whose variable is being completed."""
 
@@ -711,7 +710,7 @@ class ResourceTemplateReference(Model):
     uri: str
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class CompletionArgument(Model):
     """The argument being completed, and what has been typed so far."""
 
@@ -719,14 +718,14 @@ class CompletionArgument(Model):
     value: str
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class CompletionContext(Model):
     """Arguments already resolved (2025-06-18 on)."""
 
     arguments: dict[str, str] | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class CompleteRequestParams(Model):
     """Params of ``completion/complete``."""
 
@@ -736,7 +735,7 @@ class CompleteRequestParams(Model):
     meta: Meta = attrs.field(default=None, metadata=_REQUEST_META)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Completion(Model):
     """Completion values; at most 100 of them."""
 
@@ -745,7 +744,7 @@ class Completion(Model):
     has_more: bool | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class CompleteResult(Result):
     """The answer to ``completion/complete``."""
 
@@ -755,7 +754,7 @@ class CompleteResult(Result):
 # Roots ------------------------------------------------------------------------------------------
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Root(Model):
     """A directory or file the server may work in."""
 
@@ -764,7 +763,7 @@ class Root(Model):
     meta: Meta = attrs.field(default=None, metadata=_META_SINCE_2025_06)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ListRootsResult(Model):
     """The client's roots. No ``resultType`` in 2026-07-28, where it is an input response."""
 
@@ -772,7 +771,7 @@ class ListRootsResult(Model):
     meta: Meta = attrs.field(default=None, metadata=_rev(until=_V2025_11))
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ListRootsRequest(Model):
     """A ``roots/list`` request as an input request of 2026-07-28."""
 
@@ -783,7 +782,7 @@ class ListRootsRequest(Model):
 # Sampling ---------------------------------------------------------------------------------------
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ToolUseContent(Model):
     """A model's request to use a tool, in sampling (2025-11-25 on)."""
 
@@ -794,7 +793,7 @@ class ToolUseContent(Model):
     meta: Meta = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ToolResultContent(Model):
     """The result of a tool use, in sampling (2025-11-25 on)."""
 
@@ -811,7 +810,7 @@ SamplingContent: TypeAlias = (
 )
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class SamplingMessage(Model):
     """A message in a sampling conversation; from 2025-11-25 its content may be a list."""
 
@@ -820,14 +819,14 @@ class SamplingMessage(Model):
     meta: Meta = attrs.field(default=None, metadata=_META_SINCE_2025_11)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ModelHint(Model):
     """A hint for choosing a model."""
 
     name: str | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ModelPreferences(Model):
     """What matters in choosing a model; priorities run from 0 to 1."""
 
@@ -837,14 +836,14 @@ class ModelPreferences(Model):
     intelligence_priority: float | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ToolChoice(Model):
     """How the model may use tools in sampling (2025-11-25 on)."""
 
     mode: Literal["auto", "required", "none"] | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class CreateMessageRequestParams(Model):
     """Params of ``sampling/createMessage``."""
 
@@ -862,7 +861,7 @@ class CreateMessageRequestParams(Model):
     meta: Meta = attrs.field(default=None, metadata=_rev(until=_V2025_11))
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class CreateMessageResult(Model):
     """The sampled message. No ``resultType`` in 2026-07-28, where it is an input response."""
 
@@ -873,7 +872,7 @@ class CreateMessageResult(Model):
     meta: Meta = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class CreateMessageRequest(Model):
     """A ``sampling/createMessage`` request as an input request of 2026-07-28."""
 
@@ -884,7 +883,7 @@ class CreateMessageRequest(Model):
 # Elicitation ------------------------------------------------------------------------------------
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ElicitRequestFormParams(Model):
     """Params of ``elicitation/create`` in form mode (the only mode before 2025-11-25)."""
 
@@ -895,7 +894,7 @@ class ElicitRequestFormParams(Model):
     meta: Meta = attrs.field(default=None, metadata=_rev(until=_V2025_11))
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ElicitRequestURLParams(Model):
     """Params of ``elicitation/create`` in URL mode (2025-11-25 on)."""
 
@@ -912,7 +911,7 @@ class ElicitRequestURLParams(Model):
 ElicitRequestParams: TypeAlias = ElicitRequestFormParams | ElicitRequestURLParams
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ElicitResult(Model):
     """The user's answer to an elicitation."""
 
@@ -921,7 +920,7 @@ class ElicitResult(Model):
     meta: Meta = attrs.field(default=None, metadata=_rev(until=_V2025_11))
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ElicitRequest(Model):
     """An ``elicitation/create`` request as an input request of 2026-07-28."""
 
@@ -929,14 +928,14 @@ class ElicitRequest(Model):
     params: ElicitRequestFormParams | ElicitRequestURLParams
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ElicitationCompleteNotificationParams(Model):
     """Params of ``notifications/elicitation/complete`` (2025-11-25)."""
 
     elicitation_id: str
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class StringSchema(Model):
     """An elicitation field holding a string."""
 
@@ -949,7 +948,7 @@ class StringSchema(Model):
     default: str | None = attrs.field(default=None, metadata=_META_SINCE_2025_11)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class NumberSchema(Model):
     """An elicitation field holding a number or an integer."""
 
@@ -961,7 +960,7 @@ class NumberSchema(Model):
     default: float | None = attrs.field(default=None, metadata=_META_SINCE_2025_11)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class BooleanSchema(Model):
     """An elicitation field holding a boolean."""
 
@@ -971,7 +970,7 @@ class BooleanSchema(Model):
     default: bool | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class UntitledSingleSelectEnumSchema(Model):
     """An elicitation field choosing one of some strings (2025-11-25 on)."""
 
@@ -982,7 +981,7 @@ class UntitledSingleSelectEnumSchema(Model):
     default: str | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class TitledSingleSelectEnumSchema(Model):
     """An elicitation field choosing one of some titled strings (2025-11-25 on)."""
 
@@ -993,7 +992,7 @@ class TitledSingleSelectEnumSchema(Model):
     default: str | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class UntitledMultiSelectEnumSchema(Model):
     """An elicitation field choosing several of some strings (2025-11-25 on)."""
 
@@ -1006,7 +1005,7 @@ class UntitledMultiSelectEnumSchema(Model):
     default: list[str] | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class TitledMultiSelectEnumSchema(Model):
     """An elicitation field choosing several of some titled strings (2025-11-25 on)."""
 
@@ -1019,7 +1018,7 @@ class TitledMultiSelectEnumSchema(Model):
     default: list[str] | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class LegacyTitledEnumSchema(Model):
     """An enum field with ``enumNames`` (deprecated since 2025-11-25)."""
 
@@ -1036,7 +1035,7 @@ class LegacyTitledEnumSchema(Model):
 TaskStatus: TypeAlias = Literal["working", "input_required", "completed", "failed", "cancelled"]
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Task(Model):
     """A long-running request's state (2025-11-25). ``ttl`` may be null."""
 
@@ -1049,7 +1048,7 @@ class Task(Model):
     poll_interval: int | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class TaskIdParams(Model):
     """Params of ``tasks/get``, ``tasks/result`` and ``tasks/cancel`` (2025-11-25)."""
 
@@ -1057,14 +1056,14 @@ class TaskIdParams(Model):
     meta: Meta = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class CreateTaskResult(Result):
     """The answer to a request that runs as a task (2025-11-25)."""
 
     task: Task
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class GetTaskResult(Result):
     """The answer to ``tasks/get`` (2025-11-25): the task's state."""
 
@@ -1077,17 +1076,17 @@ class GetTaskResult(Result):
     poll_interval: int | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class CancelTaskResult(GetTaskResult):
     """The answer to ``tasks/cancel`` (2025-11-25): the task's state."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class GetTaskPayloadResult(Result):
     """The answer to ``tasks/result`` (2025-11-25): the task's own result, in ``extra``."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ListTasksResult(Result):
     """A page of tasks (2025-11-25)."""
 
@@ -1095,7 +1094,7 @@ class ListTasksResult(Result):
     next_cursor: str | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class TaskStatusNotificationParams(Model):
     """Params of ``notifications/tasks/status`` (2025-11-25)."""
 
@@ -1115,7 +1114,7 @@ InputRequest: TypeAlias = CreateMessageRequest | ListRootsRequest | ElicitReques
 InputResponse: TypeAlias = CreateMessageResult | ListRootsResult | ElicitResult
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class InputRequiredResult(Result):
     """The server needs the client's input before it can finish (2026-07-28).
 
@@ -1128,7 +1127,7 @@ class InputRequiredResult(Result):
     request_state: str | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class SubscriptionFilter(Model):
     """Which notifications a ``subscriptions/listen`` stream carries (2026-07-28)."""
 
@@ -1138,7 +1137,7 @@ class SubscriptionFilter(Model):
     resource_subscriptions: list[str] | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class SubscriptionsListenRequestParams(Model):
     """Params of ``subscriptions/listen`` (2026-07-28)."""
 
@@ -1146,12 +1145,12 @@ class SubscriptionsListenRequestParams(Model):
     meta: Meta = attrs.field(default=None, metadata=_REQUEST_META)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class SubscriptionsListenResult(Result):
     """The end of a ``subscriptions/listen`` stream (2026-07-28)."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class SubscriptionsAcknowledgedNotificationParams(Model):
     """Params of ``notifications/subscriptions/acknowledged`` (2026-07-28)."""
 
