@@ -80,16 +80,12 @@ def _sdk_operations() -> dict[str, Callable[[], Any]]:
     }
 
 
-def _time(operation: Callable[[], Any], budget: float) -> float:
-    """Median seconds per call, over repeats of about *budget* seconds each."""
-    timer = timeit.Timer(operation)
-    number, _ = timer.autorange()
-    number = max(1, int(number * budget / 0.2))
-    gc.collect()
-    return statistics.median(t / number for t in timer.repeat(repeat=7, number=number))
+def measure(budget: float, rounds: int = 9) -> dict[str, float]:
+    """Median seconds per call of each operation.
 
-
-def measure(budget: float) -> dict[str, float]:
+    The operations take turns, one timing each per round, so that drift in the machine's state
+    (the allocator's, the CPU's) falls on all of them alike instead of on whichever ran last.
+    """
     operations: dict[str, Callable[[], Any]] = {
         "small json.loads": lambda: json.loads(SMALL),
         "small mcpws decode": lambda: jsonrpc.decode(SMALL),
@@ -99,7 +95,14 @@ def measure(budget: float) -> dict[str, float]:
         "large mcpws typed": _mcpws_typed_result,
         **_sdk_operations(),
     }
-    return {name: _time(operation, budget) for name, operation in operations.items()}
+    timers = {name: timeit.Timer(operation) for name, operation in operations.items()}
+    numbers = {name: max(1, int(t.autorange()[0] * budget / 0.2)) for name, t in timers.items()}
+    samples: dict[str, list[float]] = {name: [] for name in operations}
+    for _ in range(rounds):
+        for name, timer in timers.items():
+            gc.collect()
+            samples[name].append(timer.timeit(numbers[name]) / numbers[name])
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def _ratio(line: str, value: float, target: float, higher_is_better: bool = True) -> str:
@@ -157,7 +160,7 @@ def report(seconds: dict[str, float]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--budget", type=float, default=0.2, help="seconds per repeat")
+    parser.add_argument("--budget", type=float, default=0.1, help="seconds per timing")
     args = parser.parse_args(argv)
     print("\n".join(report(measure(args.budget))))
 
