@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import Any, Final, TypeAlias
 
 import attrs
@@ -316,7 +317,7 @@ def decode(
             raise _parse_error("the text contains a lone surrogate")
     elif isinstance(data, bytes | bytearray | memoryview):
         try:
-            text = str(data, "utf-8")
+            text = str(data if type(data) is not memoryview else data.tobytes(), "utf-8")
         except UnicodeDecodeError as exc:
             raise _parse_error(
                 f"the data is not valid UTF-8 ({exc.reason} at byte {exc.start})"
@@ -368,12 +369,33 @@ def _to_json(message: Message) -> dict[str, Any]:
     return obj
 
 
+_CONTAINERS: Final = (dict, list, tuple)
+
+
+def _non_string_key(value: Any) -> Any:
+    """Find a key that is not a string in the objects of a value (JSON would rewrite it), or
+    return ``_ABSENT``. The objects are gathered first and their keys checked in one pass."""
+    objects = []
+    stack = [value] if isinstance(value, _CONTAINERS) else []
+    while stack:
+        node = stack.pop()
+        members: Iterable[Any] = node
+        if isinstance(node, dict):
+            objects.append(node)
+            members = node.values()
+        stack.extend([member for member in members if isinstance(member, _CONTAINERS)])
+    kinds = set(map(type, chain.from_iterable(objects)))
+    if kinds <= {str} or all(issubclass(kind, str) for kind in kinds):
+        return _ABSENT
+    return next(key for obj in objects for key in obj if not isinstance(key, str))
+
+
 def encode(message: Message | Sequence[Message]) -> str:
     """Encode a message, or a non-empty sequence of them as a batch, as compact JSON text.
 
     Raises :class:`~mcpws.core.errors.LocalProtocolError` for anything that JSON cannot carry
     exactly: NaN or infinite numbers, objects JSON has no form for, circular references and
-    lone surrogates.
+    lone surrogates, and object keys that are not strings (JSON would rewrite them).
     """
     if isinstance(message, Sequence):
         if not message:
@@ -385,6 +407,9 @@ def encode(message: Message | Sequence[Message]) -> str:
         text: str = _json_encode(obj)
     except (TypeError, ValueError, RecursionError) as exc:
         raise LocalProtocolError(f"the message cannot be encoded as JSON: {exc}") from None
+    key = _non_string_key(obj)
+    if key is not _ABSENT:
+        raise LocalProtocolError(f"object keys must be strings, not {key!r}")
     if not text.isascii() and _SURROGATE.search(text):
         raise LocalProtocolError("the message contains a lone surrogate, which UTF-8 cannot carry")
     return text

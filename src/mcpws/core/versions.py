@@ -72,6 +72,8 @@ def negotiate(requested: object, supported: Iterable[str] = HANDSHAKE_REVISIONS)
     Returns *requested* when it is one of *supported*, else the newest of *supported*; the
     client then decides whether it can speak that. *supported* must not be empty.
     """
+    if isinstance(supported, str):
+        raise TypeError("supported must be a collection of revisions, not one string")
     choices = sorted(supported)
     if not choices:
         raise ValueError("at least one revision must be supported")
@@ -80,5 +82,5 @@ def negotiate(requested: object, supported: Iterable[str] = HANDSHAKE_REVISIONS)
 
 def newest_common(ours: Iterable[str], theirs: Iterable[object]) -> str | None:
     """Return the newest revision both sides support, or ``None`` when they share none."""
-    common = set(ours).intersection(theirs)
+    common = set(ours).intersection(r for r in theirs if isinstance(r, str))
     return max(common) if common else None
