@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from mcpws.core.errors import InvalidMessage
 from mcpws.core.jsonrpc import (

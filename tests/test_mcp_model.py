@@ -291,3 +291,17 @@ class TestMethodTable:
         assert mcp.UnsupportedProtocolVersionData.from_json(data).to_json() == data
         assert (mcp.HEADER_MISMATCH, mcp.MISSING_REQUIRED_CLIENT_CAPABILITY) == (-32020, -32021)
         assert (mcp.UNSUPPORTED_PROTOCOL_VERSION, mcp.URL_ELICITATION_REQUIRED) == (-32022, -32042)
+
+
+def test_the_repr_shows_the_members_that_are_set_own_ones_first() -> None:
+    params = mcp.CallToolRequestParams(name="t", meta={"progressToken": 1})
+    assert repr(params) == "CallToolRequestParams(name='t', meta={'progressToken': 1})"
+    entry = mcp.LoggingMessageNotificationParams(level="info", data=None)
+    assert repr(entry) == "LoggingMessageNotificationParams(level='info', data=None)"
+    content = mcp.TextContent.from_json({"type": "text", "text": "a", "x-new": 1})
+    assert repr(content) == "TextContent(type='text', text='a', extra={'x-new': 1})"
+
+
+def test_json_members_come_in_declaration_order_own_ones_first() -> None:
+    page = mcp.ListToolsResult(tools=[], next_cursor="c", ttl_ms=5, meta={})
+    assert list(page.to_json()) == ["tools", "nextCursor", "ttlMs", "_meta"]

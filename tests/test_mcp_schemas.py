@@ -28,8 +28,7 @@ from typing import Any, Literal, NamedTuple
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 
@@ -483,10 +482,6 @@ def _members(cls: type[mcp.Model], revision: str) -> tuple[set[str], set[str]]:
 
 
 _MODELS = [getattr(mcp, name) for name in mcp.__all__ if _is_model(getattr(mcp, name))]
-_XFAIL_MEMBERS = {
-    ("2026-07-28", mcp.SubscriptionsListenResult): "SubscriptionsListenResult.meta is optional,"
-    " but MCP 2026-07-28 requires _meta (holding the subscription id)",
-}
 
 
 def _structure_cases() -> list[Any]:
@@ -500,9 +495,7 @@ def _structure_cases() -> list[Any]:
             declared = _declared(_definitions(revision)[_definition(cls, revision)], revision)[0]
             if not declared or "jsonrpc" in declared:
                 continue
-            reason = _XFAIL_MEMBERS.get((revision, cls))
-            marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
-            cases.append(pytest.param(revision, cls, id=f"{revision}-{cls.__name__}", marks=marks))
+            cases.append(pytest.param(revision, cls, id=f"{revision}-{cls.__name__}"))
     return cases
 
 

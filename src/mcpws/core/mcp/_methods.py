@@ -46,7 +46,7 @@ UNSUPPORTED_PROTOCOL_VERSION: Final = -32022
 URL_ELICITATION_REQUIRED: Final = -32042
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class UnsupportedProtocolVersionData(Model):
     """``error.data`` of :data:`UNSUPPORTED_PROTOCOL_VERSION`."""
 
@@ -54,7 +54,7 @@ class UnsupportedProtocolVersionData(Model):
     supported: list[str]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class MissingRequiredClientCapabilityData(Model):
     """``error.data`` of :data:`MISSING_REQUIRED_CLIENT_CAPABILITY`."""
 

@@ -342,6 +342,19 @@ class _Field:
     nullable: bool = False
 
 
+def _fields_most_derived_first(cls: type[Model]) -> list[attrs.Attribute[Any]]:
+    """A model's fields, its own first and then its bases' (attrs lists bases' first), so that
+    ``name`` comes before ``_meta`` in JSON and in the ``repr``."""
+    every = {field.name: field for field in attrs.fields(cls)}
+    ordered: dict[str, attrs.Attribute[Any]] = {}
+    for klass in cls.__mro__:
+        if attrs.has(klass):
+            for field in attrs.fields(klass):
+                if not field.inherited and field.name != "extra":
+                    ordered.setdefault(field.name, every[field.name])
+    return list(ordered.values())
+
+
 class _Plan:
     """The compiled conversion of one model class."""
 
@@ -350,9 +363,7 @@ class _Plan:
         fields = []
         #: For each member whose values are a Literal, those values (None: it may be absent).
         self.literals: dict[str, tuple[str | None, ...]] = {}
-        for field in attrs.fields(cls):
-            if field.name == "extra":
-                continue
+        for field in _fields_most_derived_first(cls):
             conversion, optional = _conversion(hints[field.name])
             key = field.metadata.get("json", json_name(field.name))
             nullable = bool(field.metadata.get("nullable"))
@@ -443,15 +454,25 @@ def _plan(cls: type[Model]) -> _Plan:
     return plan
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Model:
     """Base class of the typed MCP structures.
 
     ``extra`` holds the members of the JSON object that the model does not declare, so that
-    nothing a newer peer sends is lost.
+    nothing a newer peer sends is lost. The ``repr`` shows the members that are set.
     """
 
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY)
+
+    def __repr__(self) -> str:
+        shown = [
+            f"{field.attribute}={value!r}"
+            for field in _plan(type(self)).fields
+            if (value := getattr(self, field.attribute)) is not None or field.nullable
+        ]
+        if self.extra:
+            shown.append(f"extra={dict(self.extra)!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     def __attrs_post_init__(self) -> None:
         _plan(type(self)).check(self)

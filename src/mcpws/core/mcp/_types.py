@@ -29,6 +29,7 @@ __all__ = [
     "AudioContent",
     "BlobResourceContents",
     "BooleanSchema",
+    "CacheableResult",
     "CallToolRequestParams",
     "CallToolResult",
     "CancelTaskResult",
@@ -64,6 +65,7 @@ __all__ = [
     "InputRequest",
     "InputRequiredResult",
     "InputResponse",
+    "InputResponseRequestParams",
     "LegacyTitledEnumSchema",
     "ListPromptsResult",
     "ListResourceTemplatesResult",
@@ -179,7 +181,7 @@ _REQUEST_META: Final = _rev(required_in=(_V2026_07,))
 # Common structures ------------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Icon(Model):
     """An icon for an implementation, tool, resource or prompt (2025-11-25 on)."""
 
@@ -189,7 +191,7 @@ class Icon(Model):
     theme: Literal["light", "dark"] | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Implementation(Model):
     """The name and version of an MCP client or server."""
 
@@ -201,7 +203,7 @@ class Implementation(Model):
     website_url: str | None = attrs.field(default=None, metadata=_rev(_V2025_11))
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Annotations(Model):
     """Hints on how a client uses or shows an object (an untyped object in 2024-11-05)."""
 
@@ -210,7 +212,7 @@ class Annotations(Model):
     last_modified: str | None = attrs.field(default=None, metadata=_rev(_V2025_06))
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ClientCapabilities(Model):
     """What a client supports. Each capability's details are a plain object."""
 
@@ -222,7 +224,7 @@ class ClientCapabilities(Model):
     extensions: dict[str, dict[str, Any]] | None = attrs.field(default=None, metadata=_ONLY_2026_07)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ServerCapabilities(Model):
     """What a server offers. Each capability's details are a plain object."""
 
@@ -236,21 +238,21 @@ class ServerCapabilities(Model):
     extensions: dict[str, dict[str, Any]] | None = attrs.field(default=None, metadata=_ONLY_2026_07)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class RequestParams(Model):
     """Params with nothing but ``_meta``: ``ping``, ``roots/list``, ``server/discover``."""
 
     meta: Meta = attrs.field(default=None, metadata=_REQUEST_META)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class NotificationParams(Model):
     """Params with nothing but ``_meta``, as the ``list_changed`` notifications have."""
 
     meta: Meta = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PaginatedRequestParams(Model):
     """Params of the ``*/list`` requests: where the previous page ended."""
 
@@ -258,7 +260,7 @@ class PaginatedRequestParams(Model):
     meta: Meta = attrs.field(default=None, metadata=_REQUEST_META)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Result(Model):
     """A result with no members of its own; the base of every result.
 
@@ -270,10 +272,40 @@ class Result(Model):
     result_type: str | None = attrs.field(default=None, metadata=_REQUIRED_2026_07)
 
 
+@attrs.frozen(kw_only=True, repr=False)
+class CacheableResult(Result):
+    """A result a client may cache: for ``ttl_ms`` milliseconds, shared or not as
+    ``cache_scope`` says (both required from 2026-07-28 on)."""
+
+    ttl_ms: int | None = attrs.field(default=None, metadata=_REQUIRED_2026_07)
+    cache_scope: Literal["private", "public"] | None = attrs.field(
+        default=None, metadata=_REQUIRED_2026_07
+    )
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class _CacheablePage(CacheableResult):
+    """A page of a list that may be cached; ``next_cursor`` asks for the next page."""
+
+    next_cursor: str | None = None
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class InputResponseRequestParams(Model):
+    """Params of a request that may answer an :class:`InputRequiredResult` (2026-07-28):
+    the answers keyed as its ``input_requests`` were, and its ``request_state``."""
+
+    input_responses: dict[str, InputResponse] | None = attrs.field(
+        default=None, metadata=_ONLY_2026_07
+    )
+    request_state: str | None = attrs.field(default=None, metadata=_ONLY_2026_07)
+    meta: Meta = attrs.field(default=None, metadata=_REQUEST_META)
+
+
 # Lifecycle --------------------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class InitializeRequestParams(Model):
     """Params of ``initialize`` (handshake era)."""
 
@@ -283,7 +315,7 @@ class InitializeRequestParams(Model):
     meta: Meta = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class InitializeResult(Result):
     """The answer to ``initialize`` (handshake era)."""
 
@@ -293,20 +325,16 @@ class InitializeResult(Result):
     instructions: str | None = None
 
 
-@attrs.frozen(kw_only=True)
-class DiscoverResult(Result):
+@attrs.frozen(kw_only=True, repr=False)
+class DiscoverResult(CacheableResult):
     """The answer to ``server/discover`` (2026-07-28): what the server supports."""
 
     supported_versions: list[str]
     capabilities: ServerCapabilities
     instructions: str | None = None
-    ttl_ms: int | None = attrs.field(default=None, metadata=_REQUIRED_2026_07)
-    cache_scope: Literal["private", "public"] | None = attrs.field(
-        default=None, metadata=_REQUIRED_2026_07
-    )
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class CancelledNotificationParams(Model):
     """Params of ``notifications/cancelled``; ``request_id`` is required until 2025-06-18
     and from 2026-07-28 (2025-11-25 cancels tasks by other means)."""
@@ -319,7 +347,7 @@ class CancelledNotificationParams(Model):
     meta: Meta = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ProgressNotificationParams(Model):
     """Params of ``notifications/progress``."""
 
@@ -333,7 +361,7 @@ class ProgressNotificationParams(Model):
 # Content ----------------------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class TextContent(Model):
     """Text."""
 
@@ -343,7 +371,7 @@ class TextContent(Model):
     meta: Meta = attrs.field(default=None, metadata=_META_SINCE_2025_06)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ImageContent(Model):
     """An image, base64-encoded."""
 
@@ -354,7 +382,7 @@ class ImageContent(Model):
     meta: Meta = attrs.field(default=None, metadata=_META_SINCE_2025_06)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class AudioContent(Model):
     """Audio, base64-encoded (2025-03-26 on)."""
 
@@ -365,7 +393,7 @@ class AudioContent(Model):
     meta: Meta = attrs.field(default=None, metadata=_META_SINCE_2025_06)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class TextResourceContents(Model):
     """The contents of a text resource."""
 
@@ -375,7 +403,7 @@ class TextResourceContents(Model):
     meta: Meta = attrs.field(default=None, metadata=_META_SINCE_2025_06)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class BlobResourceContents(Model):
     """The contents of a binary resource, base64-encoded."""
 
@@ -388,7 +416,7 @@ class BlobResourceContents(Model):
 ResourceContents: TypeAlias = TextResourceContents | BlobResourceContents
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class EmbeddedResource(Model):
     """A resource's contents, embedded in a message."""
 
@@ -398,7 +426,7 @@ class EmbeddedResource(Model):
     meta: Meta = attrs.field(default=None, metadata=_META_SINCE_2025_06)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ResourceLink(Model):
     """A link to a resource the client may read (2025-06-18 on)."""
 
@@ -421,7 +449,7 @@ ContentBlock: TypeAlias = (
 # Tools ------------------------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ToolAnnotations(Model):
     """Hints about a tool's behaviour (2025-03-26 on). Hints, not guarantees."""
 
@@ -432,14 +460,14 @@ class ToolAnnotations(Model):
     open_world_hint: bool | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ToolExecution(Model):
     """How a tool may run as a task (2025-11-25)."""
 
     task_support: Literal["forbidden", "optional", "required"] | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Tool(Model):
     """A tool a server offers."""
 
@@ -454,27 +482,22 @@ class Tool(Model):
     meta: Meta = attrs.field(default=None, metadata=_META_SINCE_2025_06)
 
 
-@attrs.frozen(kw_only=True)
-class ListToolsResult(Result):
+@attrs.frozen(kw_only=True, repr=False)
+class ListToolsResult(_CacheablePage):
     """A page of the server's tools."""
 
     tools: list[Tool]
-    next_cursor: str | None = None
-    ttl_ms: int | None = attrs.field(default=None, metadata=_REQUIRED_2026_07)
-    cache_scope: Literal["private", "public"] | None = attrs.field(
-        default=None, metadata=_REQUIRED_2026_07
-    )
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class TaskMetadata(Model):
     """Asks for a request to run as a task (2025-11-25)."""
 
     ttl: int | None = None
 
 
-@attrs.frozen(kw_only=True)
-class CallToolRequestParams(Model):
+@attrs.frozen(kw_only=True, repr=False)
+class CallToolRequestParams(InputResponseRequestParams):
     """Params of ``tools/call``.
 
     ``input_responses`` and ``request_state`` (2026-07-28) answer an earlier
@@ -484,14 +507,9 @@ class CallToolRequestParams(Model):
     name: str
     arguments: dict[str, Any] | None = None
     task: TaskMetadata | None = attrs.field(default=None, metadata=_ONLY_2025_11)
-    input_responses: dict[str, InputResponse] | None = attrs.field(
-        default=None, metadata=_ONLY_2026_07
-    )
-    request_state: str | None = attrs.field(default=None, metadata=_ONLY_2026_07)
-    meta: Meta = attrs.field(default=None, metadata=_REQUEST_META)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class CallToolResult(Result):
     """The result of a tool call. A tool's own failure is ``is_error``, not a JSON-RPC error."""
 
@@ -503,7 +521,7 @@ class CallToolResult(Result):
 # Resources --------------------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Resource(Model):
     """A resource a server offers."""
 
@@ -518,7 +536,7 @@ class Resource(Model):
     meta: Meta = attrs.field(default=None, metadata=_META_SINCE_2025_06)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ResourceTemplate(Model):
     """A family of resources named by an RFC 6570 URI template."""
 
@@ -532,54 +550,35 @@ class ResourceTemplate(Model):
     meta: Meta = attrs.field(default=None, metadata=_META_SINCE_2025_06)
 
 
-@attrs.frozen(kw_only=True)
-class ListResourcesResult(Result):
+@attrs.frozen(kw_only=True, repr=False)
+class ListResourcesResult(_CacheablePage):
     """A page of the server's resources."""
 
     resources: list[Resource]
-    next_cursor: str | None = None
-    ttl_ms: int | None = attrs.field(default=None, metadata=_REQUIRED_2026_07)
-    cache_scope: Literal["private", "public"] | None = attrs.field(
-        default=None, metadata=_REQUIRED_2026_07
-    )
 
 
-@attrs.frozen(kw_only=True)
-class ListResourceTemplatesResult(Result):
+@attrs.frozen(kw_only=True, repr=False)
+class ListResourceTemplatesResult(_CacheablePage):
     """A page of the server's resource templates."""
 
     resource_templates: list[ResourceTemplate]
-    next_cursor: str | None = None
-    ttl_ms: int | None = attrs.field(default=None, metadata=_REQUIRED_2026_07)
-    cache_scope: Literal["private", "public"] | None = attrs.field(
-        default=None, metadata=_REQUIRED_2026_07
-    )
 
 
-@attrs.frozen(kw_only=True)
-class ReadResourceRequestParams(Model):
+@attrs.frozen(kw_only=True, repr=False)
+class ReadResourceRequestParams(InputResponseRequestParams):
     """Params of ``resources/read``."""
 
     uri: str
-    input_responses: dict[str, InputResponse] | None = attrs.field(
-        default=None, metadata=_ONLY_2026_07
-    )
-    request_state: str | None = attrs.field(default=None, metadata=_ONLY_2026_07)
-    meta: Meta = attrs.field(default=None, metadata=_REQUEST_META)
 
 
-@attrs.frozen(kw_only=True)
-class ReadResourceResult(Result):
+@attrs.frozen(kw_only=True, repr=False)
+class ReadResourceResult(CacheableResult):
     """The contents of a resource."""
 
     contents: list[TextResourceContents | BlobResourceContents]
-    ttl_ms: int | None = attrs.field(default=None, metadata=_REQUIRED_2026_07)
-    cache_scope: Literal["private", "public"] | None = attrs.field(
-        default=None, metadata=_REQUIRED_2026_07
-    )
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class SubscribeRequestParams(Model):
     """Params of ``resources/subscribe`` (handshake era)."""
 
@@ -587,7 +586,7 @@ class SubscribeRequestParams(Model):
     meta: Meta = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class UnsubscribeRequestParams(Model):
     """Params of ``resources/unsubscribe`` (handshake era)."""
 
@@ -595,7 +594,7 @@ class UnsubscribeRequestParams(Model):
     meta: Meta = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ResourceUpdatedNotificationParams(Model):
     """Params of ``notifications/resources/updated``."""
 
@@ -606,7 +605,7 @@ class ResourceUpdatedNotificationParams(Model):
 # Prompts ----------------------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PromptArgument(Model):
     """An argument a prompt takes."""
 
@@ -616,7 +615,7 @@ class PromptArgument(Model):
     required: bool | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Prompt(Model):
     """A prompt or prompt template a server offers."""
 
@@ -628,32 +627,22 @@ class Prompt(Model):
     meta: Meta = attrs.field(default=None, metadata=_META_SINCE_2025_06)
 
 
-@attrs.frozen(kw_only=True)
-class ListPromptsResult(Result):
+@attrs.frozen(kw_only=True, repr=False)
+class ListPromptsResult(_CacheablePage):
     """A page of the server's prompts."""
 
     prompts: list[Prompt]
-    next_cursor: str | None = None
-    ttl_ms: int | None = attrs.field(default=None, metadata=_REQUIRED_2026_07)
-    cache_scope: Literal["private", "public"] | None = attrs.field(
-        default=None, metadata=_REQUIRED_2026_07
-    )
 
 
-@attrs.frozen(kw_only=True)
-class GetPromptRequestParams(Model):
+@attrs.frozen(kw_only=True, repr=False)
+class GetPromptRequestParams(InputResponseRequestParams):
     """Params of ``prompts/get``."""
 
     name: str
     arguments: dict[str, str] | None = None
-    input_responses: dict[str, InputResponse] | None = attrs.field(
-        default=None, metadata=_ONLY_2026_07
-    )
-    request_state: str | None = attrs.field(default=None, metadata=_ONLY_2026_07)
-    meta: Meta = attrs.field(default=None, metadata=_REQUEST_META)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PromptMessage(Model):
     """One message of a prompt."""
 
@@ -661,7 +650,7 @@ class PromptMessage(Model):
     content: ContentBlock
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class GetPromptResult(Result):
     """A prompt, rendered with its arguments."""
 
@@ -672,7 +661,7 @@ class GetPromptResult(Result):
 # Logging ----------------------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class SetLevelRequestParams(Model):
     """Params of ``logging/setLevel`` (handshake era)."""
 
@@ -680,7 +669,7 @@ class SetLevelRequestParams(Model):
     meta: Meta = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class LoggingMessageNotificationParams(Model):
     """Params of ``notifications/message``: one log entry."""
 
@@ -693,7 +682,7 @@ class LoggingMessageNotificationParams(Model):
 # Completion -------------------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class PromptReference(Model):
     """Names a prompt whose argument is being completed."""
 
@@ -702,7 +691,7 @@ class PromptReference(Model):
     title: str | None = attrs.field(default=None, metadata=_rev(_V2025_06))
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ResourceTemplateReference(Model):
     """Names a resource template whose variable is being completed."""
 
@@ -710,7 +699,7 @@ class ResourceTemplateReference(Model):
     uri: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class CompletionArgument(Model):
     """The argument being completed, and what has been typed so far."""
 
@@ -718,14 +707,14 @@ class CompletionArgument(Model):
     value: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class CompletionContext(Model):
     """Arguments already resolved (2025-06-18 on)."""
 
     arguments: dict[str, str] | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class CompleteRequestParams(Model):
     """Params of ``completion/complete``."""
 
@@ -735,7 +724,7 @@ class CompleteRequestParams(Model):
     meta: Meta = attrs.field(default=None, metadata=_REQUEST_META)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Completion(Model):
     """Completion values; at most 100 of them."""
 
@@ -744,7 +733,7 @@ class Completion(Model):
     has_more: bool | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class CompleteResult(Result):
     """The answer to ``completion/complete``."""
 
@@ -754,7 +743,7 @@ class CompleteResult(Result):
 # Roots ------------------------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Root(Model):
     """A directory or file the server may work in."""
 
@@ -763,7 +752,7 @@ class Root(Model):
     meta: Meta = attrs.field(default=None, metadata=_META_SINCE_2025_06)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ListRootsResult(Model):
     """The client's roots. No ``resultType`` in 2026-07-28, where it is an input response."""
 
@@ -771,7 +760,7 @@ class ListRootsResult(Model):
     meta: Meta = attrs.field(default=None, metadata=_rev(until=_V2025_11))
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ListRootsRequest(Model):
     """A ``roots/list`` request as an input request of 2026-07-28."""
 
@@ -782,7 +771,7 @@ class ListRootsRequest(Model):
 # Sampling ---------------------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ToolUseContent(Model):
     """A model's request to use a tool, in sampling (2025-11-25 on)."""
 
@@ -793,7 +782,7 @@ class ToolUseContent(Model):
     meta: Meta = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ToolResultContent(Model):
     """The result of a tool use, in sampling (2025-11-25 on)."""
 
@@ -810,7 +799,7 @@ SamplingContent: TypeAlias = (
 )
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class SamplingMessage(Model):
     """A message in a sampling conversation; from 2025-11-25 its content may be a list."""
 
@@ -819,14 +808,14 @@ class SamplingMessage(Model):
     meta: Meta = attrs.field(default=None, metadata=_META_SINCE_2025_11)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ModelHint(Model):
     """A hint for choosing a model."""
 
     name: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ModelPreferences(Model):
     """What matters in choosing a model; priorities run from 0 to 1."""
 
@@ -836,14 +825,14 @@ class ModelPreferences(Model):
     intelligence_priority: float | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ToolChoice(Model):
     """How the model may use tools in sampling (2025-11-25 on)."""
 
     mode: Literal["auto", "required", "none"] | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class CreateMessageRequestParams(Model):
     """Params of ``sampling/createMessage``."""
 
@@ -861,7 +850,7 @@ class CreateMessageRequestParams(Model):
     meta: Meta = attrs.field(default=None, metadata=_rev(until=_V2025_11))
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class CreateMessageResult(Model):
     """The sampled message. No ``resultType`` in 2026-07-28, where it is an input response."""
 
@@ -872,7 +861,7 @@ class CreateMessageResult(Model):
     meta: Meta = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class CreateMessageRequest(Model):
     """A ``sampling/createMessage`` request as an input request of 2026-07-28."""
 
@@ -883,7 +872,7 @@ class CreateMessageRequest(Model):
 # Elicitation ------------------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ElicitRequestFormParams(Model):
     """Params of ``elicitation/create`` in form mode (the only mode before 2025-11-25)."""
 
@@ -894,7 +883,7 @@ class ElicitRequestFormParams(Model):
     meta: Meta = attrs.field(default=None, metadata=_rev(until=_V2025_11))
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ElicitRequestURLParams(Model):
     """Params of ``elicitation/create`` in URL mode (2025-11-25 on)."""
 
@@ -911,7 +900,7 @@ class ElicitRequestURLParams(Model):
 ElicitRequestParams: TypeAlias = ElicitRequestFormParams | ElicitRequestURLParams
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ElicitResult(Model):
     """The user's answer to an elicitation."""
 
@@ -920,7 +909,7 @@ class ElicitResult(Model):
     meta: Meta = attrs.field(default=None, metadata=_rev(until=_V2025_11))
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ElicitRequest(Model):
     """An ``elicitation/create`` request as an input request of 2026-07-28."""
 
@@ -928,14 +917,14 @@ class ElicitRequest(Model):
     params: ElicitRequestFormParams | ElicitRequestURLParams
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ElicitationCompleteNotificationParams(Model):
     """Params of ``notifications/elicitation/complete`` (2025-11-25)."""
 
     elicitation_id: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class StringSchema(Model):
     """An elicitation field holding a string."""
 
@@ -948,7 +937,7 @@ class StringSchema(Model):
     default: str | None = attrs.field(default=None, metadata=_META_SINCE_2025_11)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class NumberSchema(Model):
     """An elicitation field holding a number or an integer."""
 
@@ -960,7 +949,7 @@ class NumberSchema(Model):
     default: float | None = attrs.field(default=None, metadata=_META_SINCE_2025_11)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class BooleanSchema(Model):
     """An elicitation field holding a boolean."""
 
@@ -970,7 +959,7 @@ class BooleanSchema(Model):
     default: bool | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class UntitledSingleSelectEnumSchema(Model):
     """An elicitation field choosing one of some strings (2025-11-25 on)."""
 
@@ -981,7 +970,7 @@ class UntitledSingleSelectEnumSchema(Model):
     default: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class TitledSingleSelectEnumSchema(Model):
     """An elicitation field choosing one of some titled strings (2025-11-25 on)."""
 
@@ -992,7 +981,7 @@ class TitledSingleSelectEnumSchema(Model):
     default: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class UntitledMultiSelectEnumSchema(Model):
     """An elicitation field choosing several of some strings (2025-11-25 on)."""
 
@@ -1005,7 +994,7 @@ class UntitledMultiSelectEnumSchema(Model):
     default: list[str] | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class TitledMultiSelectEnumSchema(Model):
     """An elicitation field choosing several of some titled strings (2025-11-25 on)."""
 
@@ -1018,7 +1007,7 @@ class TitledMultiSelectEnumSchema(Model):
     default: list[str] | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class LegacyTitledEnumSchema(Model):
     """An enum field with ``enumNames`` (deprecated since 2025-11-25)."""
 
@@ -1035,7 +1024,7 @@ class LegacyTitledEnumSchema(Model):
 TaskStatus: TypeAlias = Literal["working", "input_required", "completed", "failed", "cancelled"]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Task(Model):
     """A long-running request's state (2025-11-25). ``ttl`` may be null."""
 
@@ -1048,7 +1037,7 @@ class Task(Model):
     poll_interval: int | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class TaskIdParams(Model):
     """Params of ``tasks/get``, ``tasks/result`` and ``tasks/cancel`` (2025-11-25)."""
 
@@ -1056,37 +1045,31 @@ class TaskIdParams(Model):
     meta: Meta = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class CreateTaskResult(Result):
     """The answer to a request that runs as a task (2025-11-25)."""
 
     task: Task
 
 
-@attrs.frozen(kw_only=True)
-class GetTaskResult(Result):
+@attrs.frozen(kw_only=True, repr=False)
+class GetTaskResult(Task):
     """The answer to ``tasks/get`` (2025-11-25): the task's state."""
 
-    task_id: str
-    status: TaskStatus
-    created_at: str
-    last_updated_at: str
-    ttl: int | None = attrs.field(default=None, metadata={"nullable": True})
-    status_message: str | None = None
-    poll_interval: int | None = None
+    meta: Meta = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class CancelTaskResult(GetTaskResult):
     """The answer to ``tasks/cancel`` (2025-11-25): the task's state."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class GetTaskPayloadResult(Result):
     """The answer to ``tasks/result`` (2025-11-25): the task's own result, in ``extra``."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ListTasksResult(Result):
     """A page of tasks (2025-11-25)."""
 
@@ -1094,17 +1077,10 @@ class ListTasksResult(Result):
     next_cursor: str | None = None
 
 
-@attrs.frozen(kw_only=True)
-class TaskStatusNotificationParams(Model):
+@attrs.frozen(kw_only=True, repr=False)
+class TaskStatusNotificationParams(Task):
     """Params of ``notifications/tasks/status`` (2025-11-25)."""
 
-    task_id: str
-    status: TaskStatus
-    created_at: str
-    last_updated_at: str
-    ttl: int | None = attrs.field(default=None, metadata={"nullable": True})
-    status_message: str | None = None
-    poll_interval: int | None = None
     meta: Meta = None
 
 
@@ -1114,7 +1090,7 @@ InputRequest: TypeAlias = CreateMessageRequest | ListRootsRequest | ElicitReques
 InputResponse: TypeAlias = CreateMessageResult | ListRootsResult | ElicitResult
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class InputRequiredResult(Result):
     """The server needs the client's input before it can finish (2026-07-28).
 
@@ -1127,7 +1103,7 @@ class InputRequiredResult(Result):
     request_state: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class SubscriptionFilter(Model):
     """Which notifications a ``subscriptions/listen`` stream carries (2026-07-28)."""
 
@@ -1137,7 +1113,7 @@ class SubscriptionFilter(Model):
     resource_subscriptions: list[str] | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class SubscriptionsListenRequestParams(Model):
     """Params of ``subscriptions/listen`` (2026-07-28)."""
 
@@ -1145,12 +1121,15 @@ class SubscriptionsListenRequestParams(Model):
     meta: Meta = attrs.field(default=None, metadata=_REQUEST_META)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class SubscriptionsListenResult(Result):
-    """The end of a ``subscriptions/listen`` stream (2026-07-28)."""
+    """The end of a ``subscriptions/listen`` stream (2026-07-28); its ``_meta`` names the
+    subscription (:data:`META_SUBSCRIPTION_ID`)."""
+
+    meta: Meta = attrs.field(default=None, metadata=_rev(required_in=(_V2026_07,)))
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class SubscriptionsAcknowledgedNotificationParams(Model):
     """Params of ``notifications/subscriptions/acknowledged`` (2026-07-28)."""
 
