@@ -305,3 +305,10 @@ def test_the_repr_shows_the_members_that_are_set_own_ones_first() -> None:
 def test_json_members_come_in_declaration_order_own_ones_first() -> None:
     page = mcp.ListToolsResult(tools=[], next_cursor="c", ttl_ms=5, meta={})
     assert list(page.to_json()) == ["tools", "nextCursor", "ttlMs", "_meta"]
+
+
+@pytest.mark.parametrize("value", [[1, "a"], "text", 3, {"a": None}])
+def test_a_member_of_any_type_takes_any_json_value(value: Any) -> None:
+    result = mcp.CallToolResult.from_json({"content": [], "structuredContent": value})
+    assert result.structured_content == value
+    assert result.to_json() == {"content": [], "structuredContent": value}
