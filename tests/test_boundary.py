@@ -13,6 +13,7 @@ FORBIDDEN = ("trio", "asyncio", "anyio", "socket", "selectors")
 def test_importing_the_core_imports_no_io_module() -> None:
     code = (
         "import sys, mcpws.core, mcpws.core.jsonrpc, mcpws.core.mcp, mcpws.core.versions\n"
+        "import mcpws.core.websocket, mcpws.core.connection\n"
         f"print(','.join(m for m in {FORBIDDEN!r} if m in sys.modules))"
     )
     done = subprocess.run(

@@ -7,7 +7,14 @@ import types
 
 import pytest
 
-PUBLIC = ["mcpws.core.errors", "mcpws.core.jsonrpc", "mcpws.core.mcp", "mcpws.core.versions"]
+PUBLIC = [
+    "mcpws.core.connection",
+    "mcpws.core.errors",
+    "mcpws.core.jsonrpc",
+    "mcpws.core.mcp",
+    "mcpws.core.versions",
+    "mcpws.core.websocket",
+]
 
 
 @pytest.mark.parametrize("name", PUBLIC)

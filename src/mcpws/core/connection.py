@@ -1,0 +1,314 @@
+"""MCP over WebSocket: the objects a driver pumps, :class:`ServerConnection` and
+:class:`ClientConnection`.
+
+Each wraps a :mod:`mcpws.core.websocket` core and adds the MCP transport rules:
+
+* the subprotocol is ``mcp``; SEP-1288's ``mcp.version.<revision>`` is selected when offered
+  and supported, and ``mcp.auth.<token>`` is handed to the application (on the
+  :class:`ConnectionRequested` event) and never echoed back;
+* every text message holds one JSON-RPC message (or, where :attr:`allow_batches` is set, as
+  the session does for revision 2025-03-26, one batch), decoded with
+  :func:`mcpws.core.jsonrpc.decode`;
+* a binary message closes the connection with 1003;
+* a text message that is not valid JSON-RPC is answered with the right JSON-RPC error
+  (-32700 or -32600, with the request's id when it could be read), and the connection stays
+  open.
+
+The vocabulary is that of every core object: ``receive_data(data, now)``,
+``receive_eof(now)``, ``events_received()``, ``data_to_send()``, ``next_deadline()``,
+``handle_timeout(now)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final, TypeAlias
+
+import attrs
+
+from mcpws.core import jsonrpc, websocket as wsc
+from mcpws.core.errors import InvalidMessage, LocalProtocolError, RemoteProtocolError
+from mcpws.core.versions import REVISIONS
+from mcpws.core.websocket import (
+    ConnectionAccepted,
+    ConnectionClosed,
+    ConnectionRejected,
+    HandshakeRequest,
+    HttpAnswered,
+    PingReceived,
+    PongReceived,
+    ServerPolicy,
+    WebSocketConfig,
+)
+
+__all__ = [
+    "SUBPROTOCOL",
+    "ClientConnection",
+    "ConnectionAccepted",
+    "ConnectionClosed",
+    "ConnectionEvent",
+    "ConnectionRejected",
+    "ConnectionRequested",
+    "HttpAnswered",
+    "InvalidMessageAnswered",
+    "MessageReceived",
+    "PingReceived",
+    "PongReceived",
+    "ServerConnection",
+]
+
+#: The WebSocket subprotocol of MCP.
+SUBPROTOCOL: Final = "mcp"
+_VERSION_PREFIX: Final = "mcp.version."
+_AUTH_PREFIX: Final = "mcp.auth."
+
+
+@attrs.frozen
+class ConnectionRequested:
+    """Server: a client asks to open an MCP connection; call ``accept()`` or ``reject()``.
+
+    ``auth_token`` is the token of an offered ``mcp.auth.<token>`` subprotocol, ``revision``
+    the supported revision of an offered ``mcp.version.<revision>``, and ``subprotocol`` the
+    one ``accept()`` selects by default.
+    """
+
+    request: HandshakeRequest
+    subprotocol: str | None
+    auth_token: str | None
+    revision: str | None
+
+
+@attrs.frozen
+class MessageReceived:
+    """A JSON-RPC message, or a batch of them (each item a message, or the
+    :class:`~mcpws.core.errors.InvalidMessage` that item deserves a reply for)."""
+
+    message: jsonrpc.Message | list[jsonrpc.Message | InvalidMessage]
+
+
+@attrs.frozen
+class InvalidMessageAnswered:
+    """A text message that was not valid JSON-RPC; ``reply`` has been sent."""
+
+    error: InvalidMessage
+    reply: jsonrpc.ErrorResponse
+
+
+ConnectionEvent: TypeAlias = (
+    ConnectionRequested
+    | HttpAnswered
+    | ConnectionAccepted
+    | ConnectionRejected
+    | MessageReceived
+    | InvalidMessageAnswered
+    | PingReceived
+    | PongReceived
+    | ConnectionClosed
+)
+
+
+class _Connection:
+    """What both roles share: turning WebSocket events into MCP ones, and sending messages."""
+
+    _ws: wsc.WebSocketServer | wsc.WebSocketClient
+
+    def __init__(self, *, max_depth: int) -> None:
+        self._max_depth = max_depth
+        self._events: list[ConnectionEvent] = []
+        #: Whether a text message may hold a batch (revision 2025-03-26 only).
+        self.allow_batches = False
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Take bytes from the peer."""
+        self._ws.receive_data(data, now)
+        self._translate(now)
+
+    def receive_eof(self, now: float) -> None:
+        """The peer closed its side of the transport."""
+        self._ws.receive_eof(now)
+        self._translate(now)
+
+    def handle_timeout(self, now: float) -> None:
+        """Act on every deadline at or before *now*."""
+        self._ws.handle_timeout(now)
+        self._translate(now)
+
+    def events_received(self) -> list[ConnectionEvent]:
+        """Return and forget the events so far."""
+        events, self._events = self._events, []
+        return events
+
+    def data_to_send(self) -> list[bytes]:
+        """Return and forget the bytes to write; ``b""`` means close the transport."""
+        return self._ws.data_to_send()
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`handle_timeout` must next be called, or ``None``."""
+        return self._ws.next_deadline()
+
+    @property
+    def buffered_amount(self) -> int:
+        """Bytes waiting in :meth:`data_to_send` (compare with ``config.max_buffer``)."""
+        return self._ws.buffered_amount
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection is over."""
+        return self._ws.closed
+
+    def send(self, message: jsonrpc.Message | Sequence[jsonrpc.Message]) -> None:
+        """Send one JSON-RPC message, or a batch (only where :attr:`allow_batches` is set)."""
+        if isinstance(message, Sequence) and not self.allow_batches:
+            raise LocalProtocolError("batches are only allowed in revision 2025-03-26")
+        self._ws.send_text(jsonrpc.encode(message))
+
+    def ping(self, payload: bytes = b"") -> None:
+        """Send a WebSocket ping."""
+        self._ws.ping(payload)
+
+    def close(self, code: int = wsc.NORMAL, reason: str = "", *, now: float) -> None:
+        """Start the close handshake."""
+        self._ws.close(code, reason, now=now)
+
+    def _translate(self, now: float | None) -> None:
+        """Turn the WebSocket core's events into MCP ones, answering bad input on the way.
+
+        *now* is ``None`` only after a command that cannot have received a message."""
+        for event in self._ws.events_received():
+            if isinstance(event, wsc.TextReceived):
+                self._events.append(self._decode(event.text))
+            elif isinstance(event, wsc.BytesReceived):
+                reason = "MCP messages are JSON text, not binary"
+                cause = RemoteProtocolError(reason, close_code=wsc.UNSUPPORTED_DATA)
+                assert now is not None
+                self._ws.close(wsc.UNSUPPORTED_DATA, reason, now=now, cause=cause)
+            elif isinstance(event, wsc.UpgradeRequested):
+                self._events.append(self._requested(event))
+            else:
+                self._events.append(event)
+
+    def _decode(self, text: str) -> MessageReceived | InvalidMessageAnswered:
+        try:
+            message = jsonrpc.decode(
+                text, allow_batch=self.allow_batches, max_depth=self._max_depth
+            )
+        except InvalidMessage as exc:
+            error = jsonrpc.ErrorObject(exc.jsonrpc_code, exc.message)
+            reply = jsonrpc.ErrorResponse(exc.id, error)
+            if self._ws.is_open:
+                self._ws.send_text(jsonrpc.encode(reply))
+            return InvalidMessageAnswered(exc, reply)
+        return MessageReceived(message)
+
+    def _requested(self, event: wsc.UpgradeRequested) -> ConnectionRequested:
+        raise AssertionError("only a server sees upgrade requests")  # pragma: no cover
+
+
+def _parse_offer(offered: Sequence[str], revisions: Sequence[str]) -> tuple[str | None, str | None]:
+    """The supported revision and the auth token among offered subprotocols."""
+    revision = next(
+        (
+            name.removeprefix(_VERSION_PREFIX)
+            for name in offered
+            if name.startswith(_VERSION_PREFIX) and name.removeprefix(_VERSION_PREFIX) in revisions
+        ),
+        None,
+    )
+    token = next(
+        (name.removeprefix(_AUTH_PREFIX) for name in offered if name.startswith(_AUTH_PREFIX)), None
+    )
+    return revision, token
+
+
+class ServerConnection(_Connection):
+    """The server side of one MCP connection over WebSocket."""
+
+    def __init__(
+        self,
+        now: float,
+        *,
+        config: WebSocketConfig | None = None,
+        policy: ServerPolicy | None = None,
+        revisions: Sequence[str] = REVISIONS,
+        max_depth: int = jsonrpc.DEFAULT_MAX_DEPTH,
+    ) -> None:
+        super().__init__(max_depth=max_depth)
+        if policy is None:
+            versioned = tuple(f"{_VERSION_PREFIX}{revision}" for revision in revisions)
+            policy = ServerPolicy(subprotocols=(SUBPROTOCOL, *versioned))
+        self._ws = wsc.WebSocketServer(now, config=config, policy=policy)
+        self._revisions = tuple(revisions)
+        self._default: str | None = None
+
+    @property
+    def principal(self) -> object:
+        """What the application passed to :meth:`accept` as the authenticated identity."""
+        assert isinstance(self._ws, wsc.WebSocketServer)
+        return self._ws.principal
+
+    def _requested(self, event: wsc.UpgradeRequested) -> ConnectionRequested:
+        offered = event.request.subprotocols
+        revision, token = _parse_offer(offered, self._revisions)
+        chosen = f"{_VERSION_PREFIX}{revision}" if revision is not None else event.subprotocol
+        self._default = chosen
+        return ConnectionRequested(event.request, chosen, token, revision)
+
+    def accept(
+        self, *, now: float, principal: object = None, subprotocol: str | None = None
+    ) -> None:
+        """Open the connection asked for by :class:`ConnectionRequested`."""
+        assert isinstance(self._ws, wsc.WebSocketServer)
+        chosen = subprotocol if subprotocol is not None else self._default
+        if chosen is not None and chosen.startswith(_AUTH_PREFIX):
+            raise LocalProtocolError("an mcp.auth subprotocol carries a secret: never select it")
+        self._ws.accept(now=now, subprotocol=chosen, principal=principal)
+        self._translate(now)
+
+    def reject(
+        self, status_code: int = 403, body: str = "", *, headers: Sequence[tuple[str, str]] = ()
+    ) -> None:
+        """Refuse the connection asked for by :class:`ConnectionRequested` with an HTTP
+        response; for 401, a ``WWW-Authenticate: Bearer`` header is added when missing."""
+        assert isinstance(self._ws, wsc.WebSocketServer)
+        extra = list(headers)
+        if status_code == 401 and not any(k.lower() == "www-authenticate" for k, _ in extra):
+            extra.append(("www-authenticate", "Bearer"))
+        self._ws.reject(status_code, body, headers=extra)
+        self._translate(None)
+
+
+class ClientConnection(_Connection):
+    """The client side of one MCP connection over WebSocket.
+
+    It offers ``mcp``, and ``mcp.version.<revision>`` when *revision* is given; the server
+    must select one of those or none. ``host``, ``port`` and ``secure`` tell the driver where
+    to connect and whether to use TLS.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        now: float,
+        *,
+        config: WebSocketConfig | None = None,
+        revision: str | None = None,
+        headers: Sequence[tuple[str, str]] = (),
+        origin: str | None = None,
+        max_depth: int = jsonrpc.DEFAULT_MAX_DEPTH,
+    ) -> None:
+        super().__init__(max_depth=max_depth)
+        offered = [SUBPROTOCOL, *((f"{_VERSION_PREFIX}{revision}",) if revision else ())]
+        self._ws = wsc.WebSocketClient(
+            url, now, config=config, subprotocols=offered, extra_headers=headers, origin=origin
+        )
+        self.host = self._ws.host
+        self.port = self._ws.port
+        self.secure = self._ws.secure
+        #: The subprotocol the server selected, once the connection is open.
+        self.subprotocol: str | None = None
+
+    def _translate(self, now: float | None) -> None:
+        super()._translate(now)
+        for event in self._events:
+            if isinstance(event, ConnectionAccepted):
+                self.subprotocol = event.subprotocol

@@ -1,0 +1,264 @@
+"""The MCP connection over WebSocket: subprotocols, JSON-RPC per text message, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mcpws.core import jsonrpc
+from mcpws.core.connection import (
+    ClientConnection,
+    ConnectionAccepted,
+    ConnectionClosed,
+    ConnectionEvent,
+    ConnectionRejected,
+    ConnectionRequested,
+    InvalidMessageAnswered,
+    MessageReceived,
+    ServerConnection,
+)
+from mcpws.core.errors import LocalProtocolError, RemoteProtocolError
+from mcpws.core.websocket import ServerPolicy, WebSocketClient, WebSocketConfig
+
+Side = ServerConnection | ClientConnection
+
+
+def pump(client: ClientConnection, server: ServerConnection, now: float = 0.0) -> None:
+    """Move bytes both ways until neither side has any; ``b""`` becomes ``receive_eof``."""
+    moved = True
+    while moved:
+        moved = False
+        for source, sink in ((client, server), (server, client)):
+            for data in source.data_to_send():
+                moved = True
+                if data:
+                    sink.receive_data(data, now)
+                else:
+                    sink.receive_eof(now)
+
+
+def request_of(server: ServerConnection) -> ConnectionRequested:
+    (event,) = server.events_received()
+    assert isinstance(event, ConnectionRequested)
+    return event
+
+
+def connected(
+    revision: str | None = None, **server_options: object
+) -> tuple[ClientConnection, ServerConnection]:
+    client = ClientConnection("ws://localhost/mcp", 0.0, revision=revision)
+    server = ServerConnection(0.0, **server_options)  # type: ignore[arg-type]
+    pump(client, server)
+    request_of(server)
+    server.accept(now=0.0)
+    pump(client, server)
+    assert isinstance(server.events_received()[0], ConnectionAccepted)
+    assert isinstance(client.events_received()[0], ConnectionAccepted)
+    return client, server
+
+
+def send_raw_text(client: ClientConnection, server: ServerConnection, text: str) -> None:
+    client._ws.send_text(text)
+    pump(client, server)
+
+
+class TestSubprotocols:
+    def test_mcp_is_selected(self) -> None:
+        client, _server = connected()
+        assert client.subprotocol == "mcp"
+
+    def test_a_supported_version_subprotocol_is_selected(self) -> None:
+        client, _server = connected(revision="2025-06-18")
+        assert client.subprotocol == "mcp.version.2025-06-18"
+
+    def test_an_unsupported_version_falls_back_to_mcp(self) -> None:
+        client = ClientConnection("ws://localhost/mcp", 0.0, revision="1999-01-01")
+        server = ServerConnection(0.0)
+        pump(client, server)
+        event = request_of(server)
+        assert (event.revision, event.subprotocol) == (None, "mcp")
+
+    def test_an_auth_token_reaches_the_application_and_is_never_selected(self) -> None:
+        client = ClientConnection("ws://localhost/mcp", 0.0)
+        client._ws = WebSocketClient(
+            "ws://localhost/mcp", 0.0, subprotocols=["mcp", "mcp.auth.s3cret"]
+        )
+        server = ServerConnection(0.0)
+        pump(client, server)
+        event = request_of(server)
+        assert (event.auth_token, event.subprotocol) == ("s3cret", "mcp")
+        with pytest.raises(LocalProtocolError, match="never select it"):
+            server.accept(now=0.0, subprotocol="mcp.auth.s3cret")
+        server.accept(now=0.0, principal="alice")
+        pump(client, server)
+        assert server.principal == "alice"
+        assert "s3cret" not in repr(client.events_received())
+
+    def test_a_client_offering_only_other_subprotocols_gets_400(self) -> None:
+        client = ClientConnection("ws://localhost/mcp", 0.0)
+        client._ws = WebSocketClient("ws://localhost/mcp", 0.0, subprotocols=["graphql-ws"])
+        server = ServerConnection(0.0)
+        pump(client, server)
+        rejected = [e for e in client.events_received() if isinstance(e, ConnectionRejected)]
+        assert rejected[0].status_code == 400
+        assert b"'mcp'" in rejected[0].body
+
+    def test_the_client_knows_where_to_connect(self) -> None:
+        client = ClientConnection("wss://example.com:8443/x?y=1", 0.0)
+        assert (client.host, client.port, client.secure) == ("example.com", 8443, True)
+
+
+class TestRejection:
+    @pytest.mark.parametrize(
+        ("status", "headers", "expected"),
+        [
+            (401, (), ("www-authenticate", "Bearer")),
+            (
+                401,
+                (("WWW-Authenticate", 'Bearer realm="x"'),),
+                ("www-authenticate", 'Bearer realm="x"'),
+            ),
+            (403, (), None),
+        ],
+    )
+    def test_a_rejection_is_a_complete_http_answer(
+        self, status: int, headers: tuple[tuple[str, str], ...], expected: tuple[str, str] | None
+    ) -> None:
+        client = ClientConnection("ws://localhost/mcp", 0.0)
+        server = ServerConnection(0.0)
+        pump(client, server)
+        request_of(server)
+        server.reject(status, headers=headers)
+        pump(client, server)
+        rejected, closed = client.events_received()
+        assert isinstance(rejected, ConnectionRejected)
+        assert rejected.status_code == status
+        authenticate = [h for h in rejected.headers if h[0] == "www-authenticate"]
+        assert authenticate == ([expected] if expected else [])
+        assert isinstance(closed, ConnectionClosed)
+        assert server.closed
+
+
+class TestMessages:
+    def test_each_text_message_is_one_json_rpc_message(self) -> None:
+        client, server = connected()
+        client.send(jsonrpc.Request(1, "tools/list"))
+        server.send(jsonrpc.Notification("notifications/tools/list_changed"))
+        pump(client, server)
+        assert server.events_received() == [MessageReceived(jsonrpc.Request(1, "tools/list"))]
+        (event,) = client.events_received()
+        assert event == MessageReceived(jsonrpc.Notification("notifications/tools/list_changed"))
+
+    @pytest.mark.parametrize(
+        ("text", "code", "id"),
+        [
+            ("not json", -32700, None),
+            ('{"jsonrpc":"2.0","id":7,"method":5}', -32600, 7),
+            ('{"jsonrpc":"2.0","id":"a","method":"x","params":[1]}', -32600, "a"),
+            ('[{"jsonrpc":"2.0","method":"x"}]', -32600, None),
+        ],
+    )
+    def test_bad_json_rpc_gets_an_error_reply_and_the_connection_stays_open(
+        self, text: str, code: int, id: str | int | None
+    ) -> None:
+        client, server = connected()
+        send_raw_text(client, server, text)
+        (answered,) = server.events_received()
+        assert isinstance(answered, InvalidMessageAnswered)
+        assert (answered.error.jsonrpc_code, answered.reply.id) == (code, id)
+        (reply,) = client.events_received()
+        assert isinstance(reply, MessageReceived)
+        assert reply.message == answered.reply
+        client.send(jsonrpc.Request(2, "ping"))
+        pump(client, server)
+        assert server.events_received() == [MessageReceived(jsonrpc.Request(2, "ping"))]
+
+    def test_batches_only_where_allowed(self) -> None:
+        client, server = connected()
+        batch: list[jsonrpc.Message] = [jsonrpc.Request(1, "ping"), jsonrpc.Notification("n")]
+        with pytest.raises(LocalProtocolError, match="2025-03-26"):
+            client.send(batch)
+        client.allow_batches = server.allow_batches = True
+        client.send(batch)
+        pump(client, server)
+        assert server.events_received() == [MessageReceived(list(batch))]
+
+    def test_a_binary_message_closes_with_1003(self) -> None:
+        client, server = connected()
+        client._ws.send_bytes(b"\x00\x01")
+        pump(client, server)
+        (closed,) = server.events_received()
+        assert isinstance(closed, ConnectionClosed)
+        assert (closed.code, closed.clean) == (1003, True)
+        assert isinstance(closed.cause, RemoteProtocolError)
+        assert closed.cause.close_code == 1003
+        (peer_closed,) = client.events_received()
+        assert isinstance(peer_closed, ConnectionClosed)
+        assert peer_closed.code == 1003
+
+    def test_bad_input_after_closing_started_is_not_answered(self) -> None:
+        client, server = connected()
+        client._ws.send_text("not json")
+        in_flight = client.data_to_send()
+        server.close(now=1.0)
+        for data in in_flight:
+            server.receive_data(data, 1.0)
+        (answered,) = server.events_received()
+        assert isinstance(answered, InvalidMessageAnswered)
+        sent = b"".join(server.data_to_send())
+        assert b"Parse" not in sent
+        assert b"invalid JSON" not in sent
+
+    def test_nesting_limit_is_configurable(self) -> None:
+        client = ClientConnection("ws://localhost/mcp", 0.0)
+        server = ServerConnection(0.0, max_depth=3)
+        pump(client, server)
+        request_of(server)
+        server.accept(now=0.0)
+        pump(client, server)
+        server.events_received()
+        send_raw_text(client, server, '{"jsonrpc":"2.0","method":"x","params":{"a":{"b":{}}}}')
+        (answered,) = server.events_received()
+        assert isinstance(answered, InvalidMessageAnswered)
+        assert "nested deeper than 3" in answered.error.message
+
+
+class TestVocabulary:
+    def test_timers_pings_and_closing_pass_through(self) -> None:
+        config = WebSocketConfig(ping_interval=5.0, ping_timeout=2.0)
+        client = ClientConnection("ws://localhost/mcp", 0.0, config=config)
+        server = ServerConnection(0.0, config=config, policy=ServerPolicy(subprotocols=("mcp",)))
+        pump(client, server)
+        request_of(server)
+        server.accept(now=1.0)
+        pump(client, server, 1.0)
+        assert server.next_deadline() == 6.0
+        server.handle_timeout(6.0)
+        assert server.buffered_amount > 0
+        pump(client, server, 6.0)
+        kinds = [type(e).__name__ for e in client.events_received()]
+        assert kinds == ["ConnectionAccepted", "PingReceived"]
+        assert [type(e).__name__ for e in server.events_received()][-1] == "PongReceived"
+        client.ping(b"hi")
+        pump(client, server, 7.0)
+        client.close(now=8.0)
+        pump(client, server, 8.0)
+        events: list[ConnectionEvent] = client.events_received()
+        assert isinstance(events[-1], ConnectionClosed)
+        assert client.closed
+        assert server.closed
+
+    def test_end_of_stream_closes(self) -> None:
+        _client, server = connected()
+        server.receive_eof(3.0)
+        (closed,) = server.events_received()
+        assert isinstance(closed, ConnectionClosed)
+        assert (closed.code, closed.clean) == (1006, False)
+
+    def test_messages_are_encoded_compactly(self) -> None:
+        client, _server = connected()
+        client.send(jsonrpc.Request(1, "tools/call", {"name": "é"}))
+        (frame,) = client.data_to_send()
+        assert json.loads(jsonrpc.encode(jsonrpc.Request(1, "tools/call", {"name": "é"})))
+        assert len(frame) < 80
