@@ -8,6 +8,7 @@ import pytest
 
 from mcpws.core import jsonrpc
 from mcpws.core.connection import (
+    AuthenticationFailed,
     ClientConnection,
     ConnectionAccepted,
     ConnectionClosed,
@@ -262,3 +263,42 @@ class TestVocabulary:
         (frame,) = client.data_to_send()
         assert json.loads(jsonrpc.encode(jsonrpc.Request(1, "tools/call", {"name": "é"})))
         assert len(frame) < 80
+
+
+class TestAuthenticationHook:
+    @staticmethod
+    def _check(requested: ConnectionRequested) -> object:
+        if requested.request.header("authorization") == "Bearer good":
+            return "alice"
+        if requested.request.header("authorization") == "Bearer weak":
+            raise AuthenticationFailed("this token may not use MCP", status_code=403)
+        raise AuthenticationFailed()
+
+    def _attempt(self, token: str) -> tuple[ServerConnection, list[ConnectionEvent]]:
+        client = ClientConnection(
+            "ws://localhost/mcp", 0.0, headers=[("authorization", f"Bearer {token}")]
+        )
+        server = ServerConnection(0.0, authenticate=self._check)
+        pump(client, server)
+        return server, client.events_received()
+
+    def test_a_good_token_is_accepted_with_its_principal(self) -> None:
+        server, events = self._attempt("good")
+        assert isinstance(events[0], ConnectionAccepted)
+        assert server.principal == "alice"
+        kinds = [type(e) for e in server.events_received()]
+        assert kinds == [ConnectionRequested, ConnectionAccepted]
+
+    @pytest.mark.parametrize(("token", "status"), [("bad", 401), ("weak", 403)])
+    def test_a_failed_check_is_refused(self, token: str, status: int) -> None:
+        server, events = self._attempt(token)
+        rejected = events[0]
+        assert isinstance(rejected, ConnectionRejected)
+        assert rejected.status_code == status
+        has_challenge = ("www-authenticate", "Bearer") in rejected.headers
+        assert has_challenge is (status == 401)
+        assert server.closed
+
+    def test_a_failure_must_be_401_or_403(self) -> None:
+        with pytest.raises(ValueError, match="401 or 403"):
+            AuthenticationFailed(status_code=500)

@@ -21,7 +21,7 @@ The vocabulary is that of every core object: ``receive_data(data, now)``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final, TypeAlias
 
 import attrs
@@ -43,6 +43,8 @@ from mcpws.core.websocket import (
 
 __all__ = [
     "SUBPROTOCOL",
+    "Authenticate",
+    "AuthenticationFailed",
     "ClientConnection",
     "ConnectionAccepted",
     "ConnectionClosed",
@@ -76,6 +78,24 @@ class ConnectionRequested:
     subprotocol: str | None
     auth_token: str | None
     revision: str | None
+
+
+class AuthenticationFailed(Exception):
+    """Raised by an ``authenticate`` hook to refuse a connection: 401 (the default, sent with
+    ``WWW-Authenticate: Bearer``) when credentials are missing or wrong, 403 when they are
+    valid but not enough."""
+
+    def __init__(self, message: str = "authentication required", *, status_code: int = 401):
+        if status_code not in (401, 403):
+            raise ValueError("an authentication failure is answered with 401 or 403")
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+#: An authentication hook: it returns the principal to attach to the connection, or raises
+#: :class:`AuthenticationFailed`.
+Authenticate: TypeAlias = Callable[[ConnectionRequested], object]
 
 
 @attrs.frozen
@@ -221,7 +241,13 @@ def _parse_offer(offered: Sequence[str], revisions: Sequence[str]) -> tuple[str 
 
 
 class ServerConnection(_Connection):
-    """The server side of one MCP connection over WebSocket."""
+    """The server side of one MCP connection over WebSocket.
+
+    With an *authenticate* hook, the core answers each :class:`ConnectionRequested` itself:
+    it accepts with the principal the hook returns, or rejects with the status of the
+    :class:`AuthenticationFailed` it raises (the event is still reported). Without one, the
+    application calls :meth:`accept` or :meth:`reject`, which suits a hook that must wait.
+    """
 
     def __init__(
         self,
@@ -231,8 +257,10 @@ class ServerConnection(_Connection):
         policy: ServerPolicy | None = None,
         revisions: Sequence[str] = REVISIONS,
         max_depth: int = jsonrpc.DEFAULT_MAX_DEPTH,
+        authenticate: Authenticate | None = None,
     ) -> None:
         super().__init__(max_depth=max_depth)
+        self._authenticate = authenticate
         if policy is None:
             versioned = tuple(f"{_VERSION_PREFIX}{revision}" for revision in revisions)
             policy = ServerPolicy(subprotocols=(SUBPROTOCOL, *versioned))
@@ -252,6 +280,20 @@ class ServerConnection(_Connection):
         chosen = f"{_VERSION_PREFIX}{revision}" if revision is not None else event.subprotocol
         self._default = chosen
         return ConnectionRequested(event.request, chosen, token, revision)
+
+    def _translate(self, now: float | None) -> None:
+        known = len(self._events)
+        super()._translate(now)
+        if self._authenticate is None or now is None:
+            return
+        requested = [e for e in self._events[known:] if isinstance(e, ConnectionRequested)]
+        if requested:
+            try:
+                principal = self._authenticate(requested[0])
+            except AuthenticationFailed as exc:
+                self.reject(exc.status_code, exc.message)
+            else:
+                self.accept(now=now, principal=principal)
 
     def accept(
         self, *, now: float, principal: object = None, subprotocol: str | None = None
