@@ -1591,3 +1591,18 @@ def test_mutated_frames_never_raise_from_receive_data(
 
 def test_the_accept_token_helper_matches_rfc_6455() -> None:
     assert accept_token(KEY) == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+
+
+@pytest.mark.parametrize("payload", [b"hello" * 10, "h\u00e9llo" * 10])
+def test_compressed_messages_after_a_ping_are_inflated(payload: str | bytes) -> None:
+    pair = open_pair()
+    pair.client.ping(b"")
+    if isinstance(payload, str):
+        pair.client.send_text(payload)
+    else:
+        pair.client.send_bytes(payload)
+    pair.pump(1.0)
+    _, server_events = pair.events()
+    messages = [e for e in server_events if isinstance(e, TextReceived | BytesReceived)]
+    expected = TextReceived(payload) if isinstance(payload, str) else BytesReceived(payload)
+    assert messages == [expected]
