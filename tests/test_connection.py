@@ -21,22 +21,9 @@ from mcpws.core.connection import (
 )
 from mcpws.core.errors import LocalProtocolError, RemoteProtocolError
 from mcpws.core.websocket import ServerPolicy, WebSocketClient, WebSocketConfig
+from wspair import pump
 
 Side = ServerConnection | ClientConnection
-
-
-def pump(client: ClientConnection, server: ServerConnection, now: float = 0.0) -> None:
-    """Move bytes both ways until neither side has any; ``b""`` becomes ``receive_eof``."""
-    moved = True
-    while moved:
-        moved = False
-        for source, sink in ((client, server), (server, client)):
-            for data in source.data_to_send():
-                moved = True
-                if data:
-                    sink.receive_data(data, now)
-                else:
-                    sink.receive_eof(now)
 
 
 def request_of(server: ServerConnection) -> ConnectionRequested:
@@ -50,10 +37,10 @@ def connected(
 ) -> tuple[ClientConnection, ServerConnection]:
     client = ClientConnection("ws://localhost/mcp", 0.0, revision=revision)
     server = ServerConnection(0.0, **server_options)  # type: ignore[arg-type]
-    pump(client, server)
+    pump(client, server, 0.0)
     request_of(server)
     server.accept(now=0.0)
-    pump(client, server)
+    pump(client, server, 0.0)
     assert isinstance(server.events_received()[0], ConnectionAccepted)
     assert isinstance(client.events_received()[0], ConnectionAccepted)
     return client, server
@@ -61,7 +48,7 @@ def connected(
 
 def send_raw_text(client: ClientConnection, server: ServerConnection, text: str) -> None:
     client._ws.send_text(text)
-    pump(client, server)
+    pump(client, server, 0.0)
 
 
 class TestSubprotocols:
@@ -76,7 +63,7 @@ class TestSubprotocols:
     def test_an_unsupported_version_falls_back_to_mcp(self) -> None:
         client = ClientConnection("ws://localhost/mcp", 0.0, revision="1999-01-01")
         server = ServerConnection(0.0)
-        pump(client, server)
+        pump(client, server, 0.0)
         event = request_of(server)
         assert (event.revision, event.subprotocol) == (None, "mcp")
 
@@ -86,13 +73,13 @@ class TestSubprotocols:
             "ws://localhost/mcp", 0.0, subprotocols=["mcp", "mcp.auth.s3cret"]
         )
         server = ServerConnection(0.0)
-        pump(client, server)
+        pump(client, server, 0.0)
         event = request_of(server)
         assert (event.auth_token, event.subprotocol) == ("s3cret", "mcp")
         with pytest.raises(LocalProtocolError, match="never select it"):
             server.accept(now=0.0, subprotocol="mcp.auth.s3cret")
         server.accept(now=0.0, principal="alice")
-        pump(client, server)
+        pump(client, server, 0.0)
         assert server.principal == "alice"
         assert "s3cret" not in repr(client.events_received())
 
@@ -100,7 +87,7 @@ class TestSubprotocols:
         client = ClientConnection("ws://localhost/mcp", 0.0)
         client._ws = WebSocketClient("ws://localhost/mcp", 0.0, subprotocols=["graphql-ws"])
         server = ServerConnection(0.0)
-        pump(client, server)
+        pump(client, server, 0.0)
         rejected = [e for e in client.events_received() if isinstance(e, ConnectionRejected)]
         assert rejected[0].status_code == 400
         assert b"'mcp'" in rejected[0].body
@@ -128,10 +115,10 @@ class TestRejection:
     ) -> None:
         client = ClientConnection("ws://localhost/mcp", 0.0)
         server = ServerConnection(0.0)
-        pump(client, server)
+        pump(client, server, 0.0)
         request_of(server)
         server.reject(status, headers=headers)
-        pump(client, server)
+        pump(client, server, 0.0)
         rejected, closed = client.events_received()
         assert isinstance(rejected, ConnectionRejected)
         assert rejected.status_code == status
@@ -146,7 +133,7 @@ class TestMessages:
         client, server = connected()
         client.send(jsonrpc.Request(1, "tools/list"))
         server.send(jsonrpc.Notification("notifications/tools/list_changed"))
-        pump(client, server)
+        pump(client, server, 0.0)
         assert server.events_received() == [MessageReceived(jsonrpc.Request(1, "tools/list"))]
         (event,) = client.events_received()
         assert event == MessageReceived(jsonrpc.Notification("notifications/tools/list_changed"))
@@ -172,7 +159,7 @@ class TestMessages:
         assert isinstance(reply, MessageReceived)
         assert reply.message == answered.reply
         client.send(jsonrpc.Request(2, "ping"))
-        pump(client, server)
+        pump(client, server, 0.0)
         assert server.events_received() == [MessageReceived(jsonrpc.Request(2, "ping"))]
 
     def test_batches_only_where_allowed(self) -> None:
@@ -182,13 +169,13 @@ class TestMessages:
             client.send(batch)
         client.allow_batches = server.allow_batches = True
         client.send(batch)
-        pump(client, server)
+        pump(client, server, 0.0)
         assert server.events_received() == [MessageReceived(list(batch))]
 
     def test_a_binary_message_closes_with_1003(self) -> None:
         client, server = connected()
         client._ws.send_bytes(b"\x00\x01")
-        pump(client, server)
+        pump(client, server, 0.0)
         (closed,) = server.events_received()
         assert isinstance(closed, ConnectionClosed)
         assert (closed.code, closed.clean) == (1003, True)
@@ -214,10 +201,10 @@ class TestMessages:
     def test_nesting_limit_is_configurable(self) -> None:
         client = ClientConnection("ws://localhost/mcp", 0.0)
         server = ServerConnection(0.0, max_depth=3)
-        pump(client, server)
+        pump(client, server, 0.0)
         request_of(server)
         server.accept(now=0.0)
-        pump(client, server)
+        pump(client, server, 0.0)
         server.events_received()
         send_raw_text(client, server, '{"jsonrpc":"2.0","method":"x","params":{"a":{"b":{}}}}')
         (answered,) = server.events_received()
@@ -230,7 +217,7 @@ class TestVocabulary:
         config = WebSocketConfig(ping_interval=5.0, ping_timeout=2.0)
         client = ClientConnection("ws://localhost/mcp", 0.0, config=config)
         server = ServerConnection(0.0, config=config, policy=ServerPolicy(subprotocols=("mcp",)))
-        pump(client, server)
+        pump(client, server, 0.0)
         request_of(server)
         server.accept(now=1.0)
         pump(client, server, 1.0)
@@ -279,7 +266,7 @@ class TestAuthenticationHook:
             "ws://localhost/mcp", 0.0, headers=[("authorization", f"Bearer {token}")]
         )
         server = ServerConnection(0.0, authenticate=self._check)
-        pump(client, server)
+        pump(client, server, 0.0)
         return server, client.events_received()
 
     def test_a_good_token_is_accepted_with_its_principal(self) -> None:

@@ -14,7 +14,7 @@ import re
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 import h11
 
@@ -27,6 +27,15 @@ from mcpws.core.websocket import (
     WebSocketEvent,
     WebSocketServer,
 )
+
+
+class Pumpable(Protocol):
+    """What a pump needs of a sans-IO object: the WebSocket cores and the MCP connections."""
+
+    def data_to_send(self) -> list[bytes]: ...
+    def receive_data(self, data: bytes, now: float) -> None: ...
+    def receive_eof(self, now: float) -> None: ...
+
 
 Core = WebSocketClient | WebSocketServer
 
@@ -43,7 +52,7 @@ def accept_token(key: str | bytes) -> str:
     return base64.b64encode(hashlib.sha1(raw + _GUID).digest()).decode()
 
 
-def pump(client: Core, server: Core, now: float) -> None:
+def pump(client: Pumpable, server: Pumpable, now: float) -> None:
     """Move bytes both ways until neither side has any; ``b""`` becomes ``receive_eof``."""
     moved = True
     while moved:
