@@ -19,6 +19,7 @@ import pytest
 
 from mcpws.core.websocket import (
     BytesReceived,
+    Closing,
     ConnectionAccepted,
     ConnectionClosed,
     TextReceived,
@@ -87,6 +88,7 @@ def test_echo_server_echoes_text_and_binary(echo_server: tuple[str, float]) -> N
         assert exchange(client, sock, deadline) == [BytesReceived(bytes(range(256)) * 10)]
 
         client.close(now=time.monotonic())
+        assert exchange(client, sock, deadline) == [Closing(1000, "", by_peer=False)]
         (closed,) = exchange(client, sock, deadline)
         assert closed == ConnectionClosed(1000, "", clean=True)
         assert client.closed

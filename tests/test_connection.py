@@ -10,6 +10,7 @@ from mcpws.core import jsonrpc
 from mcpws.core.connection import (
     AuthenticationFailed,
     ClientConnection,
+    Closing,
     ConnectionAccepted,
     ConnectionClosed,
     ConnectionEvent,
@@ -176,12 +177,15 @@ class TestMessages:
         client, server = connected()
         client._ws.send_bytes(b"\x00\x01")
         pump(client, server, 0.0)
-        (closed,) = server.events_received()
+        closing, closed = server.events_received()
+        assert closing == Closing(1003, "MCP messages are JSON text, not binary", False)
         assert isinstance(closed, ConnectionClosed)
         assert (closed.code, closed.clean) == (1003, True)
         assert isinstance(closed.cause, RemoteProtocolError)
         assert closed.cause.close_code == 1003
-        (peer_closed,) = client.events_received()
+        peer_closing, peer_closed = client.events_received()
+        assert isinstance(peer_closing, Closing)
+        assert peer_closing.by_peer
         assert isinstance(peer_closed, ConnectionClosed)
         assert peer_closed.code == 1003
 
@@ -192,7 +196,8 @@ class TestMessages:
         server.close(now=1.0)
         for data in in_flight:
             server.receive_data(data, 1.0)
-        (answered,) = server.events_received()
+        closing, answered = server.events_received()
+        assert closing == Closing(1000, "", False)
         assert isinstance(answered, InvalidMessageAnswered)
         sent = b"".join(server.data_to_send())
         assert b"Parse" not in sent

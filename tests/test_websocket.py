@@ -18,6 +18,7 @@ from mcpws.core.websocket import (
     DEFAULT_ORIGINS,
     LOOPBACK_HOSTS,
     BytesReceived,
+    Closing,
     ConnectionAccepted,
     ConnectionClosed,
     ConnectionRejected,
@@ -1128,7 +1129,9 @@ def test_a_failure_reaches_the_peer_as_a_close_frame() -> None:
     pair = open_pair(config=NO_DEFLATE)
     pair.server.receive_data(frame(TEXT, b"\xc3"), 1.0)
     pair.pump(1.0)
-    (closed,) = pair.client.events_received()
+    closing, closed = pair.client.events_received()
+    assert isinstance(closing, Closing)
+    assert (closing.code, closing.by_peer) == (1007, True)
     assert isinstance(closed, ConnectionClosed)
     assert (closed.code, closed.clean) == (1007, True)
 
@@ -1229,9 +1232,15 @@ def test_the_close_handshake_is_clean_and_echoes_the_code(initiator: str) -> Non
     echo = peer.data_to_send()
     assert echo[-1] == b""
     assert peer.closed
-    assert peer.events_received() == [ConnectionClosed(1001, "going away", True)]
+    assert peer.events_received() == [
+        Closing(1001, "going away", True),
+        ConnectionClosed(1001, "going away", True),
+    ]
     closer.receive_data(echo[0], 2.0)
-    assert closer.events_received() == [ConnectionClosed(1001, "going away", True)]
+    assert closer.events_received() == [
+        Closing(1001, "going away", False),
+        ConnectionClosed(1001, "going away", True),
+    ]
     assert closer.data_to_send() == [b""]
     assert closer.closed
     assert closer.next_deadline() is None
@@ -1241,7 +1250,7 @@ def test_a_close_frame_without_a_code_is_echoed() -> None:
     server = open_server()
     server.receive_data(frame(CLOSE), 1.0)
     assert server_frames(server.data_to_send()) == [(CLOSE, b"")]
-    assert server.events_received() == [ConnectionClosed(1005, "", True)]
+    assert server.events_received() == [Closing(1005, "", True), ConnectionClosed(1005, "", True)]
 
 
 def test_a_peer_that_never_answers_the_close_frame_is_given_up_on_with_1006() -> None:
@@ -1250,7 +1259,7 @@ def test_a_peer_that_never_answers_the_close_frame_is_given_up_on_with_1006() ->
     pair.server.close(1008, "policy", now=2.0, cause=cause)
     pair.server.data_to_send()  # lost
     pair.server.handle_timeout(11.99)
-    assert pair.server.events_received() == []
+    assert pair.server.events_received() == [Closing(1008, "policy", False)]
     pair.server.handle_timeout(12.0)
     reason = "the peer did not answer the close frame in time"
     assert pair.server.events_received() == [ConnectionClosed(1006, reason, False, cause)]
@@ -1262,7 +1271,10 @@ def test_the_close_cause_rides_on_a_clean_close_too() -> None:
     cause = ProtocolError("bad session")
     pair.client.close(1008, now=1.0, cause=cause)
     pair.pump(1.0)
-    assert pair.client.events_received() == [ConnectionClosed(1008, "", True, cause)]
+    assert pair.client.events_received() == [
+        Closing(1008, "", False),
+        ConnectionClosed(1008, "", True, cause),
+    ]
 
 
 def test_close_timeout_none_waits_for_the_peer_forever() -> None:
@@ -1282,7 +1294,10 @@ def test_closing_twice_does_nothing() -> None:
     pair.pump(2.0)
     pair.client.close(now=3.0)
     assert pair.client.data_to_send() == []
-    assert pair.client.events_received() == [ConnectionClosed(1000, "", True)]
+    assert pair.client.events_received() == [  # one close handshake: the second call did nothing
+        Closing(1000, "", False),
+        ConnectionClosed(1000, "", True),
+    ]
 
 
 @pytest.mark.parametrize("reason", ["", "no thanks"])
@@ -1301,7 +1316,11 @@ def test_messages_still_arrive_while_closing_but_pings_go_unanswered() -> None:
     server.close(now=1.0)
     server.data_to_send()
     server.receive_data(frame(TEXT, b"late") + frame(PING, b"p"), 1.5)
-    assert server.events_received() == [TextReceived("late"), PingReceived(b"p")]
+    assert server.events_received() == [
+        Closing(1000, "", False),
+        TextReceived("late"),
+        PingReceived(b"p"),
+    ]
     assert server.data_to_send() == []
     server.receive_data(frame(PONG, b"q"), 1.6)
     assert server.events_received() == [PongReceived(b"q")]
@@ -1314,7 +1333,8 @@ def test_a_protocol_violation_while_closing_is_not_a_clean_close() -> None:
     server.close(now=1.0)
     server.data_to_send()
     server.receive_data(frame(0x3, b"junk"), 1.5)
-    (closed,) = server.events_received()
+    closing, closed = server.events_received()
+    assert closing == Closing(1000, "", False)
     assert isinstance(closed, ConnectionClosed)
     assert (closed.code, closed.clean) == (1002, False)
     assert isinstance(closed.cause, RemoteProtocolError)
@@ -1381,7 +1401,8 @@ def test_end_of_stream_at_any_stage_closes_with_a_reason(
     core = make()
     core.data_to_send()
     core.receive_eof(5.0)
-    (closed,) = core.events_received()
+    *closing, closed = core.events_received()
+    assert all(isinstance(event, Closing) for event in closing)
     assert isinstance(closed, ConnectionClosed)
     assert (closed.code, closed.reason, closed.clean) == (code, reason, False)
     assert isinstance(closed.cause, RemoteProtocolError)
@@ -1530,7 +1551,7 @@ def test_any_split_of_the_client_stream_gives_the_same_events(
         else message
         for message in messages
     ]
-    assert whole[2:] == [*expected, (1000, "", True, "None")]
+    assert whole[2:] == [*expected, Closing(1000, "", True), (1000, "", True, "None")]
 
 
 _mutation = st.one_of(
@@ -1580,7 +1601,7 @@ def test_mutated_frames_never_raise_from_receive_data(
         server.receive_data(frames[start : start + step], 1.0)
     server.receive_eof(2.0)
     events = server.events_received()
-    allowed = (TextReceived, BytesReceived, PingReceived, PongReceived)
+    allowed = (TextReceived, BytesReceived, PingReceived, PongReceived, Closing)
     assert all(isinstance(event, allowed) for event in events[:-1])
     (closed,) = [event for event in events if isinstance(event, ConnectionClosed)]
     assert closed is events[-1]

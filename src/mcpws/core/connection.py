@@ -30,6 +30,7 @@ from mcpws.core import jsonrpc, websocket as wsc
 from mcpws.core.errors import InvalidMessage, LocalProtocolError, RemoteProtocolError
 from mcpws.core.versions import REVISIONS
 from mcpws.core.websocket import (
+    Closing,
     ConnectionAccepted,
     ConnectionClosed,
     ConnectionRejected,
@@ -46,6 +47,7 @@ __all__ = [
     "Authenticate",
     "AuthenticationFailed",
     "ClientConnection",
+    "Closing",
     "ConnectionAccepted",
     "ConnectionClosed",
     "ConnectionEvent",
@@ -123,6 +125,7 @@ ConnectionEvent: TypeAlias = (
     | InvalidMessageAnswered
     | PingReceived
     | PongReceived
+    | Closing
     | ConnectionClosed
 )
 

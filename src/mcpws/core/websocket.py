@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_ORIGINS",
     "LOOPBACK_HOSTS",
     "BytesReceived",
+    "Closing",
     "ConnectionAccepted",
     "ConnectionClosed",
     "ConnectionRejected",
@@ -283,6 +284,16 @@ class PongReceived:
 
 
 @attrs.frozen
+class Closing:
+    """The close handshake started: by the peer's close frame (the core has answered it), or
+    by this side's ``close()``. :class:`ConnectionClosed` follows when it ends."""
+
+    code: int
+    reason: str
+    by_peer: bool
+
+
+@attrs.frozen
 class ConnectionClosed:
     """The connection is over; nothing more will be sent or received.
 
@@ -306,6 +317,7 @@ WebSocketEvent: TypeAlias = (
     | BytesReceived
     | PingReceived
     | PongReceived
+    | Closing
     | ConnectionClosed
 )
 
@@ -573,6 +585,7 @@ class _WebSocket:
             return
         if self._state is _State.OPEN:
             self._queue(self._send_ws(event.response()))
+            self._events.append(Closing(int(event.code), event.reason or "", True))
             self._finish(int(event.code), event.reason or "", True)
         else:
             self._finish(self._close_code, self._close_reason, True, self._close_cause)
@@ -601,6 +614,7 @@ class _WebSocket:
         self._queue(self._send_ws(ws.CloseConnection(code=code, reason=reason)))
         self._state = _State.CLOSING
         self._close_code, self._close_reason = code, reason
+        self._events.append(Closing(code, reason, False))
         self._timers.clear("ping", "pong")
         if self.config.close_timeout is not None:
             self._timers.set("close", now + self.config.close_timeout)
