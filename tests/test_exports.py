@@ -12,6 +12,8 @@ PUBLIC = [
     "mcpws.core.errors",
     "mcpws.core.jsonrpc",
     "mcpws.core.mcp",
+    "mcpws.core.session",
+    "mcpws.core.stdio",
     "mcpws.core.versions",
     "mcpws.core.websocket",
 ]
@@ -39,8 +41,15 @@ def test_every_public_class_and_function_defined_there_is_in_all(name: str) -> N
     assert defined_here <= set(module.__all__)
 
 
-def test_the_mcp_package_reexports_its_private_modules() -> None:
-    mcp = importlib.import_module("mcpws.core.mcp")
-    for private in ("_types", "_methods"):
-        module = importlib.import_module(f"mcpws.core.mcp.{private}")
-        assert set(module.__all__) <= set(mcp.__all__)
+@pytest.mark.parametrize(
+    ("package", "privates"),
+    [
+        ("mcpws.core.mcp", ("_types", "_methods")),
+        ("mcpws.core.session", ("_client", "_config", "_events", "_server", "_state")),
+    ],
+)
+def test_packages_reexport_their_private_modules(package: str, privates: tuple[str, ...]) -> None:
+    public = importlib.import_module(package)
+    for private in privates:
+        module = importlib.import_module(f"{package}.{private}")
+        assert set(module.__all__) <= set(public.__all__)

@@ -245,7 +245,7 @@ def test_none_switches_a_limit_or_timer_off() -> None:
 
 
 def test_timers_fire_earliest_first_and_only_once() -> None:
-    timers = Timers()
+    timers = Timers[str]()
     assert timers.next() is None
     timers.set("b", 2.0)
     timers.set("a", 1.0)
@@ -256,7 +256,7 @@ def test_timers_fire_earliest_first_and_only_once() -> None:
 
 
 def test_timers_are_cleared_by_name_by_none_or_all_at_once() -> None:
-    timers = Timers()
+    timers = Timers[str]()
     for name in "abc":
         timers.set(name, 1.0)
     timers.set("a", None)

@@ -8,30 +8,35 @@ timer its handling of an earlier one cleared never fires.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from typing import Generic, TypeVar
 
-class Timers:
-    """A set of named deadlines, in the caller's clock."""
+K = TypeVar("K", bound=Hashable)
+
+
+class Timers(Generic[K]):
+    """A set of deadlines named by keys of type *K*, in the caller's clock."""
 
     __slots__ = ("_deadlines",)
 
     def __init__(self) -> None:
-        self._deadlines: dict[str, float] = {}
+        self._deadlines: dict[K, float] = {}
 
-    def set(self, name: str, deadline: float | None) -> None:
+    def set(self, name: K, deadline: float | None) -> None:
         """Set the deadline called *name*; ``None`` clears it."""
         if deadline is None:
             self._deadlines.pop(name, None)
         else:
             self._deadlines[name] = deadline
 
-    def clear(self, *names: str) -> None:
+    def clear(self, *names: K) -> None:
         """Clear the named deadlines, or all of them when no name is given."""
         if not names:
             self._deadlines.clear()
         for name in names:
             self._deadlines.pop(name, None)
 
-    def get(self, name: str) -> float | None:
+    def get(self, name: K) -> float | None:
         """Return the deadline called *name*, or ``None`` when it is not set."""
         return self._deadlines.get(name)
 
@@ -39,7 +44,7 @@ class Timers:
         """Return the earliest deadline, or ``None`` when none is set."""
         return min(self._deadlines.values(), default=None)
 
-    def pop_due(self, now: float) -> str | None:
+    def pop_due(self, now: float) -> K | None:
         """Clear and return the name of the earliest deadline at or before *now*, if any."""
         due = min(self._deadlines.items(), key=lambda item: item[1], default=None)
         if due is None or due[1] > now:

@@ -14,6 +14,11 @@ Each wraps a :mod:`mcpws.core.websocket` core and adds the MCP transport rules:
   (-32700 or -32600, with the request's id when it could be read), and the connection stays
   open.
 
+A connection may own a session (:mod:`mcpws.core.session`): the messages then go to the
+session, whose events are reported in their place, and the session's messages are sent. A
+client connection starts its session when the server accepts; a failed session closes the
+connection with 1002, the error riding on :class:`ConnectionClosed`.
+
 The vocabulary is that of every core object: ``receive_data(data, now)``,
 ``receive_eof(now)``, ``events_received()``, ``data_to_send()``, ``next_deadline()``,
 ``handle_timeout(now)``.
@@ -28,6 +33,7 @@ import attrs
 
 from mcpws.core import jsonrpc, websocket as wsc
 from mcpws.core.errors import InvalidMessage, LocalProtocolError, RemoteProtocolError
+from mcpws.core.session import ClientSession, ServerSession, SessionEvent, SessionFailed
 from mcpws.core.versions import REVISIONS
 from mcpws.core.websocket import (
     Closing,
@@ -127,6 +133,7 @@ ConnectionEvent: TypeAlias = (
     | PongReceived
     | Closing
     | ConnectionClosed
+    | SessionEvent
 )
 
 
@@ -134,12 +141,22 @@ class _Connection:
     """What both roles share: turning WebSocket events into MCP ones, and sending messages."""
 
     _ws: wsc.WebSocketServer | wsc.WebSocketClient
+    session: ClientSession | ServerSession | None
 
     def __init__(self, *, max_depth: int) -> None:
         self._max_depth = max_depth
         self._events: list[ConnectionEvent] = []
-        #: Whether a text message may hold a batch (revision 2025-03-26 only).
-        self.allow_batches = False
+        self._allow_batches = False
+
+    @property
+    def allow_batches(self) -> bool:
+        """Whether a text message may hold a batch (revision 2025-03-26 only); a session
+        decides it when there is one."""
+        return self._allow_batches if self.session is None else self.session.allow_batches
+
+    @allow_batches.setter
+    def allow_batches(self, value: bool) -> None:
+        self._allow_batches = value
 
     def receive_data(self, data: bytes, now: float) -> None:
         """Take bytes from the peer."""
@@ -155,6 +172,9 @@ class _Connection:
         """Act on every deadline at or before *now*."""
         self._ws.handle_timeout(now)
         self._translate(now)
+        if self.session is not None:
+            self.session.handle_timeout(now)
+            self._pull(now)
 
     def events_received(self) -> list[ConnectionEvent]:
         """Return and forget the events so far."""
@@ -163,15 +183,20 @@ class _Connection:
 
     def data_to_send(self) -> list[bytes]:
         """Return and forget the bytes to write; ``b""`` means close the transport."""
+        self._flush()
         return self._ws.data_to_send()
 
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timeout` must next be called, or ``None``."""
-        return self._ws.next_deadline()
+        ws = self._ws.next_deadline()
+        if self.session is None or (session := self.session.next_deadline()) is None:
+            return ws
+        return session if ws is None else min(ws, session)
 
     @property
     def buffered_amount(self) -> int:
         """Bytes waiting in :meth:`data_to_send` (compare with ``config.max_buffer``)."""
+        self._flush()
         return self._ws.buffered_amount
 
     @property
@@ -190,7 +215,8 @@ class _Connection:
         self._ws.ping(payload)
 
     def close(self, code: int = wsc.NORMAL, reason: str = "", *, now: float) -> None:
-        """Start the close handshake."""
+        """Start the close handshake, after sending what the session has queued."""
+        self._flush()
         self._ws.close(code, reason, now=now)
 
     def _translate(self, now: float | None) -> None:
@@ -199,7 +225,13 @@ class _Connection:
         *now* is ``None`` only after a command that cannot have received a message."""
         for event in self._ws.events_received():
             if isinstance(event, wsc.TextReceived):
-                self._events.append(self._decode(event.text))
+                decoded = self._decode(event.text)
+                if self.session is not None and isinstance(decoded, MessageReceived):
+                    assert now is not None
+                    self.session.receive_message(decoded.message, now)
+                    self._pull(now)
+                else:
+                    self._events.append(decoded)
             elif isinstance(event, wsc.BytesReceived):
                 reason = "MCP messages are JSON text, not binary"
                 cause = RemoteProtocolError(reason, close_code=wsc.UNSUPPORTED_DATA)
@@ -209,6 +241,32 @@ class _Connection:
                 self._events.append(self._requested(event))
             else:
                 self._events.append(event)
+                self._follow(event, now)
+
+    def _follow(self, event: ConnectionEvent, now: float | None) -> None:
+        """React to a WebSocket event: a session ends when its connection closes."""
+        if self.session is not None and isinstance(event, ConnectionClosed):
+            self.session.close()
+
+    def _pull(self, now: float) -> None:
+        """Report the session's events; close the connection if the session failed."""
+        assert self.session is not None
+        self._flush()
+        events = self.session.events_received()
+        self._events.extend(events)
+        for event in events:
+            if isinstance(event, SessionFailed) and self._ws.is_open:
+                error = event.error
+                self._ws.close(wsc.PROTOCOL_ERROR, error.message, now=now, cause=error)
+                self._translate(now)
+
+    def _flush(self) -> None:
+        """Send what the session has to send, while the connection is open."""
+        if self.session is None:
+            return
+        for text in self.session.messages_to_send():
+            if self._ws.is_open:
+                self._ws.send_text(text)
 
     def _decode(self, text: str) -> MessageReceived | InvalidMessageAnswered:
         try:
@@ -218,6 +276,7 @@ class _Connection:
         except InvalidMessage as exc:
             error = jsonrpc.ErrorObject(exc.jsonrpc_code, exc.message)
             reply = jsonrpc.ErrorResponse(exc.id, error)
+            self._flush()
             if self._ws.is_open:
                 self._ws.send_text(jsonrpc.encode(reply))
             return InvalidMessageAnswered(exc, reply)
@@ -252,6 +311,8 @@ class ServerConnection(_Connection):
     application calls :meth:`accept` or :meth:`reject`, which suits a hook that must wait.
     """
 
+    session: ServerSession | None
+
     def __init__(
         self,
         now: float,
@@ -261,8 +322,12 @@ class ServerConnection(_Connection):
         revisions: Sequence[str] = REVISIONS,
         max_depth: int = jsonrpc.DEFAULT_MAX_DEPTH,
         authenticate: Authenticate | None = None,
+        session: ServerSession | None = None,
     ) -> None:
         super().__init__(max_depth=max_depth)
+        self.session = session
+        if session is not None and revisions is REVISIONS:
+            revisions = session.config.revisions
         self._authenticate = authenticate
         if policy is None:
             versioned = tuple(f"{_VERSION_PREFIX}{revision}" for revision in revisions)
@@ -330,6 +395,8 @@ class ClientConnection(_Connection):
     to connect and whether to use TLS.
     """
 
+    session: ClientSession | None
+
     def __init__(
         self,
         url: str,
@@ -340,8 +407,10 @@ class ClientConnection(_Connection):
         headers: Sequence[tuple[str, str]] = (),
         origin: str | None = None,
         max_depth: int = jsonrpc.DEFAULT_MAX_DEPTH,
+        session: ClientSession | None = None,
     ) -> None:
         super().__init__(max_depth=max_depth)
+        self.session = session
         offered = [SUBPROTOCOL, *((f"{_VERSION_PREFIX}{revision}",) if revision else ())]
         self._ws = wsc.WebSocketClient(
             url, now, config=config, subprotocols=offered, extra_headers=headers, origin=origin
@@ -352,8 +421,11 @@ class ClientConnection(_Connection):
         #: The subprotocol the server selected, once the connection is open.
         self.subprotocol: str | None = None
 
-    def _translate(self, now: float | None) -> None:
-        super()._translate(now)
-        for event in self._events:
-            if isinstance(event, ConnectionAccepted):
-                self.subprotocol = event.subprotocol
+    def _follow(self, event: ConnectionEvent, now: float | None) -> None:
+        """Note the subprotocol and start the session once the connection opens."""
+        super()._follow(event, now)
+        if isinstance(event, ConnectionAccepted):
+            self.subprotocol = event.subprotocol
+            if self.session is not None:
+                assert now is not None
+                self.session.start(now)

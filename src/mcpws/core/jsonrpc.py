@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
-from itertools import chain
+from collections.abc import Callable, Iterable, Sequence
+from json.encoder import (  # type: ignore[attr-defined]
+    c_make_encoder as _c_make_encoder,
+    encode_basestring as _encode_basestring,
+)
 from typing import Any, Final, TypeAlias
 
 import attrs
@@ -46,6 +49,7 @@ __all__ = [
     "Response",
     "decode",
     "encode",
+    "encode_value",
     "is_request_id",
 ]
 
@@ -158,10 +162,24 @@ def _parse_float(text: str) -> float:
     return value
 
 
+def _unencodable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 _json_decode = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_parse_float).decode
-_json_encode = json.JSONEncoder(
-    ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=True
+_json_encode: Callable[[Any], str] = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, separators=(",", ":")
 ).encode
+if _c_make_encoder is not None:  # pragma: no branch - CPython has the C encoder
+    # The C encoder called directly skips the per-call set-up of JSONEncoder.encode. Without
+    # the circular-reference markers, a cycle ends in RecursionError, which encode reports.
+    _c_encoder = _c_make_encoder(
+        None, _unencodable, _encode_basestring, None, ":", ",", False, False, False
+    )
+
+    def _json_encode(value: Any) -> str:
+        return "".join(_c_encoder(value, 0))
+
 
 # Two properties of a decoded message need a look at the whole value: no string may hold a
 # lone surrogate (only an escape such as \ud800 can make one, since the text itself is valid
@@ -370,24 +388,27 @@ def _to_json(message: Message) -> dict[str, Any]:
 
 
 _CONTAINERS: Final = (dict, list, tuple)
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 
 
 def _non_string_key(value: Any) -> Any:
     """Find a key that is not a string in the objects of a value (JSON would rewrite it), or
-    return ``_ABSENT``. The objects are gathered first and their keys checked in one pass."""
-    objects = []
-    stack = [value] if isinstance(value, _CONTAINERS) else []
+    return ``_ABSENT``."""
+    stack = [value]
+    pop, push = stack.pop, stack.append
     while stack:
-        node = stack.pop()
+        node = pop()
         members: Iterable[Any] = node
         if isinstance(node, dict):
-            objects.append(node)
+            for key in node:
+                if not isinstance(key, str):
+                    return key
             members = node.values()
-        stack.extend([member for member in members if isinstance(member, _CONTAINERS)])
-    kinds = set(map(type, chain.from_iterable(objects)))
-    if kinds <= {str} or all(issubclass(kind, str) for kind in kinds):
-        return _ABSENT
-    return next(key for obj in objects for key in obj if not isinstance(key, str))
+        for member in members:
+            kind = type(member)
+            if kind not in _SCALARS and isinstance(member, _CONTAINERS):
+                push(member)
+    return _ABSENT
 
 
 def encode(message: Message | Sequence[Message]) -> str:
@@ -400,9 +421,13 @@ def encode(message: Message | Sequence[Message]) -> str:
     if isinstance(message, Sequence):
         if not message:
             raise LocalProtocolError("a batch must hold at least one message")
-        obj: Any = [_to_json(item) for item in message]
-    else:
-        obj = _to_json(message)
+        return encode_value([_to_json(item) for item in message])
+    return encode_value(_to_json(message))
+
+
+def encode_value(obj: Any) -> str:
+    """Encode a JSON value that is already a message's envelope, as :func:`encode` does,
+    with the same checks: for senders that build the envelope themselves."""
     try:
         text: str = _json_encode(obj)
     except (TypeError, ValueError, RecursionError) as exc:

@@ -75,6 +75,8 @@ LOOPBACK_HOSTS: Final = ("localhost:*", "127.0.0.1:*", "[::1]:*")
 DEFAULT_ORIGINS: Final = ("*://localhost:*", "*://127.0.0.1:*", "*://[::1]:*")
 
 _MIB: Final = 1 << 20
+#: Bytes of a close frame's reason: 125 bytes of payload less the two of the code.
+_MAX_REASON: Final = 123
 
 
 def _positive_or_none(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -140,6 +142,15 @@ class ServerPolicy:
     allowed_hosts: tuple[str, ...] | None = None
     subprotocols: tuple[str, ...] = ()
     require_subprotocol: bool = False
+
+
+def _fit_reason(reason: str) -> str:
+    """Cut a close reason to the 123 UTF-8 bytes a close frame has room for, at a character
+    boundary, as it will go on the wire."""
+    data = reason.encode()
+    if len(data) <= _MAX_REASON:
+        return reason
+    return data[:_MAX_REASON].decode(errors="ignore")
 
 
 def _split_host_port(authority: str) -> tuple[str, str | None]:
@@ -391,7 +402,7 @@ class _WebSocket:
         self._events: list[WebSocketEvent] = []
         self._outgoing: list[bytes] = []
         self._buffered = 0
-        self._timers = Timers()
+        self._timers = Timers[str]()
         self._message: list[Any] = []
         self._message_size = 0
         self._pings_sent = 0
@@ -611,6 +622,7 @@ class _WebSocket:
     # Closing ----------------------------------------------------------------------------------
 
     def _start_close(self, code: int, reason: str, now: float) -> None:
+        reason = _fit_reason(reason)
         self._queue(self._send_ws(ws.CloseConnection(code=code, reason=reason)))
         self._state = _State.CLOSING
         self._close_code, self._close_reason = code, reason
@@ -621,6 +633,7 @@ class _WebSocket:
 
     def _fail(self, code: int, reason: str, cause: ProtocolError) -> None:
         """Fail the connection (RFC 6455, 7.1.7): send a close frame, then close the transport."""
+        reason = _fit_reason(reason)
         if self._state is _State.OPEN:
             self._queue(self._send_ws(ws.CloseConnection(code=code, reason=reason)))
         self._finish(code, reason, False, cause)

@@ -67,6 +67,8 @@ class Kind(enum.Enum):
     REQUEST = "request"
     NOTIFICATION = "notification"
 
+    __hash__ = object.__hash__
+
 
 class Direction(enum.Enum):
     """Who may send a method."""
@@ -74,6 +76,8 @@ class Direction(enum.Enum):
     CLIENT_TO_SERVER = "client to server"
     SERVER_TO_CLIENT = "server to client"
     BOTH = "both"
+
+    __hash__ = object.__hash__
 
     def allows(self, sender_is_client: bool) -> bool:
         """Tell whether the client (or, when false, the server) may send the method."""

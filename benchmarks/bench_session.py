@@ -1,0 +1,203 @@
+"""What the MCP session layer costs per ``tools/call`` round trip, side by side with the
+layers beneath it.
+
+Run ``python benchmarks/bench_session.py`` (``--compression`` negotiates permessage-deflate
+on every contender).
+
+No sockets: a client core hands its bytes straight to a server core in the same process,
+and back. Each operation is one sequential round trip with ~200 bytes of arguments and a
+trivial handler that answers one text block:
+
+* ``websocket``: the raw WebSocket layer only; the client sends the request's JSON text with
+  ``WebSocketClient.send_text``, the server answers with a fixed response text, and the
+  client reads it; no JSON is decoded.
+* ``connection``: the MCP connection cores without a session; JSON-RPC envelopes are
+  encoded and decoded, params and results stay plain dicts.
+* ``session``: a client session and a server session owned by the connection cores:
+  ``send_request``, ``RequestReceived`` with typed params, ``respond`` with a typed
+  ``CallToolResult``, ``ResponseReceived`` with the typed result, timeouts tracked.
+
+Figures are round trips per second and CPU microseconds per round trip, each the median of
+several rounds in which the contenders take turns. The target: the session adds at most 40%
+to the raw WebSocket layer's cost per round trip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from mcpws.core import jsonrpc
+from mcpws.core.connection import (
+    ClientConnection,
+    ConnectionAccepted,
+    MessageReceived,
+    ServerConnection,
+)
+from mcpws.core.mcp import CallToolResult, ServerCapabilities, TextContent
+from mcpws.core.session import (
+    ClientSession,
+    ClientSessionConfig,
+    RequestReceived,
+    ResponseReceived,
+    ServerSession,
+    ServerSessionConfig,
+    SessionInitialized,
+)
+from mcpws.core.websocket import (
+    TextReceived,
+    UpgradeRequested,
+    WebSocketClient,
+    WebSocketConfig,
+    WebSocketServer,
+)
+
+ARGUMENTS: dict[str, Any] = {
+    "city": "San Francisco",
+    "units": "metric",
+    "days": 3,
+    "include_hourly": False,
+    "note": "x" * 120,
+}
+REQUEST = jsonrpc.Request(1, "tools/call", {"name": "get_weather", "arguments": ARGUMENTS})
+RESULT = {"content": [{"type": "text", "text": "sunny, 21 degrees"}]}
+TYPED_RESULT = CallToolResult(content=[TextContent(text="sunny, 21 degrees")])
+
+#: The most the session may add to the raw WebSocket layer's cost per round trip.
+TARGET = 1.40
+
+
+def _pump(one: Any, other: Any) -> None:
+    for data in one.data_to_send():
+        other.receive_data(data, 0.0)
+
+
+def websocket_trip(config: WebSocketConfig) -> Callable[[], None]:
+    """Raw WebSocket cores; one round trip of fixed texts."""
+    client = WebSocketClient("ws://localhost/mcp", 0.0, config=config)
+    server = WebSocketServer(0.0, config=config)
+    _pump(client, server)
+    (requested,) = server.events_received()
+    assert isinstance(requested, UpgradeRequested)
+    server.accept(now=0.0)
+    _pump(server, client)
+    client.events_received()
+    server.events_received()
+    request = jsonrpc.encode(REQUEST)
+    response = jsonrpc.encode(jsonrpc.Response(1, RESULT))
+
+    def trip() -> None:
+        client.send_text(request)
+        _pump(client, server)
+        (event,) = server.events_received()
+        assert isinstance(event, TextReceived)
+        server.send_text(response)
+        _pump(server, client)
+        (answer,) = client.events_received()
+        assert isinstance(answer, TextReceived)
+
+    return trip
+
+
+def connection_trip(config: WebSocketConfig) -> Callable[[], None]:
+    """MCP connection cores without a session; envelopes, not typed params."""
+    client = ClientConnection("ws://localhost/mcp", 0.0, config=config)
+    server = ServerConnection(0.0, config=config, authenticate=lambda _: None)
+    _pump(client, server)
+    _pump(server, client)
+    server.events_received()
+    client.events_received()
+
+    def trip() -> None:
+        client.send(REQUEST)
+        _pump(client, server)
+        (event,) = server.events_received()
+        assert isinstance(event, MessageReceived)
+        assert isinstance(event.message, jsonrpc.Request)
+        server.send(jsonrpc.Response(event.message.id, RESULT))
+        _pump(server, client)
+        (answer,) = client.events_received()
+        assert isinstance(answer, MessageReceived)
+
+    return trip
+
+
+def session_trip(config: WebSocketConfig, revision: str) -> Callable[[], None]:
+    """A client session and a server session, each owned by its connection core."""
+    client_session = ClientSession(ClientSessionConfig(revisions=(revision,)))
+    server_config = ServerSessionConfig(capabilities=ServerCapabilities(tools={}))
+    client = ClientConnection("ws://localhost/mcp", 0.0, config=config, session=client_session)
+    server = ServerConnection(
+        0.0, config=config, authenticate=lambda _: None, session=ServerSession(server_config)
+    )
+    for _ in range(3):
+        _pump(client, server)
+        _pump(server, client)
+    assert any(isinstance(e, SessionInitialized) for e in client.events_received())
+    assert any(isinstance(e, ConnectionAccepted) for e in server.events_received())
+    params = REQUEST.params
+
+    def trip() -> None:
+        client_session.send_request("tools/call", params, now=0.0)
+        _pump(client, server)
+        (event,) = server.events_received()
+        assert isinstance(event, RequestReceived)
+        server_session = server.session
+        assert server_session is not None
+        server_session.respond(event.request_id, TYPED_RESULT)
+        _pump(server, client)
+        (answer,) = client.events_received()
+        assert isinstance(answer, ResponseReceived)
+
+    return trip
+
+
+def measure(compression: bool, trips: int, rounds: int) -> dict[str, float]:
+    """Median CPU seconds per round trip of each contender, the contenders taking turns."""
+    config = WebSocketConfig(compression=compression)
+    contenders = {
+        "websocket": websocket_trip(config),
+        "connection": connection_trip(config),
+        "session 2025-11-25": session_trip(config, "2025-11-25"),
+        "session 2026-07-28": session_trip(config, "2026-07-28"),
+    }
+    timings: dict[str, list[float]] = {name: [] for name in contenders}
+    for trip in contenders.values():
+        for _ in range(trips // 10):
+            trip()
+    for _ in range(rounds):
+        for name, trip in contenders.items():
+            gc.collect()
+            start = time.process_time()
+            for _ in range(trips):
+                trip()
+            timings[name].append((time.process_time() - start) / trips)
+    return {name: statistics.median(values) for name, values in timings.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--compression", action="store_true", help="negotiate permessage-deflate")
+    parser.add_argument("--trips", type=int, default=2000, help="round trips per timing")
+    parser.add_argument("--rounds", type=int, default=9, help="timings per contender")
+    args = parser.parse_args(argv)
+    figures = measure(args.compression, args.trips, args.rounds)
+    base = figures["websocket"]
+    compression = "on" if args.compression else "off"
+    print(f"tools/call round trips, 200 B arguments, compression {compression}")
+    print(f"{'contender':<20} {'trips/s':>10} {'CPU µs/trip':>12} {'vs websocket':>13}")
+    for name, seconds in figures.items():
+        print(f"{name:<20} {1 / seconds:>10.0f} {seconds * 1e6:>12.2f} {seconds / base:>12.2f}x")
+    worst = max(v for k, v in figures.items() if k.startswith("session")) / base
+    verdict = "met" if worst <= TARGET else "NOT met"
+    print(f"session cost vs the raw layer: {worst:.2f}x (target <= {TARGET:.2f}x: {verdict})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

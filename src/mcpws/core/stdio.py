@@ -1,0 +1,161 @@
+"""MCP's stdio framing, sans-IO: :class:`StdioConnection` carries a session over a byte
+stream as newline-delimited JSON, one JSON-RPC message (or batch) per line.
+
+It speaks the vocabulary of every core object: ``receive_data(data, now)``,
+``receive_eof(now)``, ``events_received()``, ``data_to_send()``, ``next_deadline()``,
+``handle_timeout(now)``. A line that is not valid JSON-RPC is answered with the right
+JSON-RPC error and the stream goes on; a line over ``max_message_size`` bytes ends the
+stream (:class:`StreamEnded` carries the cause), as does a failed session.
+"""
+
+from __future__ import annotations
+
+from typing import Final, TypeAlias
+
+import attrs
+
+from mcpws.core import jsonrpc
+from mcpws.core.connection import InvalidMessageAnswered
+from mcpws.core.errors import InvalidMessage, ProtocolError, RemoteProtocolError
+from mcpws.core.session import ClientSession, ServerSession, SessionEvent, SessionFailed
+
+__all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "StdioConnection", "StdioEvent", "StreamEnded"]
+
+#: Bytes one line may hold, newline excluded.
+DEFAULT_MAX_MESSAGE_SIZE: Final = 16 * 1024 * 1024
+
+
+@attrs.frozen
+class StreamEnded:
+    """The stream is over: the peer's end of file, :meth:`StdioConnection.close`, or a fault
+    (``cause``). ``data_to_send()`` ends with ``b""``: close the output."""
+
+    cause: ProtocolError | None = None
+
+
+StdioEvent: TypeAlias = SessionEvent | InvalidMessageAnswered | StreamEnded
+
+
+class StdioConnection:
+    """A session carried as newline-delimited JSON over a byte stream (a subprocess's
+    stdin and stdout, a pipe, a socket).
+
+    A client session is started at once. *max_message_size* bounds one line (``None``: no
+    bound); *max_depth* bounds the nesting of one message.
+    """
+
+    def __init__(
+        self,
+        session: ClientSession | ServerSession,
+        now: float,
+        *,
+        max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+        max_depth: int = jsonrpc.DEFAULT_MAX_DEPTH,
+    ) -> None:
+        self.session = session
+        self._max_size = max_message_size
+        self._max_depth = max_depth
+        self._buffer = bytearray()
+        self._events: list[StdioEvent] = []
+        self._outgoing: list[bytes] = []
+        self.closed = False
+        if isinstance(session, ClientSession):
+            session.start(now)
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Take bytes from the peer."""
+        if self.closed:
+            return
+        start = len(self._buffer)
+        self._buffer += data
+        end = self._buffer.find(b"\n", start)
+        while end != -1 and not self.closed:
+            line = bytes(self._buffer[:end])
+            del self._buffer[: end + 1]
+            self._line(line, now)
+            end = self._buffer.find(b"\n")
+        if not self.closed and self._max_size is not None and self._too_long():
+            self._end(RemoteProtocolError(f"a line is longer than {self._max_size} bytes"))
+
+    def _too_long(self) -> bool:
+        """Whether the incomplete line in the buffer is over the limit already (a last
+        ``\r`` may belong to the line ending, so it does not count)."""
+        assert self._max_size is not None
+        return len(self._buffer) - self._buffer.endswith(b"\r") > self._max_size
+
+    def receive_eof(self, now: float) -> None:
+        """The peer closed its output; a last line without a newline is still read."""
+        if self.closed:
+            return
+        if self._buffer.strip():
+            line, self._buffer = bytes(self._buffer), bytearray()
+            self._line(line, now)
+        if not self.closed:
+            self._end(None)
+
+    def handle_timeout(self, now: float) -> None:
+        """Act on every deadline at or before *now*."""
+        if not self.closed:
+            self.session.handle_timeout(now)
+            self._pull()
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`handle_timeout` must next be called, or ``None``."""
+        return None if self.closed else self.session.next_deadline()
+
+    def events_received(self) -> list[StdioEvent]:
+        """Return and forget the events so far."""
+        self._pull()
+        events, self._events = self._events, []
+        return events
+
+    def data_to_send(self) -> list[bytes]:
+        """Return and forget the bytes to write; ``b""`` means close the output."""
+        self._pull()
+        data, self._outgoing = self._outgoing, []
+        return data
+
+    def close(self) -> None:
+        """End the stream from this side."""
+        if not self.closed:
+            self._pull()
+            self._end(None)
+
+    def _line(self, line: bytes, now: float) -> None:
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if not line.strip():
+            return
+        if self._max_size is not None and len(line) > self._max_size:
+            self._end(RemoteProtocolError(f"a line is longer than {self._max_size} bytes"))
+            return
+        try:
+            message = jsonrpc.decode(
+                line, allow_batch=self.session.allow_batches, max_depth=self._max_depth
+            )
+        except InvalidMessage as exc:
+            self._pull()
+            error = jsonrpc.ErrorObject(exc.jsonrpc_code, exc.message)
+            reply = jsonrpc.ErrorResponse(exc.id, error)
+            self._outgoing.append(jsonrpc.encode(reply).encode() + b"\n")
+            self._events.append(InvalidMessageAnswered(exc, reply))
+            return
+        self.session.receive_message(message, now)
+        self._pull()
+
+    def _pull(self) -> None:
+        """Move the session's messages and events into this stream's, in order."""
+        if self.closed:
+            return
+        self._outgoing.extend(text.encode() + b"\n" for text in self.session.messages_to_send())
+        events = self.session.events_received()
+        self._events.extend(events)
+        failed = next((e for e in events if isinstance(e, SessionFailed)), None)
+        if failed is not None:
+            self._end(failed.error)
+
+    def _end(self, cause: ProtocolError | None) -> None:
+        self.closed = True
+        self.session.close()
+        self._outgoing.append(b"")
+        self._events.append(StreamEnded(cause))
