@@ -378,24 +378,24 @@ class _Plan:
                 f.attribute,
                 f.key,
                 f.required and not f.nullable,
+                f.nullable,
                 f.conversion.decode,
                 f.conversion.accepts,
             )
             for f in fields
         )
-        self.nullable = tuple(f.key for f in fields if f.nullable)
         self.encoders = tuple((f.attribute, f.key, f.conversion.encode, f.nullable) for f in fields)
 
     def decode(self, value: Any) -> Any:
         if type(value) is not dict:
             raise InvalidParams("must be an object")
         instance = _new(self.cls)
-        for attribute, key, required, decode, accepts in self.steps:
+        for attribute, key, required, nullable, decode, accepts in self.steps:
             member = value.get(key)
             if member is None:
                 if required:
                     raise InvalidParams("is required", path=key)
-                if key in self.nullable and key not in value:
+                if nullable and key not in value:
                     raise InvalidParams("is required (it may be null)", path=key)
             elif decode is not None:
                 try:
