@@ -1589,3 +1589,15 @@ def test_each_era_is_switched_on_by_its_revisions() -> None:
         (),
     )
     assert ServerSessionConfig(revisions=("2026-07-28",)).handshake_revisions == ()
+
+
+@pytest.mark.parametrize("revision", ["2024-11-05", "2025-06-18", "2025-11-25"])
+def test_a_batch_handed_to_a_session_of_another_revision_is_refused(revision: str) -> None:
+    server, peer = initialized_server(revision, ServerSessionConfig(capabilities=TOOLS))
+    (reply,) = peer.send([request(1, "tools/list"), request(2, "ping")])
+    assert reply == {
+        "jsonrpc": "2.0",
+        "error": {"code": -32600, "message": "batches are only allowed in 2025-03-26"},
+    }
+    rejected = only(server.events_received(), RequestRejected)
+    assert (rejected.request_id, rejected.method) == (None, None)

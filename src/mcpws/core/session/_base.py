@@ -288,11 +288,19 @@ class Session:
     def receive_message(
         self, message: Message | list[Message | InvalidMessage], now: float
     ) -> None:
-        """Take a decoded message, or a batch, from the peer."""
+        """Take a decoded message, or a batch, from the peer.
+
+        A batch where :attr:`allow_batches` is false is answered with one -32600 error, as
+        the transports answer a batch they may not decode."""
         if self.state is State.CLOSED:
             return
         if isinstance(message, list):
-            self._receive_batch(message, now)
+            if self.allow_batches:
+                self._receive_batch(message, now)
+            else:
+                error = ErrorObject(INVALID_REQUEST, "batches are only allowed in 2025-03-26")
+                self._outbox.append(jsonrpc.encode(ErrorResponse(None, error)))
+                self._events.append(RequestRejected(None, None, error))
         else:
             self._receive(message, now, None)
 
