@@ -23,26 +23,19 @@ import json
 import types
 import typing
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from jsonschema.exceptions import best_match
-from jsonschema.validators import validator_for
 
+import schemas
 from mcpws.core import jsonrpc, mcp
 from mcpws.core.mcp._model import json_name
 from mcpws.core.versions import REVISIONS, STATELESS_REVISIONS
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "mcp-schema"
-
-if not SCHEMAS.is_dir():
-    pytest.skip(
-        "the official MCP schemas are not beside the repository (../shared/mcp-schema)",
-        allow_module_level=True,
-    )
+schemas.skip_unless_present()
 
 #: The first revision whose requests carry their revision and capabilities in ``_meta``.
 FIRST_STATELESS = STATELESS_REVISIONS[0]
@@ -54,50 +47,13 @@ _SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[Heal
 # The official schemas --------------------------------------------------------------------------
 
 
-@functools.cache
-def _schema(revision: str) -> dict[str, Any]:
-    schema: dict[str, Any] = json.loads(
-        (SCHEMAS / revision / "schema.json").read_text(encoding="utf-8")
-    )
-    return schema
-
-
-def _defs_key(revision: str) -> str:
-    """Draft-07 schemas keep their definitions in ``definitions``, 2020-12 ones in ``$defs``."""
-    return "$defs" if "$defs" in _schema(revision) else "definitions"
-
-
-def _definitions(revision: str) -> dict[str, Any]:
-    definitions: dict[str, Any] = _schema(revision)[_defs_key(revision)]
-    return definitions
-
-
-@functools.cache
-def _validator(revision: str, name: str) -> Any:
-    root = _schema(revision)
-    key = _defs_key(revision)
-    assert name in root[key], f"MCP {revision} has no definition named {name}"
-    schema = {"$schema": root["$schema"], "$ref": f"#/{key}/{name}", key: root[key]}
-    return validator_for(root)(schema)
-
-
 def _assert_valid(revision: str, name: str, instance: Any) -> None:
-    error = best_match(_validator(revision, name).iter_errors(instance))
+    error = best_match(schemas.validator(revision, name).iter_errors(instance))
     if error is not None:
         raise AssertionError(
             f"MCP {revision} {name} rejects the value at {error.json_path}: {error.message}\n"
             f"{json.dumps(instance)}"
         )
-
-
-@functools.cache
-def _method_definitions(revision: str, method: str) -> tuple[str, ...]:
-    """The definitions of *revision* whose ``method`` member is the constant *method*."""
-    return tuple(
-        name
-        for name, definition in _definitions(revision).items()
-        if definition.get("properties", {}).get("method", {}).get("const") == method
-    )
 
 
 #: Classes that some revisions name otherwise.
@@ -113,7 +69,7 @@ def _definition(cls: type[mcp.Model], revision: str) -> str:
 
 
 def _is_defined(cls: type[mcp.Model], revision: str) -> bool:
-    return _definition(cls, revision) in _definitions(revision)
+    return _definition(cls, revision) in schemas.definitions(revision)
 
 
 # Strategies for plain values -------------------------------------------------------------------
@@ -412,7 +368,7 @@ def test_messages_validate_and_decode(spec: mcp.MethodSpec, data: st.DataObject)
         envelope = "JSONRPCNotification"
     value = json.loads(jsonrpc.encode(message))
     _assert_valid(spec.revision, envelope, value)
-    definitions = _method_definitions(spec.revision, spec.method)
+    definitions = schemas.method_definitions(spec.revision, spec.method)
     assert definitions, f"MCP {spec.revision} defines no {spec.method}"
     for name in definitions:
         _assert_valid(spec.revision, name, value)
@@ -433,7 +389,7 @@ def test_results_validate_and_decode(
     value = result.to_json()
     _assert_valid(spec.revision, _definition(result_class, spec.revision), value)
     response = json.loads(jsonrpc.encode(jsonrpc.Response(data.draw(_IDS, label="id"), value)))
-    definitions = _definitions(spec.revision)
+    definitions = schemas.definitions(spec.revision)
     envelope = (
         "JSONRPCResultResponse" if "JSONRPCResultResponse" in definitions else "JSONRPCResponse"
     )
@@ -452,7 +408,7 @@ def test_results_validate_and_decode(
 def _declared(definition: dict[str, Any], revision: str) -> tuple[set[str], set[str]]:
     """The members a definition declares and those it requires, through ``$ref`` and ``allOf``."""
     while "$ref" in definition:
-        definition = _definitions(revision)[definition["$ref"].rsplit("/", 1)[-1]]
+        definition = schemas.definitions(revision)[definition["$ref"].rsplit("/", 1)[-1]]
     declared = set(definition.get("properties", ()))
     required = set(definition.get("required", ()))
     for part in definition.get("allOf", ()):
@@ -492,7 +448,9 @@ def _structure_cases() -> list[Any]:
         for cls in _MODELS:
             if not _is_defined(cls, revision):
                 continue
-            declared = _declared(_definitions(revision)[_definition(cls, revision)], revision)[0]
+            declared = _declared(
+                schemas.definitions(revision)[_definition(cls, revision)], revision
+            )[0]
             if not declared or "jsonrpc" in declared:
                 continue
             cases.append(pytest.param(revision, cls, id=f"{revision}-{cls.__name__}"))
@@ -501,7 +459,9 @@ def _structure_cases() -> list[Any]:
 
 @pytest.mark.parametrize(("revision", "cls"), _structure_cases())
 def test_revision_metadata_matches_the_definition(revision: str, cls: type[mcp.Model]) -> None:
-    declared, required = _declared(_definitions(revision)[_definition(cls, revision)], revision)
+    declared, required = _declared(
+        schemas.definitions(revision)[_definition(cls, revision)], revision
+    )
     members, needed = _members(cls, revision)
     assert members == declared, f"members {sorted(members ^ declared)} disagree"
     assert needed == required, f"required members {sorted(needed ^ required)} disagree"

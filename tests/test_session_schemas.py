@@ -22,13 +22,11 @@ import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from jsonschema.exceptions import best_match
-from jsonschema.validators import validator_for
 
+import schemas
 from mcpws.core import jsonrpc, mcp
 from mcpws.core.session import (
     TOO_MANY_REQUESTS,
@@ -47,64 +45,13 @@ from mcpws.core.session import (
 from mcpws.core.versions import HANDSHAKE_REVISIONS, REVISIONS, STATELESS_REVISIONS
 from sessionpair import SessionPair, only, open_pair, request, stateless_meta
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "mcp-schema"
-
-if not SCHEMAS.is_dir():
-    pytest.skip(
-        "the official MCP schemas are not beside the repository (../shared/mcp-schema)",
-        allow_module_level=True,
-    )
+schemas.skip_unless_present()
 
 STATELESS: Final = STATELESS_REVISIONS[-1]
 BATCHES: Final = "2025-03-26"
 FIRST_ELICITATION: Final = "2025-06-18"
 
 # The official schemas --------------------------------------------------------------------------
-
-
-@functools.cache
-def _schema(revision: str) -> dict[str, Any]:
-    schema: dict[str, Any] = json.loads(
-        (SCHEMAS / revision / "schema.json").read_text(encoding="utf-8")
-    )
-    return schema
-
-
-def _defs_key(revision: str) -> str:
-    """Draft-07 schemas keep their definitions in ``definitions``, 2020-12 ones in ``$defs``."""
-    return "$defs" if "$defs" in _schema(revision) else "definitions"
-
-
-def _definitions(revision: str) -> dict[str, Any]:
-    definitions: dict[str, Any] = _schema(revision)[_defs_key(revision)]
-    return definitions
-
-
-@functools.cache
-def _validator(revision: str, name: str) -> Any:
-    """A validator of the draft *revision*'s schema declares, for its definition *name*."""
-    root = _schema(revision)
-    key = _defs_key(revision)
-    assert name in root[key], f"MCP {revision} has no definition named {name}"
-    schema = {"$schema": root["$schema"], "$ref": f"#/{key}/{name}", key: root[key]}
-    return validator_for(root)(schema)
-
-
-def _violation(revision: str, name: str, instance: Any) -> str | None:
-    error = best_match(_validator(revision, name).iter_errors(instance))
-    if error is None:
-        return None
-    return f"MCP {revision} {name} rejects the value at {error.json_path}: {error.message}"
-
-
-@functools.cache
-def _method_definitions(revision: str, method: str) -> tuple[str, ...]:
-    """The definitions of *revision* whose ``method`` member is the constant *method*."""
-    return tuple(
-        name
-        for name, definition in _definitions(revision).items()
-        if definition.get("properties", {}).get("method", {}).get("const") == method
-    )
 
 
 #: The result definition of each method's answer, as the schemas name them.
@@ -566,9 +513,9 @@ def _revision_of(run: Scenario, sent: Sent) -> str:
 
 def _definitions_for(revision: str, sent: Sent) -> list[tuple[str, Any]]:
     """The definitions (and the part of the message) that describe *sent* most closely."""
-    value, definitions = sent.value, _definitions(revision)
+    value, definitions = sent.value, schemas.definitions(revision)
     if "method" in value:
-        found = _method_definitions(revision, value["method"])
+        found = schemas.method_definitions(revision, value["method"])
         assert found, f"MCP {revision} has no definition of {value['method']}"
         return [(name, value) for name in found]
     if "error" in value:
@@ -609,7 +556,7 @@ def test_every_text_is_a_json_rpc_message_of_the_revision(revision: str) -> None
     problems = [
         f"{sender}: {problem}\n{json.dumps(value)}"
         for sender, value in _texts(run)
-        if (problem := _violation(revision, "JSONRPCMessage", value)) is not None
+        if (problem := schemas.violation(revision, "JSONRPCMessage", value)) is not None
     ]
     assert not problems, "\n".join(problems)
 
@@ -621,7 +568,7 @@ def test_every_message_fits_its_own_definitions(revision: str) -> None:
     for sent in _messages(run):
         target = _revision_of(run, sent)
         for name, instance in _definitions_for(target, sent):
-            problem = _violation(target, name, instance)
+            problem = schemas.violation(target, name, instance)
             if problem is not None:
                 problems.append(f"{sent.label}: {problem}\n{json.dumps(sent.value)}")
     assert not problems, "\n".join(problems)
@@ -719,7 +666,7 @@ def test_only_2025_03_26_answers_with_a_batch(revision: str) -> None:
         ("x-b4", True),
         ("x-b1", False),
     ]
-    assert _violation(revision, "JSONRPCBatchResponse", batch) is None
+    assert schemas.violation(revision, "JSONRPCBatchResponse", batch) is None
 
 
 def test_the_stateless_errors_carry_their_data() -> None:
@@ -749,4 +696,4 @@ def test_the_probe_is_refused_with_minus_32022_and_the_client_falls_back(revisio
     ]
     data = sent[1].value["error"]["data"]
     assert data == {"requested": STATELESS, "supported": [revision]}
-    assert _violation(STATELESS, "UnsupportedProtocolVersionError", sent[1].value) is None
+    assert schemas.violation(STATELESS, "UnsupportedProtocolVersionError", sent[1].value) is None
