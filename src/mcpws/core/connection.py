@@ -238,7 +238,8 @@ class _Connection:
                 assert now is not None
                 self._ws.close(wsc.UNSUPPORTED_DATA, reason, now=now, cause=cause)
             elif isinstance(event, wsc.UpgradeRequested):
-                self._events.append(self._requested(event))
+                assert now is not None
+                self._requested(event, now)
             else:
                 self._events.append(event)
                 self._follow(event, now)
@@ -282,7 +283,7 @@ class _Connection:
             return InvalidMessageAnswered(exc, reply)
         return MessageReceived(message)
 
-    def _requested(self, event: wsc.UpgradeRequested) -> ConnectionRequested:
+    def _requested(self, event: wsc.UpgradeRequested, now: float) -> None:
         raise AssertionError("only a server sees upgrade requests")  # pragma: no cover
 
 
@@ -342,26 +343,22 @@ class ServerConnection(_Connection):
         assert isinstance(self._ws, wsc.WebSocketServer)
         return self._ws.principal
 
-    def _requested(self, event: wsc.UpgradeRequested) -> ConnectionRequested:
+    def _requested(self, event: wsc.UpgradeRequested, now: float) -> None:
+        """Report the upgrade request, and answer it with the authentication hook if any."""
         offered = event.request.subprotocols
         revision, token = _parse_offer(offered, self._revisions)
         chosen = f"{_VERSION_PREFIX}{revision}" if revision is not None else event.subprotocol
         self._default = chosen
-        return ConnectionRequested(event.request, chosen, token, revision)
-
-    def _translate(self, now: float | None) -> None:
-        known = len(self._events)
-        super()._translate(now)
-        if self._authenticate is None or now is None:
+        requested = ConnectionRequested(event.request, chosen, token, revision)
+        self._events.append(requested)
+        if self._authenticate is None:
             return
-        requested = [e for e in self._events[known:] if isinstance(e, ConnectionRequested)]
-        if requested:
-            try:
-                principal = self._authenticate(requested[0])
-            except AuthenticationFailed as exc:
-                self.reject(exc.status_code, exc.message)
-            else:
-                self.accept(now=now, principal=principal)
+        try:
+            principal = self._authenticate(requested)
+        except AuthenticationFailed as exc:
+            self.reject(exc.status_code, exc.message)
+        else:
+            self.accept(now=now, principal=principal)
 
     def accept(
         self, *, now: float, principal: object = None, subprotocol: str | None = None
