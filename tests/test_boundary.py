@@ -13,7 +13,8 @@ FORBIDDEN = ("trio", "asyncio", "anyio", "socket", "selectors")
 def test_importing_the_core_imports_no_io_module() -> None:
     code = (
         "import sys, mcpws.core, mcpws.core.jsonrpc, mcpws.core.mcp, mcpws.core.versions\n"
-        "import mcpws.core.websocket, mcpws.core.connection\n"
+        "import mcpws.core.websocket, mcpws.core.connection, mcpws.core.session\n"
+        "import mcpws.core.stdio\n"
         f"print(','.join(m for m in {FORBIDDEN!r} if m in sys.modules))"
     )
     done = subprocess.run(
@@ -23,7 +24,10 @@ def test_importing_the_core_imports_no_io_module() -> None:
 
 
 def test_importing_mcpws_imports_no_driver() -> None:
-    code = "import sys, mcpws\nprint(','.join(m for m in ('trio', 'asyncio') if m in sys.modules))"
+    code = (
+        "import sys, mcpws, mcpws.app\n"
+        "print(','.join(m for m in ('trio', 'asyncio', 'socket') if m in sys.modules))"
+    )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )

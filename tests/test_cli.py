@@ -1,26 +1,48 @@
-"""The ``mcpws`` command line."""
+"""The ``mcpws`` command line: the demo, and one request at a time against a real server."""
 
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 
 from mcpws.__main__ import main
 
 
-def test_demo_prints_a_transcript_and_succeeds(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo"]) == 0
-    out = capsys.readouterr().out
-    assert '"method":"tools/call"' in out
-    assert "CallToolRequestParams(name='get_weather'" in out
-    replies = [
-        line.split("answered", 1)[1].strip() for line in out.splitlines() if "answered" in line
-    ]
-    codes = [json.loads(reply)["error"]["code"] for reply in replies]
-    assert codes == [-32700, -32600, -32602]
+def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mcpws", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_the_demo_uses_every_part_of_the_demo_server() -> None:
+    lines: list[str] = []
+    assert main(["demo"], write=lines.append) == 0
+    transcript = "\n".join(lines)
+    assert "session open: MCP 2026-07-28, server mcpws-demo" in transcript
+    assert "tools: add, divide, countdown, echo" in transcript
+    assert "  result: 5" in transcript
+    assert "  error: ZeroDivisionError: division by zero" in transcript
+    assert "  error: invalid arguments: argument 'a' must be of type number" in transcript
+    assert "  progress 3/3 0..." in transcript
+    assert '"text": "Hello, Ada!"' in transcript
+    assert "['typescript']" in transcript
+    assert lines[-1] == "done"
+
+
+@pytest.mark.parametrize("revision", ["2024-11-05", "2025-11-25"])
+def test_the_demo_runs_in_the_handshake_era(revision: str) -> None:
+    lines: list[str] = []
+    assert main(["demo", "--revision", revision], write=lines.append) == 0
+    assert f"session open: MCP {revision}, server mcpws-demo" in lines
 
 
 def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
@@ -30,11 +52,87 @@ def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_python_dash_m_runs_the_demo() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "mcpws", "demo"],
-        capture_output=True,
+    done = run("demo")
+    assert done.returncode == 0, done.stderr
+    assert "call countdown" in done.stdout
+    assert done.stderr == ""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[str]:
+    """``mcpws serve`` in a subprocess; its URL."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mcpws", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
         text=True,
-        timeout=60,
-        check=True,
     )
-    assert "server -> client" in done.stdout
+    try:
+        assert process.stdout is not None
+        assert "serving mcpws-demo on" in process.stdout.readline()
+        yield f"ws://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_tools_lists_the_tools(served: str) -> None:
+    done = run("tools", served)
+    assert done.returncode == 0, done.stderr
+    assert [tool["name"] for tool in json.loads(done.stdout)] == [
+        "add",
+        "divide",
+        "countdown",
+        "echo",
+    ]
+
+
+def test_tool_calls_one_tool_with_key_value_arguments(served: str) -> None:
+    done = run("tool", served, "echo", "text=hi", "times=3", "--revision", "2025-06-18")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["structuredContent"] == {"text": "hi hi hi", "times": 3}
+
+
+def test_call_sends_any_request(served: str) -> None:
+    done = run("call", served, "resources/read", '{"uri": "demo://greeting/Bo"}')
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["contents"][0]["text"] == "Hello, Bo!"
+
+
+def test_an_error_reply_is_one_line_and_a_failure(served: str) -> None:
+    done = run("call", served, "resources/read", '{"uri": "demo://nope"}')
+    assert done.returncode == 1
+    assert done.stderr == "mcpws: the server answered -32002: resource not found: demo://nope\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("tool", "URL", "echo", "text"), "a tool argument is key=value"),
+        (("call", "URL", "ping", "[1]"), "PARAMS_JSON must be a JSON object"),
+        (("call", "URL", "ping", "--header", "nocolon"), "a header is NAME: VALUE"),
+    ],
+)
+def test_bad_arguments_are_one_line_and_a_failure(
+    served: str, args: tuple[str, ...], message: str
+) -> None:
+    done = run(*(served if arg == "URL" else arg for arg in args))
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"mcpws: {message}")
+    assert done.stderr.count("\n") == 1
+
+
+def test_a_server_that_is_not_there_is_one_line_and_a_failure() -> None:
+    done = run("tools", f"ws://127.0.0.1:{_free_port()}/mcp")
+    assert done.returncode == 1
+    assert done.stderr.startswith("mcpws: ")
+    assert done.stderr.count("\n") == 1

@@ -8,6 +8,8 @@ import types
 import pytest
 
 PUBLIC = [
+    "mcpws.app",
+    "mcpws.trio",
     "mcpws.core.connection",
     "mcpws.core.errors",
     "mcpws.core.jsonrpc",
@@ -46,6 +48,8 @@ def test_every_public_class_and_function_defined_there_is_in_all(name: str) -> N
     [
         ("mcpws.core.mcp", ("_types", "_methods")),
         ("mcpws.core.session", ("_client", "_config", "_events", "_server", "_state")),
+        ("mcpws.app", ("_client", "_context", "_server")),
+        ("mcpws.trio", ("_connect", "_serve")),
     ],
 )
 def test_packages_reexport_their_private_modules(package: str, privates: tuple[str, ...]) -> None:

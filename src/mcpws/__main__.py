@@ -1,75 +1,206 @@
-"""The ``mcpws`` command line.
+"""The ``mcpws`` command line (also ``python -m mcpws``).
 
-``mcpws demo`` walks a few MCP messages through the sans-IO codec and prints what happens to
-each: decoding, typed params and results, and the error reply a bad message earns.
+* ``mcpws demo``: serve the demo server on a free loopback port, connect to it, use every
+  part of it, and print the transcript.
+* ``mcpws serve [module:attribute]``: serve an :class:`mcpws.Server` (the demo server by
+  default) until interrupted.
+* ``mcpws call URL METHOD [PARAMS_JSON]``, ``mcpws tools URL``, ``mcpws tool URL NAME
+  key=value ...``: one request to a server, its result printed as JSON.
+
+Errors print one line on standard error and exit with status 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
-from mcpws import __version__
-from mcpws.core import jsonrpc, mcp
-from mcpws.core.errors import InvalidMessage, InvalidParams
+from mcpws._version import __version__
+from mcpws.app import Client, McpError, Server
+from mcpws.core.errors import McpwsError
+from mcpws.core.mcp import Model
+from mcpws.core.versions import REVISIONS
 
-REVISION = "2025-11-25"
-
-_REQUEST = (
-    b'{"jsonrpc":"2.0","id":1,"method":"tools/call",'
-    b'"params":{"name":"get_weather","arguments":{"city":"Lisbon"}}}'
-)
-_BAD_INPUTS = (
-    ("text that is not JSON", b'{"jsonrpc":"2.0","id":2,"method":'),
-    ("a message with a boolean id", b'{"jsonrpc":"2.0","id":true,"method":"ping"}'),
-    (
-        "a request with params of the wrong type",
-        b'{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":7}}',
-    ),
-)
+__all__ = ["main"]
 
 
-def _answer(data: bytes) -> str:
-    """Decode *data* as a server would, and return the JSON-RPC reply it deserves."""
+def _revisions(value: str | None) -> dict[str, Any]:
+    return {} if value is None else {"revisions": (value,)}
+
+
+def _headers(values: Sequence[str]) -> list[tuple[str, str]]:
+    headers = []
+    for value in values:
+        name, colon, content = value.partition(":")
+        if not colon or not name.strip():
+            raise ValueError(f"a header is NAME: VALUE, not {value!r}")
+        headers.append((name.strip(), content.strip()))
+    return headers
+
+
+def _argument(text: str) -> tuple[str, Any]:
+    """``key=value``, where the value is JSON when it parses as JSON, else a string."""
+    key, equals, raw = text.partition("=")
+    if not equals or not key:
+        raise ValueError(f"a tool argument is key=value, not {text!r}")
     try:
-        message = jsonrpc.decode(data)
-    except InvalidMessage as exc:
-        error = jsonrpc.ErrorObject(exc.jsonrpc_code, exc.message)
-        return jsonrpc.encode(jsonrpc.ErrorResponse(exc.id, error))
-    assert isinstance(message, jsonrpc.Request)
-    try:
-        mcp.decode_params(message.method, REVISION, message.params)
-    except InvalidParams as exc:
-        error = jsonrpc.ErrorObject(jsonrpc.INVALID_PARAMS, str(exc))
-        return jsonrpc.encode(jsonrpc.ErrorResponse(message.id, error))
-    return "(valid)"
+        return key, json.loads(raw)
+    except ValueError:
+        return key, raw
 
 
-def demo(write: Callable[[str], object] = print) -> int:
-    """Print a short transcript of the codec at work."""
-    write(f"mcpws {__version__}: the sans-IO codec, MCP revision {REVISION}\n")
-    message = jsonrpc.decode(_REQUEST)
-    assert isinstance(message, jsonrpc.Request)
-    write(f"client -> server  {_REQUEST.decode()}")
-    params = mcp.decode_params(message.method, REVISION, message.params)
-    write(f"  decoded as      {params!r}")
-    result = mcp.CallToolResult(content=[mcp.TextContent(text="Lisbon: 21 °C, clear sky")])
-    reply = jsonrpc.encode(jsonrpc.Response(message.id, result.to_json()))
-    write(f"server -> client  {reply}\n")
-    for title, data in _BAD_INPUTS:
-        write(f"{title}:\n  received        {data.decode()}\n  answered        {_answer(data)}")
-    return 0
+def _load(spec: str | None) -> Server:
+    """The server named by ``module:attribute``, or the demo server."""
+    if spec is None:
+        from mcpws._demo import demo_server
+
+        return demo_server()
+    module_name, colon, attribute = spec.partition(":")
+    if not colon:
+        raise ValueError(f"name the server as module:attribute, not {spec!r}")
+    app = getattr(importlib.import_module(module_name), attribute)
+    if callable(app) and not isinstance(app, Server):
+        app = app()
+    if not isinstance(app, Server):
+        raise ValueError(f"{spec} is not an mcpws.Server")
+    return app
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``mcpws`` command line."""
+def _print_json(value: Any, write: Callable[[str], object]) -> None:
+    if isinstance(value, Model):
+        value = value.to_json()
+    elif isinstance(value, list):
+        value = [item.to_json() if isinstance(item, Model) else item for item in value]
+    write(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+async def _demo(revision: str | None, write: Callable[[str], object]) -> None:
+    import trio
+
+    from mcpws._demo import demo_server, run_demo
+    from mcpws.trio import connect, serve
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(serve, demo_server())
+        port = listeners[0].socket.getsockname()[1]
+        url = f"ws://127.0.0.1:{port}/mcp"
+        write(f"mcpws {__version__} demo: the demo server listens on {url}")
+        async with connect(url, **_revisions(revision)) as client:
+            await run_demo(client, write)
+        nursery.cancel_scope.cancel()
+    write("done")
+
+
+async def _serve(args: argparse.Namespace, write: Callable[[str], object]) -> None:
+    import trio
+
+    from mcpws.trio import serve
+
+    app = _load(args.app)
+    options: dict[str, Any] = {"path": args.path}
+    if args.allow_origin:
+        options["allowed_origins"] = args.allow_origin
+    if args.allow_host:
+        options["allowed_hosts"] = args.allow_host
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(lambda task_status: serve(
+            app, args.host, args.port, task_status=task_status, **options
+        ))  # fmt: skip
+        port = listeners[0].socket.getsockname()[1]
+        write(f"serving {app.info.name} on ws://{args.host}:{port}{args.path} (Ctrl-C stops)")
+
+
+async def _request(args: argparse.Namespace, write: Callable[[str], object]) -> None:
+    from mcpws.trio import connect
+
+    options = _revisions(args.revision)
+    async with connect(args.url, headers=_headers(args.header), **options) as client:
+        write_result = await _one_request(client, args)
+        _print_json(write_result, write)
+
+
+async def _one_request(client: Client, args: argparse.Namespace) -> Any:
+    timeout = args.timeout
+    if args.command == "tools":
+        return await client.list_tools()
+    if args.command == "tool":
+        arguments = dict(_argument(text) for text in args.arguments)
+        return await client.call_tool(args.name, arguments, timeout=timeout)
+    params = json.loads(args.params) if args.params else None
+    if params is not None and not isinstance(params, dict):
+        raise ValueError("PARAMS_JSON must be a JSON object")
+    return await client.request(args.method, params, timeout=timeout)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mcpws", description="MCP over WebSocket.")
     parser.add_argument("--version", action="version", version=f"mcpws {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="show the codec at work on a few messages")
-    parser.parse_args(argv)
-    return demo()
+    demo = commands.add_parser("demo", help="run the demo server and a client against it")
+    demo.add_argument("--revision", choices=REVISIONS, help="the one revision the client speaks")
+    serve = commands.add_parser("serve", help="serve an mcpws.Server until interrupted")
+    serve.add_argument("app", nargs="?", help="module:attribute (default: the demo server)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--path", default="/mcp")
+    serve.add_argument("--allow-origin", action="append", metavar="PATTERN", default=[])
+    serve.add_argument("--allow-host", action="append", metavar="PATTERN", default=[])
+    for name, text in (
+        ("call", "send one request and print its result"),
+        ("tools", "list a server's tools"),
+        ("tool", "call one tool with key=value arguments"),
+    ):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("url", help="ws:// or wss:// URL of the server")
+        if name == "call":
+            command.add_argument("method")
+            command.add_argument("params", nargs="?", metavar="PARAMS_JSON")
+        elif name == "tool":
+            command.add_argument("name")
+            command.add_argument("arguments", nargs="*", metavar="key=value")
+        command.add_argument("--header", action="append", default=[], metavar="NAME: VALUE")
+        command.add_argument("--timeout", type=float, default=None, help="seconds")
+        command.add_argument("--revision", choices=REVISIONS)
+    return parser
+
+
+def _run(args: argparse.Namespace, write: Callable[[str], object]) -> None:
+    """Run a command; an exception group from a nursery is reported by its first error."""
+    import trio
+
+    try:
+        if args.command == "demo":
+            trio.run(_demo, args.revision, write)
+        elif args.command == "serve":
+            try:
+                trio.run(_serve, args, write)
+            except KeyboardInterrupt:
+                write("stopped")
+        else:
+            trio.run(_request, args, write)
+    except BaseExceptionGroup as group:
+        leaf: BaseException = group
+        while isinstance(leaf, BaseExceptionGroup):
+            leaf = leaf.exceptions[0]
+        raise leaf from None
+
+
+def main(argv: Sequence[str] | None = None, write: Callable[[str], object] = print) -> int:
+    """Run the ``mcpws`` command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        _run(args, write)
+    except McpError as exc:
+        print(f"mcpws: the server answered {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    except (McpwsError, OSError, ValueError, TimeoutError) as exc:
+        print(f"mcpws: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from typing import Any, Final
 
 import attrs
 
-from mcpws import __version__
+from mcpws._version import __version__
 from mcpws.core.mcp import ClientCapabilities, Implementation, ServerCapabilities
 from mcpws.core.versions import HANDSHAKE_REVISIONS, REVISIONS, STATELESS_REVISIONS
 

@@ -1,0 +1,111 @@
+"""The demo server (``mcpws serve`` with no application named) and the ``mcpws demo``
+transcript: a client that uses every part of it, over a real loopback connection."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from mcpws._version import __version__
+from mcpws.app import Client, Context, Server
+from mcpws.core.mcp import Model, PromptReference, TextContent
+
+__all__ = ["demo_server", "run_demo"]
+
+
+def demo_server() -> Server:
+    """A small server with a tool of each kind, resources, a prompt and completions."""
+    server = Server(
+        "mcpws-demo",
+        __version__,
+        instructions="A demonstration server: arithmetic, a countdown, a greeting.",
+    )
+    server.enable_logging()
+
+    @server.tool()
+    def add(a: float, b: float) -> float:
+        """Add two numbers."""
+        return a + b
+
+    @server.tool()
+    def divide(a: float, b: float) -> float:
+        """Divide a by b (fails when b is 0)."""
+        return a / b
+
+    @server.tool()
+    async def countdown(ctx: Context, start: int = 3) -> str:
+        """Count down to lift-off, reporting progress on the way."""
+        for step in range(1, start + 1):
+            await ctx.report_progress(step, start, f"{start - step}...")
+            await ctx.log("info", {"remaining": start - step})
+        return "lift-off"
+
+    @server.tool()
+    def echo(text: str, times: int = 1) -> dict[str, Any]:
+        """Repeat a text; the answer is structured."""
+        return {"text": " ".join([text] * times), "times": times}
+
+    @server.resource("demo://readme", mime_type="text/markdown")
+    def readme() -> str:
+        """What this server is."""
+        return "# mcpws demo\n\nA server written with mcpws.Server."
+
+    @server.resource("demo://greeting/{name}", mime_type="text/plain")
+    def greeting(name: str) -> str:
+        """A greeting for anyone."""
+        return f"Hello, {name}!"
+
+    @server.prompt()
+    def review(code: str, language: str = "python") -> str:
+        """Ask for a code review."""
+        return f"Please review this {language} code:\n\n{code}"
+
+    @server.completion
+    def complete(ref: Any, argument: str, value: str) -> list[str]:
+        languages = ["python", "rust", "typescript"]
+        return [name for name in languages if name.startswith(value)]
+
+    return server
+
+
+def _show(value: Model | Any) -> str:
+    return json.dumps(value.to_json() if isinstance(value, Model) else value, ensure_ascii=False)
+
+
+async def run_demo(client: Client, write: Callable[[str], object]) -> None:
+    """Use every part of the demo server through *client*, writing what happens."""
+    info = client.server_info
+    write(f"session open: MCP {client.revision}, server {info.name if info else '?'}")
+    write(f"  instructions: {client.instructions}")
+    tools = await client.list_tools()
+    write(f"tools: {', '.join(tool.name for tool in tools)}")
+    for name, arguments in (
+        ("add", {"a": 2, "b": 3}),
+        ("echo", {"text": "hi", "times": 2}),
+        ("divide", {"a": 1, "b": 0}),
+        ("add", {"a": "two", "b": 3}),
+    ):
+        result = await client.call_tool(name, arguments)
+        text = " ".join(block.text for block in result.content if isinstance(block, TextContent))
+        outcome = "error" if result.is_error else "result"
+        write(f"call {name} {json.dumps(arguments)}\n  {outcome}: {text}")
+
+    def progress(done: float, total: float | None, message: str | None) -> None:
+        write(f"  progress {done:g}/{total:g} {message or ''}".rstrip())
+
+    write('call countdown {"start": 3}')
+    result = await client.call_tool("countdown", {"start": 3}, on_progress=progress)
+    write(f"  result: {_show(result.content[0])}")
+    for resource in await client.list_resources():
+        contents = (await client.read_resource(resource.uri)).contents[0]
+        write(f"read {resource.uri}\n  {_show(contents)}")
+    for template in await client.list_resource_templates():
+        uri = template.uri_template.replace("{name}", "Ada")
+        contents = (await client.read_resource(uri)).contents[0]
+        write(f"read {uri} (from {template.uri_template})\n  {_show(contents)}")
+    for prompt in await client.list_prompts():
+        rendered = await client.get_prompt(prompt.name, {"code": "print('hi')"})
+        write(f"prompt {prompt.name}\n  {_show(rendered.messages[0])}")
+    completed = await client.complete(PromptReference(name="review"), "language", "ty")
+    write(f"complete review.language 'ty'\n  {completed.completion.values}")

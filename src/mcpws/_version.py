@@ -1,0 +1,3 @@
+"""The version of mcpws, in one place (``pyproject.toml`` repeats it for packaging)."""
+
+__version__ = "0.1.0.dev0"

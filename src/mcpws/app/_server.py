@@ -1,0 +1,440 @@
+"""The high-level MCP server: :class:`Server` holds tools, resources, prompts and
+completions, declares the capabilities they need, and answers the requests for them.
+
+It does no I/O: a driver (``mcpws.trio``, ``mcpws.asyncio``) hands it each
+:class:`~mcpws.core.session.RequestReceived` with the :class:`~mcpws.app.Link` of its
+connection, awaits :meth:`Server.handle` and sends the result it returns, or the JSON-RPC
+error of the :class:`~mcpws.app.McpError` it raises.
+"""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import json
+import logging
+import re
+import typing
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import attrs
+
+from mcpws.app._context import Context, Link, McpError
+from mcpws.app._schema import SchemaError, check, input_schema, parameters
+from mcpws.core.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND
+from mcpws.core.mcp import (
+    BlobResourceContents,
+    CallToolRequestParams,
+    CallToolResult,
+    CompleteRequestParams,
+    CompleteResult,
+    Completion,
+    GetPromptRequestParams,
+    GetPromptResult,
+    Implementation,
+    ListPromptsResult,
+    ListResourcesResult,
+    ListResourceTemplatesResult,
+    ListToolsResult,
+    Model,
+    Prompt,
+    PromptArgument,
+    PromptMessage,
+    ReadResourceRequestParams,
+    ReadResourceResult,
+    Resource,
+    ResourceTemplate,
+    Result,
+    ServerCapabilities,
+    SetLevelRequestParams,
+    TextContent,
+    TextResourceContents,
+    Tool,
+    ToolAnnotations,
+)
+from mcpws.core.session import RequestReceived, ServerSessionConfig
+
+__all__ = ["RESOURCE_NOT_FOUND", "Server"]
+
+#: The JSON-RPC error code of a ``resources/read`` for a URI no resource answers to.
+RESOURCE_NOT_FOUND = -32002
+
+F = TypeVar("F", bound=Callable[..., Any])
+_log = logging.getLogger("mcpws")
+
+
+@attrs.frozen
+class _Tool:
+    tool: Tool
+    fn: Callable[..., Any]
+    wants_context: str | None
+
+
+@attrs.frozen
+class _Resource:
+    resource: Resource
+    fn: Callable[..., Any]
+
+
+@attrs.frozen
+class _Template:
+    template: ResourceTemplate
+    pattern: re.Pattern[str]
+    fn: Callable[..., Any]
+
+
+@attrs.frozen
+class _Prompt:
+    prompt: Prompt
+    fn: Callable[..., Any]
+    wants_context: str | None
+
+
+def _context_parameter(fn: Callable[..., Any]) -> str | None:
+    """The name of *fn*'s parameter annotated :class:`Context`, if any."""
+    return next(
+        (name for name, hint in _hints(fn).items() if hint is Context and name != "return"), None
+    )
+
+
+def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    return typing.get_type_hints(fn)
+
+
+async def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call a handler, awaiting it when it is a coroutine function."""
+    value = fn(*args, **kwargs)
+    if inspect.isawaitable(value):
+        value = await value
+    return value
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    """A regular expression for a URI template's level-1 ``{variable}`` expressions."""
+    parts = re.split(r"\{([A-Za-z0-9_]+)\}", template)
+    pattern = "".join(
+        re.escape(part) if index % 2 == 0 else f"(?P<{part}>[^/]+)"
+        for index, part in enumerate(parts)
+    )
+    return re.compile(f"^{pattern}$")
+
+
+class Server:
+    """An MCP server application: register what it offers, then serve it with a driver.
+
+    Tools take their arguments as keyword parameters, checked against the tool's input
+    schema (derived from the annotations unless given); a parameter annotated
+    :class:`~mcpws.app.Context` receives the request's context instead. A tool may return a
+    string, a dict (structured content, with its JSON as text), a list of content blocks, a
+    :class:`~mcpws.core.mcp.CallToolResult`, or any other JSON value (sent as text). An
+    exception in a tool becomes an ``isError`` result with its message; the traceback is
+    logged, never sent. Handlers may be plain or ``async`` functions.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        version: str = "0.0.0",
+        *,
+        instructions: str | None = None,
+        title: str | None = None,
+    ) -> None:
+        self.info = Implementation(name=name, version=version, title=title)
+        self.instructions = instructions
+        self._tools: dict[str, _Tool] = {}
+        self._resources: dict[str, _Resource] = {}
+        self._templates: list[_Template] = []
+        self._prompts: dict[str, _Prompt] = {}
+        self._completion: Callable[..., Any] | None = None
+        self._logging = False
+
+    # Registration ------------------------------------------------------------------------
+
+    def tool(
+        self,
+        name: str | None = None,
+        *,
+        description: str | None = None,
+        input_schema: dict[str, Any] | None = None,
+        title: str | None = None,
+        annotations: ToolAnnotations | None = None,
+    ) -> Callable[[F], F]:
+        """Register the decorated function as a tool."""
+
+        def register(fn: F) -> F:
+            self.add_tool(
+                fn,
+                name=name,
+                description=description,
+                input_schema=input_schema,
+                title=title,
+                annotations=annotations,
+            )
+            return fn
+
+        return register
+
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        input_schema: dict[str, Any] | None = None,
+        title: str | None = None,
+        annotations: ToolAnnotations | None = None,
+    ) -> Tool:
+        """Register *fn* as a tool and return its description; raises ``TypeError`` when no
+        schema is given and an annotation has none, ``ValueError`` for a name in use."""
+        name = name or fn.__name__
+        if name in self._tools:
+            raise ValueError(f"a tool named {name!r} is already registered")
+        schema = input_schema if input_schema is not None else _derived(fn)
+        tool = Tool(
+            name=name,
+            input_schema=schema,
+            title=title,
+            description=description if description is not None else inspect.getdoc(fn),
+            annotations=annotations,
+        )
+        self._tools[name] = _Tool(tool, fn, _context_parameter(fn))
+        return tool
+
+    def resource(
+        self,
+        uri: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        mime_type: str | None = None,
+    ) -> Callable[[F], F]:
+        """Register the decorated function as the resource at *uri*, or, when *uri* has
+        ``{variables}``, as a resource template whose variables are its parameters."""
+
+        def register(fn: F) -> F:
+            label = name or fn.__name__
+            text = description if description is not None else inspect.getdoc(fn)
+            if "{" in uri:
+                template = ResourceTemplate(
+                    uri_template=uri, name=label, description=text, mime_type=mime_type
+                )
+                self._templates.append(_Template(template, _template_pattern(uri), fn))
+            else:
+                resource = Resource(uri=uri, name=label, description=text, mime_type=mime_type)
+                self._resources[uri] = _Resource(resource, fn)
+            return fn
+
+        return register
+
+    def prompt(
+        self, name: str | None = None, *, description: str | None = None
+    ) -> Callable[[F], F]:
+        """Register the decorated function as a prompt whose arguments are its (string)
+        parameters; it returns a string (one user message), messages, or a full result."""
+
+        def register(fn: F) -> F:
+            label = name or fn.__name__
+            arguments = [
+                PromptArgument(name=p.name, required=p.default is p.empty)
+                for p in parameters(fn, skip=Context)
+            ]
+            prompt = Prompt(
+                name=label,
+                description=description if description is not None else inspect.getdoc(fn),
+                arguments=arguments or None,
+            )
+            self._prompts[label] = _Prompt(prompt, fn, _context_parameter(fn))
+            return fn
+
+        return register
+
+    def completion(self, fn: F) -> F:
+        """Register the function that completes prompt arguments and template variables:
+        it takes the reference, the argument's name and its value so far, and returns a
+        list of values or a :class:`~mcpws.core.mcp.CompleteResult`."""
+        self._completion = fn
+        return fn
+
+    def enable_logging(self) -> None:
+        """Declare the logging capability: handlers' ``ctx.log`` reaches clients that ask."""
+        self._logging = True
+
+    @property
+    def capabilities(self) -> ServerCapabilities:
+        """What the registered handlers need declared."""
+        resources = self._resources or self._templates
+        return ServerCapabilities(
+            tools={} if self._tools else None,
+            resources={} if resources else None,
+            prompts={} if self._prompts else None,
+            completions={} if self._completion else None,
+            logging={} if self._logging else None,
+        )
+
+    def session_config(self, **options: Any) -> ServerSessionConfig:
+        """The session configuration this server's connections use; *options* are passed
+        on (``revisions``, ``request_timeout``, ``max_pending_requests``...)."""
+        return ServerSessionConfig(
+            server_info=self.info,
+            capabilities=self.capabilities,
+            instructions=self.instructions,
+            **options,
+        )
+
+    # Answering ---------------------------------------------------------------------------
+
+    async def handle(self, request: RequestReceived, link: Link) -> Model:
+        """Answer *request*; raises :class:`McpError` for a JSON-RPC error reply."""
+        handler = _HANDLERS.get(request.method)
+        if handler is None:
+            raise McpError(METHOD_NOT_FOUND, f"method not found: {request.method}")
+        return await handler(self, request, Context(link, request))
+
+    async def _list_tools(self, request: RequestReceived, context: Context) -> Model:
+        return ListToolsResult(tools=[entry.tool for entry in self._tools.values()])
+
+    async def _call_tool(self, request: RequestReceived, context: Context) -> Model:
+        params = request.params
+        assert isinstance(params, CallToolRequestParams)
+        entry = self._tools.get(params.name)
+        if entry is None:
+            raise McpError(INVALID_PARAMS, f"unknown tool: {params.name}")
+        arguments = params.arguments or {}
+        problem = check(entry.tool.input_schema, arguments)
+        if problem is not None:
+            return _tool_error(f"invalid arguments: {problem}")
+        if entry.wants_context:
+            arguments = {**arguments, entry.wants_context: context}
+        try:
+            value = await _call(entry.fn, **arguments)
+        except McpError:
+            raise
+        except Exception as exc:
+            _log.exception("tool %s failed", params.name)
+            return _tool_error(f"{type(exc).__name__}: {exc}")
+        return _tool_result(value)
+
+    async def _list_resources(self, request: RequestReceived, context: Context) -> Model:
+        return ListResourcesResult(resources=[e.resource for e in self._resources.values()])
+
+    async def _list_templates(self, request: RequestReceived, context: Context) -> Model:
+        return ListResourceTemplatesResult(resource_templates=[e.template for e in self._templates])
+
+    async def _read_resource(self, request: RequestReceived, context: Context) -> Model:
+        params = request.params
+        assert isinstance(params, ReadResourceRequestParams)
+        uri = params.uri
+        entry = self._resources.get(uri)
+        if entry is not None:
+            value = await _call(entry.fn)
+            return _contents(uri, value, entry.resource.mime_type)
+        for template in self._templates:
+            match = template.pattern.match(uri)
+            if match:
+                value = await _call(template.fn, **match.groupdict())
+                return _contents(uri, value, template.template.mime_type)
+        raise McpError(RESOURCE_NOT_FOUND, f"resource not found: {uri}", {"uri": uri})
+
+    async def _list_prompts(self, request: RequestReceived, context: Context) -> Model:
+        return ListPromptsResult(prompts=[entry.prompt for entry in self._prompts.values()])
+
+    async def _get_prompt(self, request: RequestReceived, context: Context) -> Model:
+        params = request.params
+        assert isinstance(params, GetPromptRequestParams)
+        entry = self._prompts.get(params.name)
+        if entry is None:
+            raise McpError(INVALID_PARAMS, f"unknown prompt: {params.name}")
+        arguments: dict[str, Any] = dict(params.arguments or {})
+        missing = [
+            argument.name
+            for argument in entry.prompt.arguments or ()
+            if argument.required and argument.name not in arguments
+        ]
+        if missing:
+            raise McpError(INVALID_PARAMS, f"missing prompt arguments: {', '.join(missing)}")
+        if entry.wants_context:
+            arguments[entry.wants_context] = context
+        value = await _call(entry.fn, **arguments)
+        if isinstance(value, GetPromptResult):
+            return value
+        if isinstance(value, str):
+            value = [PromptMessage(role="user", content=TextContent(text=value))]
+        return GetPromptResult(messages=list(value), description=entry.prompt.description)
+
+    async def _complete(self, request: RequestReceived, context: Context) -> Model:
+        params = request.params
+        assert isinstance(params, CompleteRequestParams)
+        assert self._completion is not None
+        value = await _call(
+            self._completion, params.ref, params.argument.name, params.argument.value
+        )
+        if isinstance(value, CompleteResult):
+            return value
+        values = [str(item) for item in value][:100]
+        return CompleteResult(
+            completion=Completion(values=values, total=len(value), has_more=len(value) > 100)
+        )
+
+    async def _set_level(self, request: RequestReceived, context: Context) -> Model:
+        params = request.params
+        assert isinstance(params, SetLevelRequestParams)
+        context.set_log_level(params.level)
+        return Result()
+
+
+def _derived(fn: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        return input_schema(fn, skip=Context)
+    except SchemaError as exc:
+        raise TypeError(f"{fn.__name__}: {exc}; give input_schema= explicitly") from None
+
+
+def _tool_error(message: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(text=message)], is_error=True)
+
+
+def _tool_result(value: Any) -> CallToolResult:
+    """A tool's return value as a result."""
+    if isinstance(value, CallToolResult):
+        return value
+    if value is None:
+        return CallToolResult(content=[])
+    if isinstance(value, str):
+        return CallToolResult(content=[TextContent(text=value)])
+    if isinstance(value, dict):
+        text = json.dumps(value, ensure_ascii=False)
+        return CallToolResult(content=[TextContent(text=text)], structured_content=value)
+    if isinstance(value, list) and value and all(isinstance(item, Model) for item in value):
+        return CallToolResult(content=value)
+    return CallToolResult(content=[TextContent(text=json.dumps(value, ensure_ascii=False))])
+
+
+def _contents(uri: str, value: Any, mime_type: str | None) -> ReadResourceResult:
+    """A resource handler's return value as a result."""
+    if isinstance(value, ReadResourceResult):
+        return value
+    if isinstance(value, bytes):
+        blob = base64.b64encode(value).decode()
+        return ReadResourceResult(
+            contents=[BlobResourceContents(uri=uri, blob=blob, mime_type=mime_type)]
+        )
+    if isinstance(value, str):
+        return ReadResourceResult(
+            contents=[TextResourceContents(uri=uri, text=value, mime_type=mime_type)]
+        )
+    return ReadResourceResult(contents=list(value))
+
+
+_Handler = Callable[[Server, RequestReceived, Context], Awaitable[Model]]
+_HANDLERS: dict[str, _Handler] = {
+    "tools/list": Server._list_tools,
+    "tools/call": Server._call_tool,
+    "resources/list": Server._list_resources,
+    "resources/templates/list": Server._list_templates,
+    "resources/read": Server._read_resource,
+    "prompts/list": Server._list_prompts,
+    "prompts/get": Server._get_prompt,
+    "completion/complete": Server._complete,
+    "logging/setLevel": Server._set_level,
+}

@@ -1,0 +1,8 @@
+"""The trio driver: :func:`serve` an :class:`~mcpws.app.Server`, :func:`connect` to get a
+:class:`~mcpws.app.Client`. It pumps the sans-IO core; every protocol decision is the core's.
+"""
+
+from mcpws.trio._connect import ConnectError as ConnectError, connect as connect
+from mcpws.trio._serve import serve as serve
+
+__all__ = ["ConnectError", "connect", "serve"]

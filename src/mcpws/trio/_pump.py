@@ -1,0 +1,270 @@
+"""The trio pump of one MCP connection, for either role.
+
+It reads the stream and feeds the core, writes what the core hands back under one send
+lock, re-arms one deadline (a timer task's cancel scope) after every change, and turns the
+core's events into trio actions: requests start handler tasks in their own cancel scopes,
+answers wake the tasks that wait for them, cancellations cancel scopes. It holds no protocol
+logic: every decision is the core's.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import trio
+
+from mcpws.app import ConnectionLost, Link, McpError, ProgressCallback
+from mcpws.core.connection import ClientConnection, ConnectionClosed, ServerConnection
+from mcpws.core.errors import LocalProtocolError
+from mcpws.core.jsonrpc import INTERNAL_ERROR
+from mcpws.core.mcp import LoggingLevel, Model
+from mcpws.core.session import (
+    UNSET,
+    ClientSession,
+    ErrorReceived,
+    InvalidResultReceived,
+    ProgressReceived,
+    RequestCancelled,
+    RequestReceived,
+    RequestTimedOut,
+    ResponseReceived,
+    ServerSession,
+)
+from mcpws.core.session._base import Params, TimeoutArg
+
+__all__ = ["Pump"]
+
+_log = logging.getLogger("mcpws")
+
+#: Bytes read from the stream at a time.
+_CHUNK = 65536
+
+
+class _Waiter:
+    """A task waiting for the answer to its request."""
+
+    __slots__ = ("done", "on_progress", "outcome")
+
+    def __init__(self, on_progress: ProgressCallback | None) -> None:
+        self.done = trio.Event()
+        self.on_progress = on_progress
+        self.outcome: Model | BaseException | None = None
+
+
+#: What a pump does with a request from the peer: answer it (a coroutine that returns the
+#: result or raises McpError).
+Handler = Callable[[RequestReceived, Link], Awaitable[Model]]
+
+
+class Pump:
+    """Drives one connection core over one trio stream. Also the connection's :class:`Link`."""
+
+    def __init__(
+        self,
+        stream: trio.abc.Stream,
+        connection: ServerConnection | ClientConnection,
+        handler: Handler,
+        *,
+        max_concurrent: int = 64,
+    ) -> None:
+        self.stream = stream
+        self.connection = connection
+        self._handler = handler
+        self._send_lock = trio.Lock()
+        self._timer_scope: trio.CancelScope | None = None
+        self._waiters: dict[str | int, _Waiter] = {}
+        self._handlers: dict[str | int, trio.CancelScope] = {}
+        self._handler_slots = trio.Semaphore(max_concurrent)
+        self._nursery: trio.Nursery | None = None
+        self.closed = trio.Event()
+        #: Called with each event the pump does not handle itself (lifecycle, notifications).
+        self.on_event: Callable[[Any], None] = lambda _: None
+        self.principal: object = None
+        self.log_level: LoggingLevel | None = None
+
+    @property
+    def session(self) -> ClientSession | ServerSession:
+        session = self.connection.session
+        assert session is not None
+        return session
+
+    # Running -----------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Pump until the connection is over; handler tasks run inside."""
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                nursery.start_soon(self._timer)
+                task_status.started()
+                await self.flush()
+                await self._read()
+                nursery.cancel_scope.cancel()
+        finally:
+            self._lost()
+            with trio.CancelScope(shield=True):
+                await trio.aclose_forcefully(self.stream)
+
+    async def _read(self) -> None:
+        while not self.connection.closed:
+            try:
+                data = await self.stream.receive_some(_CHUNK)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                data = b""
+            now = trio.current_time()
+            if data:
+                self.connection.receive_data(bytes(data), now)
+            else:
+                self.connection.receive_eof(now)
+            await self._process()
+
+    async def _timer(self) -> None:
+        while True:
+            with trio.CancelScope() as scope:
+                self._timer_scope = scope
+                self.rearm()
+                await trio.sleep_forever()
+            deadline = self.connection.next_deadline()
+            if deadline is not None and trio.current_time() >= deadline:
+                self.connection.handle_timeout(trio.current_time())
+                await self._process()
+
+    def rearm(self) -> None:
+        """Set the timer to the core's next deadline."""
+        if self._timer_scope is not None:
+            deadline = self.connection.next_deadline()
+            self._timer_scope.deadline = math.inf if deadline is None else deadline
+
+    async def flush(self) -> None:
+        """Write what the core has to send; ``b""`` closes the stream."""
+        async with self._send_lock:
+            for data in self.connection.data_to_send():
+                try:
+                    if data:
+                        await self.stream.send_all(data)
+                    else:
+                        await self.stream.aclose()
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    pass
+        self.rearm()
+
+    async def _process(self) -> None:
+        """Act on the core's events, then write what they produced."""
+        for event in self.connection.events_received():
+            self._dispatch(event)
+        await self.flush()
+
+    def _dispatch(self, event: Any) -> None:
+        if isinstance(event, RequestReceived):
+            assert self._nursery is not None
+            self._nursery.start_soon(self._answer, event)
+        elif isinstance(event, RequestCancelled):
+            scope = self._handlers.get(event.request_id)
+            if scope is not None:
+                scope.cancel()
+        elif isinstance(event, ResponseReceived):
+            self._resolve(event.request_id, event.result)
+        elif isinstance(event, ErrorReceived):
+            error = event.error
+            self._resolve(event.request_id, McpError(error.code, error.message, error.data))
+        elif isinstance(event, InvalidResultReceived):
+            self._resolve(event.request_id, McpError(INTERNAL_ERROR, str(event.error)))
+        elif isinstance(event, RequestTimedOut):
+            self._resolve(event.request_id, TimeoutError(f"{event.method} got no answer in time"))
+        elif isinstance(event, ProgressReceived):
+            waiter = self._waiters.get(event.request_id)
+            if waiter is not None and waiter.on_progress is not None:
+                waiter.on_progress(event.progress, event.total, event.message)
+        else:
+            if isinstance(event, ConnectionClosed):
+                self._lost()
+            self.on_event(event)
+
+    def _resolve(self, request_id: str | int, outcome: Model | BaseException) -> None:
+        waiter = self._waiters.get(request_id)
+        if waiter is not None:
+            waiter.outcome = outcome
+            waiter.done.set()
+
+    def _lost(self) -> None:
+        """The connection is over: every waiting request fails."""
+        for waiter in self._waiters.values():
+            if not waiter.done.is_set():
+                waiter.outcome = ConnectionLost("the connection closed before the answer came")
+                waiter.done.set()
+        self.closed.set()
+
+    async def _answer(self, event: RequestReceived) -> None:
+        """Run the application's handler for a peer's request and send its answer."""
+        session = self.session
+        request_id = event.request_id
+        async with self._handler_slots:
+            with trio.CancelScope() as scope:
+                self._handlers[request_id] = scope
+                try:
+                    result = await self._handler(event, self)
+                except McpError as exc:
+                    session.respond_error(request_id, exc.code, exc.message, exc.data)
+                except Exception:
+                    _log.exception("the handler of %s failed", event.method)
+                    session.respond_error(request_id, INTERNAL_ERROR, "internal error")
+                else:
+                    try:
+                        session.respond(request_id, result)
+                    except LocalProtocolError as exc:
+                        _log.error("the answer to %s is invalid: %s", event.method, exc)
+                        session.respond_error(request_id, INTERNAL_ERROR, "invalid result")
+            del self._handlers[request_id]
+            if scope.cancelled_caught:
+                session.respond_error(request_id, INTERNAL_ERROR, "cancelled")  # dropped
+            with trio.CancelScope(shield=True):
+                await self.flush()
+
+    # The Link of this connection -----------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        params: Params = None,
+        *,
+        timeout: TimeoutArg = UNSET,
+        on_progress: ProgressCallback | None = None,
+    ) -> Model:
+        """Send a request and wait for its answer."""
+        if self.closed.is_set():
+            raise ConnectionLost("the connection is closed")
+        now = trio.current_time()
+        request_id = self.session.send_request(
+            method, params, now=now, timeout=timeout, progress=on_progress is not None
+        )
+        waiter = self._waiters[request_id] = _Waiter(on_progress)
+        try:
+            await self.flush()
+            await waiter.done.wait()
+        except trio.Cancelled:
+            self.session.cancel(request_id, "cancelled by the caller")
+            with trio.CancelScope(shield=True):
+                await self.flush()
+            raise
+        finally:
+            del self._waiters[request_id]
+        outcome = waiter.outcome
+        if isinstance(outcome, BaseException):
+            raise outcome
+        assert outcome is not None
+        return outcome
+
+    async def notify(self, method: str, params: Params = None) -> None:
+        """Send a notification."""
+        self.session.send_notification(method, params)
+        await self.flush()
+
+    async def send_progress(
+        self, request_id: str | int, progress: float, total: float | None, message: str | None
+    ) -> None:
+        """Report progress on a peer's request."""
+        if self.session.send_progress(request_id, progress, total, message):
+            await self.flush()

@@ -1,0 +1,93 @@
+"""Serving an :class:`~mcpws.app.Server` over WebSocket with trio: :func:`serve`."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import ssl
+from collections.abc import Sequence
+from typing import Any
+
+import trio
+
+from mcpws.app import Server
+from mcpws.core.connection import Authenticate, ConnectionRequested, ServerConnection
+from mcpws.core.session import ServerSession
+from mcpws.core.websocket import DEFAULT_ORIGINS, LOOPBACK_HOSTS, ServerPolicy, WebSocketConfig
+from mcpws.trio._pump import Pump
+
+__all__ = ["serve"]
+
+_log = logging.getLogger("mcpws")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def serve(
+    app: Server,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    path: str = "/mcp",
+    ssl_context: ssl.SSLContext | None = None,
+    allowed_origins: Sequence[str] = DEFAULT_ORIGINS,
+    allowed_hosts: Sequence[str] | None = None,
+    authenticate: Authenticate | None = None,
+    config: WebSocketConfig | None = None,
+    max_concurrent_requests: int = 64,
+    task_status: trio.TaskStatus[list[trio.SocketListener]] = trio.TASK_STATUS_IGNORED,
+    **session_options: Any,
+) -> None:
+    """Serve *app* until cancelled.
+
+    Each connection runs in its own task, and each request in its own task within it (at
+    most *max_concurrent_requests* at a time). A server bound to a loopback address accepts
+    only loopback ``Host`` headers unless *allowed_hosts* says otherwise. The listeners are
+    reported through *task_status* (``await nursery.start(serve, app)``), so that port 0
+    can be used. *session_options* go to :meth:`~mcpws.app.Server.session_config`.
+    """
+    if allowed_hosts is None and _is_loopback(host):
+        allowed_hosts = LOOPBACK_HOSTS
+    policy = ServerPolicy(
+        path=path,
+        allowed_origins=tuple(allowed_origins),
+        allowed_hosts=None if allowed_hosts is None else tuple(allowed_hosts),
+    )
+    session_config = app.session_config(**session_options)
+    listeners = await trio.open_tcp_listeners(port, host=host)
+
+    async def handle(stream: trio.abc.Stream) -> None:
+        if ssl_context is not None:
+            stream = trio.SSLStream(stream, ssl_context, server_side=True)
+        connection = ServerConnection(
+            trio.current_time(),
+            config=config,
+            policy=policy,
+            authenticate=authenticate or _anyone,
+            session=ServerSession(session_config),
+        )
+        pump = Pump(stream, connection, app.handle, max_concurrent=max_concurrent_requests)
+
+        def note(event: Any) -> None:
+            if isinstance(event, ConnectionRequested):
+                pump.principal = connection.principal
+
+        pump.on_event = note
+        try:
+            await pump.run()
+        except Exception:  # one connection's failure must not end the others
+            _log.exception("a connection failed")
+
+    task_status.started(listeners)
+    await trio.serve_listeners(handle, listeners)
+
+
+def _anyone(_: ConnectionRequested) -> None:
+    return None
