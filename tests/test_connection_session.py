@@ -520,3 +520,10 @@ def test_explicit_revisions_override_the_sessions() -> None:
     server = ServerConnection(0.0, session=session, revisions=("2025-03-26",), authenticate=_anyone)
     pump(client, server, 0.0)
     assert client.subprotocol == "mcp.version.2025-03-26"
+
+
+def test_is_open_follows_the_websocket() -> None:
+    pair = open_pair("websocket")
+    assert pair.client_end.is_open
+    pair.client_end.close(now=1.0)
+    assert not pair.client_end.is_open

@@ -204,6 +204,11 @@ class _Connection:
         """Whether the connection is over."""
         return self._ws.closed
 
+    @property
+    def is_open(self) -> bool:
+        """Whether messages may be sent: the upgrade is done and no close has started."""
+        return self._ws.is_open
+
     def send(self, message: jsonrpc.Message | Sequence[jsonrpc.Message]) -> None:
         """Send one JSON-RPC message, or a batch (only where :attr:`allow_batches` is set)."""
         if isinstance(message, Sequence) and not self.allow_batches:

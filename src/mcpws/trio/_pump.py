@@ -34,6 +34,7 @@ from mcpws.core.session import (
     ServerSession,
 )
 from mcpws.core.session._base import Params, TimeoutArg
+from mcpws.core.websocket import GOING_AWAY
 
 __all__ = ["Pump"]
 
@@ -69,6 +70,7 @@ class Pump:
         handler: Handler,
         *,
         max_concurrent: int = 64,
+        grace: float = 0.0,
     ) -> None:
         self.stream = stream
         self.connection = connection
@@ -78,6 +80,7 @@ class Pump:
         self._waiters: dict[str | int, _Waiter] = {}
         self._handlers: dict[str | int, trio.CancelScope] = {}
         self._handler_slots = trio.Semaphore(max_concurrent)
+        self._grace = grace
         self._nursery: trio.Nursery | None = None
         self.closed = trio.Event()
         #: Called with each event the pump does not handle itself (lifecycle, notifications).
@@ -94,19 +97,40 @@ class Pump:
     # Running -----------------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Pump until the connection is over; handler tasks run inside."""
+        """Pump until the connection is over; handler tasks run inside.
+
+        Cancelled, it shuts down gracefully: the requests being handled get ``grace``
+        seconds to finish and send their answers, then the connection closes with 1001.
+        """
+        cancelled = False
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 nursery.start_soon(self._timer)
                 task_status.started()
                 await self.flush()
-                await self._read()
+                try:
+                    await self._read()
+                except trio.Cancelled:
+                    cancelled = True
+                    self._stop_handlers(trio.current_time() + self._grace)
+                    raise
+                self._stop_handlers(-math.inf)
                 nursery.cancel_scope.cancel()
         finally:
-            self._lost()
             with trio.CancelScope(shield=True):
+                if cancelled and self.connection.is_open:
+                    reason = "the server is shutting down"
+                    self.connection.close(GOING_AWAY, reason, now=trio.current_time())
+                    with trio.move_on_after(1.0):
+                        await self.flush()
+                self._lost()
                 await trio.aclose_forcefully(self.stream)
+
+    def _stop_handlers(self, deadline: float) -> None:
+        """Give the handlers until *deadline* to finish."""
+        for scope in self._handlers.values():
+            scope.deadline = min(scope.deadline, deadline)
 
     async def _read(self) -> None:
         while not self.connection.closed:
@@ -152,9 +176,10 @@ class Pump:
         self.rearm()
 
     async def _process(self) -> None:
-        """Act on the core's events, then write what they produced."""
-        for event in self.connection.events_received():
-            self._dispatch(event)
+        """Act on the core's events (and on those that acting produced), then write."""
+        while events := self.connection.events_received():
+            for event in events:
+                self._dispatch(event)
         await self.flush()
 
     def _dispatch(self, event: Any) -> None:
@@ -202,7 +227,8 @@ class Pump:
         session = self.session
         request_id = event.request_id
         async with self._handler_slots:
-            with trio.CancelScope() as scope:
+            # Shielded: a shutdown gives handlers a grace period instead of cancelling them.
+            with trio.CancelScope(shield=True) as scope:
                 self._handlers[request_id] = scope
                 try:
                     result = await self._handler(event, self)

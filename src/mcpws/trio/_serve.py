@@ -11,7 +11,12 @@ from typing import Any
 import trio
 
 from mcpws.app import Server
-from mcpws.core.connection import Authenticate, ConnectionRequested, ServerConnection
+from mcpws.core.connection import (
+    Authenticate,
+    AuthenticationFailed,
+    ConnectionRequested,
+    ServerConnection,
+)
 from mcpws.core.session import ServerSession
 from mcpws.core.websocket import DEFAULT_ORIGINS, LOOPBACK_HOSTS, ServerPolicy, WebSocketConfig
 from mcpws.trio._pump import Pump
@@ -41,17 +46,22 @@ async def serve(
     allowed_hosts: Sequence[str] | None = None,
     authenticate: Authenticate | None = None,
     config: WebSocketConfig | None = None,
+    max_connections: int | None = None,
     max_concurrent_requests: int = 64,
+    shutdown_timeout: float = 10.0,
     task_status: trio.TaskStatus[list[trio.SocketListener]] = trio.TASK_STATUS_IGNORED,
     **session_options: Any,
 ) -> None:
-    """Serve *app* until cancelled.
+    """Serve *app* until cancelled, then shut down gracefully.
 
     Each connection runs in its own task, and each request in its own task within it (at
-    most *max_concurrent_requests* at a time). A server bound to a loopback address accepts
-    only loopback ``Host`` headers unless *allowed_hosts* says otherwise. The listeners are
-    reported through *task_status* (``await nursery.start(serve, app)``), so that port 0
-    can be used. *session_options* go to :meth:`~mcpws.app.Server.session_config`.
+    most *max_concurrent_requests* at a time). Beyond *max_connections*, an upgrade is
+    answered with HTTP 503. A server bound to a loopback address accepts only loopback
+    ``Host`` headers unless *allowed_hosts* says otherwise. The listeners are reported
+    through *task_status* (``await nursery.start(serve, app)``), so that port 0 can be used.
+    Cancelled, the server stops accepting, gives the requests in flight *shutdown_timeout*
+    seconds to finish, and closes each connection with 1001. *session_options* go to
+    :meth:`~mcpws.app.Server.session_config`.
     """
     if allowed_hosts is None and _is_loopback(host):
         allowed_hosts = LOOPBACK_HOSTS
@@ -62,32 +72,45 @@ async def serve(
     )
     session_config = app.session_config(**session_options)
     listeners = await trio.open_tcp_listeners(port, host=host)
+    active = 0
 
     async def handle(stream: trio.abc.Stream) -> None:
+        nonlocal active
         if ssl_context is not None:
             stream = trio.SSLStream(stream, ssl_context, server_side=True)
         connection = ServerConnection(
-            trio.current_time(),
-            config=config,
-            policy=policy,
-            authenticate=authenticate or _anyone,
-            session=ServerSession(session_config),
+            trio.current_time(), config=config, policy=policy, session=ServerSession(session_config)
         )
-        pump = Pump(stream, connection, app.handle, max_concurrent=max_concurrent_requests)
+        pump = Pump(
+            stream,
+            connection,
+            app.handle,
+            max_concurrent=max_concurrent_requests,
+            grace=shutdown_timeout,
+        )
 
-        def note(event: Any) -> None:
-            if isinstance(event, ConnectionRequested):
-                pump.principal = connection.principal
+        def upgrade(event: Any) -> None:
+            if not isinstance(event, ConnectionRequested):
+                return
+            if max_connections is not None and active > max_connections:
+                headers = [("retry-after", "1")]
+                connection.reject(503, "the server is at its connection limit", headers=headers)
+                return
+            try:
+                pump.principal = authenticate(event) if authenticate is not None else None
+            except AuthenticationFailed as exc:
+                connection.reject(exc.status_code, exc.message)
+            else:
+                connection.accept(now=trio.current_time(), principal=pump.principal)
 
-        pump.on_event = note
+        pump.on_event = upgrade
+        active += 1
         try:
             await pump.run()
         except Exception:  # one connection's failure must not end the others
             _log.exception("a connection failed")
+        finally:
+            active -= 1
 
     task_status.started(listeners)
     await trio.serve_listeners(handle, listeners)
-
-
-def _anyone(_: ConnectionRequested) -> None:
-    return None
