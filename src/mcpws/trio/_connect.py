@@ -48,11 +48,10 @@ async def connect(
     connection = ClientConnection(
         url, trio.current_time(), config=config, headers=headers, origin=origin, session=core
     )
-    with trio.fail_after(open_timeout):
-        stream: trio.abc.Stream = await trio.open_tcp_stream(connection.host, connection.port)
-        if connection.secure:
-            context = ssl_context or ssl.create_default_context()
-            stream = trio.SSLStream(stream, context, server_hostname=connection.host)
+    with trio.move_on_after(open_timeout) as opening:
+        stream = await _open_stream(connection, ssl_context)
+    if opening.cancelled_caught:
+        raise ConnectError(f"could not connect to {url} in {open_timeout} s")
     pump = Pump(stream, connection, _no_requests)
     client = Client(pump, core)
     pump._handler = lambda event, _: client.handle(event)
@@ -95,6 +94,28 @@ async def connect(
                 nursery.cancel_scope.cancel()
     if raised is not None:
         raise raised
+
+
+async def _open_stream(
+    connection: ClientConnection, ssl_context: ssl.SSLContext | None
+) -> trio.abc.Stream:
+    """A TCP stream to the connection's server, with TLS done when the URL is ``wss://``."""
+    try:
+        stream = await trio.open_tcp_stream(connection.host, connection.port)
+    except OSError as exc:
+        raise ConnectError(f"cannot reach {connection.host}:{connection.port}: {exc}") from exc
+    if not connection.secure:
+        return stream
+    context = ssl_context or ssl.create_default_context()
+    tls = trio.SSLStream(stream, context, server_hostname=connection.host)
+    try:
+        await tls.do_handshake()
+    except BaseException as exc:
+        await trio.aclose_forcefully(stream)
+        if isinstance(exc, trio.BrokenResourceError):
+            raise ConnectError(f"the TLS handshake failed: {exc.__cause__}") from exc
+        raise
+    return tls
 
 
 async def _no_requests(event: Any, link: Any) -> Any:

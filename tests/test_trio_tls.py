@@ -1,0 +1,71 @@
+"""``wss://`` with the trio driver: a certificate made for the test by its own authority."""
+
+from __future__ import annotations
+
+import functools
+import ssl
+
+import pytest
+import trio
+import trustme
+
+from mcpws import Server
+from mcpws.trio import ConnectError, connect, serve
+
+
+def _app() -> Server:
+    app = Server("secure")
+
+    @app.tool()
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    return app
+
+
+def _contexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context with a certificate for localhost, and a client context trusting it."""
+    authority = trustme.CA()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("localhost", "127.0.0.1").configure_cert(server)
+    client = ssl.create_default_context()
+    authority.configure_trust(client)
+    return server, client
+
+
+def test_a_client_that_trusts_the_certificate_talks_over_tls() -> None:
+    server_context, client_context = _contexts()
+
+    async def main() -> None:
+        with trio.fail_after(20):
+            async with trio.open_nursery() as nursery:
+                start = functools.partial(serve, _app(), ssl_context=server_context)
+                listeners = await nursery.start(start)
+                port = listeners[0].socket.getsockname()[1]
+                url = f"wss://localhost:{port}/mcp"
+                async with connect(url, ssl_context=client_context) as client:
+                    result = await client.call_tool("add", {"a": 2, "b": 3})
+                    assert result.content[0].to_json()["text"] == "5"
+                nursery.cancel_scope.cancel()
+
+    trio.run(main)
+
+
+def test_a_client_that_does_not_trust_it_fails_to_connect_and_the_server_goes_on() -> None:
+    server_context, client_context = _contexts()
+
+    async def main() -> None:
+        with trio.fail_after(20):
+            async with trio.open_nursery() as nursery:
+                start = functools.partial(serve, _app(), ssl_context=server_context)
+                listeners = await nursery.start(start)
+                port = listeners[0].socket.getsockname()[1]
+                url = f"wss://localhost:{port}/mcp"
+                with pytest.raises(ConnectError, match="the TLS handshake failed"):
+                    async with connect(url, ssl_context=ssl.create_default_context()):
+                        pass  # pragma: no cover
+                async with connect(url, ssl_context=client_context) as client:
+                    assert [tool.name for tool in await client.list_tools()] == ["add"]
+                nursery.cancel_scope.cancel()
+
+    trio.run(main)
