@@ -1,0 +1,606 @@
+"""Tool argument schemas: what :func:`mcpws.app.input_schema` derives from a function's
+annotations (and what it refuses), and what :func:`mcpws.app.check_arguments` says of a value
+against a schema, naming the field at fault."""
+
+import inspect
+import typing
+from collections.abc import Callable
+from typing import Any, Literal, Optional, Union
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from mcpws.app import Context, SchemaError, check_arguments as check, input_schema
+
+MODEST = settings(max_examples=200, deadline=None, database=None)
+
+
+def _one(annotation: Any, *, default: Any = inspect.Parameter.empty) -> Callable[..., Any]:
+    """A function of one parameter ``x`` annotated *annotation*."""
+    return _function([("x", annotation, default)])
+
+
+def _function(spec: list[tuple[str, Any, Any]]) -> Callable[..., Any]:
+    """A function whose keyword parameters are *spec*: (name, annotation, default)."""
+
+    def fn(**kwargs: Any) -> None:
+        return None
+
+    parameters = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+        for name, _, default in spec
+    ]
+    setattr(fn, "__signature__", inspect.Signature(parameters))  # noqa: B010
+    fn.__annotations__ = {name: annotation for name, annotation, _ in spec}
+    return fn
+
+
+def _property(annotation: Any) -> dict[str, Any]:
+    schema = input_schema(_one(annotation))
+    properties: dict[str, Any] = schema["properties"]
+    return properties["x"]  # type: ignore[no-any-return]
+
+
+# Derivation ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("annotation", "expected"),
+    [
+        (str, {"type": "string"}),
+        (int, {"type": "integer"}),
+        (float, {"type": "number"}),
+        (bool, {"type": "boolean"}),
+        (Any, {}),
+        (list, {"type": "array"}),
+        (typing.List, {"type": "array"}),  # noqa: UP006
+        (list[int], {"type": "array", "items": {"type": "integer"}}),
+        (typing.List[str], {"type": "array", "items": {"type": "string"}}),  # noqa: UP006
+        (list[Any], {"type": "array"}),
+        (
+            list[list[bool]],
+            {"type": "array", "items": {"type": "array", "items": {"type": "boolean"}}},
+        ),
+        (dict, {"type": "object"}),
+        (dict[str, int], {"type": "object", "additionalProperties": {"type": "integer"}}),
+        (typing.Dict[str, float], {"type": "object", "additionalProperties": {"type": "number"}}),  # noqa: UP006
+        (dict[str, Any], {"type": "object"}),
+        (
+            dict[str, list[str]],
+            {
+                "type": "object",
+                "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            },
+        ),
+        (
+            list[dict[str, bool]],
+            {
+                "type": "array",
+                "items": {"type": "object", "additionalProperties": {"type": "boolean"}},
+            },
+        ),
+        (Literal["a", "b"], {"enum": ["a", "b"]}),
+        (Literal[1, 2], {"enum": [1, 2]}),
+        (Literal["x", 3, True], {"enum": ["x", 3, True]}),
+        (list[Literal["r", "w"]], {"type": "array", "items": {"enum": ["r", "w"]}}),
+    ],
+)
+def test_a_required_parameter_gets_the_schema_of_its_annotation(
+    annotation: Any, expected: dict[str, Any]
+) -> None:
+    assert input_schema(_one(annotation)) == {
+        "type": "object",
+        "properties": {"x": expected},
+        "required": ["x"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("annotation", "inner"),
+    [
+        (int | None, int),
+        (None | str, str),
+        (Optional[float], float),  # noqa: UP045
+        (Union[bool, None], bool),  # noqa: UP007
+        (list[int] | None, list[int]),
+        (dict[str, str] | None, dict[str, str]),
+        (Literal["a", "b"] | None, Literal["a", "b"]),
+    ],
+)
+def test_an_optional_annotation_is_its_inner_type_and_not_required(
+    annotation: Any, inner: Any
+) -> None:
+    schema = input_schema(_one(annotation))
+    assert "required" not in schema
+    assert schema["properties"]["x"] == _property(inner)
+
+
+@pytest.mark.parametrize("annotation", [int | None, Optional[str], list[int] | None])  # noqa: UP045
+def test_an_optional_annotation_admits_null(annotation: Any) -> None:
+    """``X | None`` says the function takes ``None``: a JSON null for it must pass."""
+    assert check(input_schema(_one(annotation, default=None)), {"x": None}) is None
+
+
+def test_an_optional_item_admits_null() -> None:
+    assert check(input_schema(_one(list[int | None])), {"x": [1, None]}) is None
+
+
+def test_parameters_with_defaults_are_not_required() -> None:
+    def fn(a: int, b: str = "b", *, c: bool, d: float = 1.0, e: int | None = None) -> None:
+        return None
+
+    assert input_schema(fn) == {
+        "type": "object",
+        "properties": {
+            "a": {"type": "integer"},
+            "b": {"type": "string"},
+            "c": {"type": "boolean"},
+            "d": {"type": "number"},
+            "e": {"type": "integer"},
+        },
+        "required": ["a", "c"],
+    }
+
+
+def test_a_function_with_no_required_parameter_has_no_required_list() -> None:
+    def fn(a: int = 1) -> None:
+        return None
+
+    def nothing() -> None:
+        return None
+
+    assert input_schema(fn) == {"type": "object", "properties": {"a": {"type": "integer"}}}
+    assert input_schema(nothing) == {"type": "object", "properties": {}}
+
+
+def test_an_unannotated_parameter_takes_anything() -> None:
+    def fn(a, b: int):  # type: ignore[no-untyped-def]
+        return None
+
+    assert input_schema(fn) == {
+        "type": "object",
+        "properties": {"a": {}, "b": {"type": "integer"}},
+        "required": ["a", "b"],
+    }
+
+
+def test_string_annotations_are_resolved() -> None:
+    def fn(a: "int", b: "list[str] | None" = None) -> None:
+        return None
+
+    assert input_schema(fn)["properties"] == {
+        "a": {"type": "integer"},
+        "b": {"type": "array", "items": {"type": "string"}},
+    }
+
+
+def test_var_positional_and_var_keyword_parameters_are_ignored() -> None:
+    def fn(a: str, *args: int, b: int = 0, **kwargs: Any) -> None:
+        return None
+
+    assert input_schema(fn) == {
+        "type": "object",
+        "properties": {"a": {"type": "string"}, "b": {"type": "integer"}},
+        "required": ["a"],
+    }
+
+
+def test_the_skipped_type_is_left_out() -> None:
+    def fn(ctx: Context, a: int, b: str = "") -> None:
+        return None
+
+    assert input_schema(fn, skip=Context) == {
+        "type": "object",
+        "properties": {"a": {"type": "integer"}, "b": {"type": "string"}},
+        "required": ["a"],
+    }
+
+
+def test_a_context_parameter_has_no_schema_unless_skipped() -> None:
+    def fn(ctx: Context, a: int) -> None:
+        return None
+
+    with pytest.raises(SchemaError, match="'ctx'"):
+        input_schema(fn)
+
+
+class _Point:
+    x: int
+    y: int
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    [
+        _Point,
+        bytes,
+        complex,
+        type(None),
+        set,
+        set[int],
+        frozenset[str],
+        tuple,
+        tuple[int, str],
+        tuple[int, ...],
+        dict[int, str],
+        dict[bool, str],
+        int | str,
+        int | str | None,
+        Union[int, str],  # noqa: UP007
+        Literal[1.5],
+        Literal[None],
+        Literal[b"x"],
+        list[set[int]],
+        list[_Point],
+        dict[str, tuple[int]],
+        set[int] | None,
+        Optional[_Point],  # noqa: UP045
+    ],
+)
+def test_an_annotation_without_a_json_schema_raises_schema_error(annotation: Any) -> None:
+    with pytest.raises(SchemaError, match=r"parameter 'x': no JSON schema for") as caught:
+        input_schema(_one(annotation))
+    assert isinstance(caught.value, TypeError)
+
+
+def test_schema_error_names_the_parameter_at_fault() -> None:
+    def fn(good: int, bad: set[int]) -> None:
+        return None
+
+    with pytest.raises(SchemaError, match="'bad'"):
+        input_schema(fn)
+
+
+# Checking: types -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "good", "bad"),
+    [
+        ("string", ["", "a", "é"], [1, 1.5, True, None, [], {}]),
+        ("integer", [0, -3, 10**30], [1.5, True, False, "1", None, [], {}]),
+        ("number", [0, 1.5, -2, 1e300], [True, False, "1", None, [], {}]),
+        ("boolean", [True, False], [0, 1, "true", None, [], {}]),
+        ("array", [[], [1, "a"]], [{}, "[]", None, 1]),
+        ("object", [{}, {"a": 1}], [[], "{}", None, 1]),
+        ("null", [None], [0, "", False, [], {}]),
+    ],
+)
+def test_type_accepts_its_values_and_names_the_field_otherwise(
+    kind: str, good: list[Any], bad: list[Any]
+) -> None:
+    schema = {"type": kind}
+    for value in good:
+        assert check(schema, value) is None, value
+        assert check(schema, value, "a.b") is None, value
+    for value in bad:
+        assert check(schema, value) == f"the arguments must be of type {kind}", value
+        assert check(schema, value, "a.b") == f"argument 'a.b' must be of type {kind}", value
+
+
+def test_bool_is_neither_an_integer_nor_a_number() -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}, "f": {"type": "number"}}}
+    assert check(schema, {"n": True}) == "argument 'n' must be of type integer"
+    assert check(schema, {"f": False}) == "argument 'f' must be of type number"
+    assert check(schema, {"n": 1, "f": 2}) is None
+
+
+def test_several_types_accept_any_of_them() -> None:
+    schema = {"type": ["string", "null"]}
+    assert check(schema, "a") is None
+    assert check(schema, None) is None
+    assert check(schema, 1, "x") == "argument 'x' must be of type string or null"
+    assert check({"type": ("integer", "boolean")}, True) is None
+
+
+def test_an_unknown_type_name_accepts_anything() -> None:
+    assert check({"type": "whatever"}, 1) is None
+    assert check({"type": ["integer", "whatever"]}, "a") is None
+
+
+def test_an_empty_schema_accepts_anything() -> None:
+    for value in (None, 1, "a", [1, {"b": None}], {"c": [True]}):
+        assert check({}, value) is None
+
+
+# Checking: enum ------------------------------------------------------------------------------
+
+
+def test_enum_accepts_its_members_only() -> None:
+    schema = {"enum": ["a", "b", 3]}
+    assert check(schema, "a") is None
+    assert check(schema, 3) is None
+    assert check(schema, "c", "mode") == "argument 'mode' must be one of ['a', 'b', 3]"
+    assert check(schema, "c") == "the arguments must be one of ['a', 'b', 3]"
+
+
+def test_enum_and_type_both_apply() -> None:
+    schema = {"type": "string", "enum": ["1", "2"]}
+    assert check(schema, 1, "x") == "argument 'x' must be of type string"
+    assert check(schema, "3", "x") == "argument 'x' must be one of ['1', '2']"
+
+
+def test_enum_tells_booleans_from_numbers() -> None:
+    """JSON ``true`` is not the number 1 (JSON Schema compares enum members as JSON values),
+    as ``integer`` already tells ``true`` from 1."""
+    assert check({"enum": [1, 2]}, True, "x") == "argument 'x' must be one of [1, 2]"
+    assert check({"enum": [True]}, 1, "x") == "argument 'x' must be one of [True]"
+    assert check({"enum": [0]}, False, "x") == "argument 'x' must be one of [0]"
+
+
+# Checking: objects ---------------------------------------------------------------------------
+
+
+def test_a_missing_required_member_is_named() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a", "b"]}
+    assert check(schema, {"a": 1, "b": 2}) is None
+    assert check(schema, {"b": 2}) == "argument 'a' is required"
+    assert check(schema, {"a": 1}) == "argument 'b' is required"
+
+
+def test_required_applies_to_objects_only() -> None:
+    assert check({"required": ["a"]}, [1]) is None
+    assert check({"required": ["a"]}, "a") is None
+
+
+def test_members_are_checked_against_their_properties() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "string"}}}
+    assert check(schema, {"a": 1, "b": "x"}) is None
+    assert check(schema, {"a": "1"}) == "argument 'a' must be of type integer"
+    assert check(schema, {"a": 1, "b": 2}) == "argument 'b' must be of type string"
+
+
+def test_additional_members_are_allowed_by_default() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    assert check(schema, {"a": 1, "z": [None]}) is None
+    assert check({**schema, "additionalProperties": True}, {"z": 1}) is None
+
+
+def test_additional_properties_false_names_the_unexpected_member() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "integer"}},
+        "additionalProperties": False,
+    }
+    assert check(schema, {"a": 1}) is None
+    assert check(schema, {"a": 1, "z": 2}) == "argument 'z' is not expected"
+
+
+def test_additional_properties_schema_checks_the_other_members() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}},
+        "additionalProperties": {"type": "integer"},
+    }
+    assert check(schema, {"name": "n", "x": 1, "y": 2}) is None
+    assert check(schema, {"name": "n", "x": "1"}) == "argument 'x' must be of type integer"
+    assert check(schema, {"name": 1}) == "argument 'name' must be of type string"
+
+
+def test_a_property_schema_of_false_forbids_the_member() -> None:
+    schema = {"type": "object", "properties": {"secret": False}}
+    assert check(schema, {}) is None
+    assert check(schema, {"secret": 1}) == "argument 'secret' is not expected"
+
+
+def test_a_boolean_true_property_schema_accepts_anything() -> None:
+    schema = {"type": "object", "properties": {"a": True}, "additionalProperties": False}
+    assert check(schema, {"a": [1, {}]}) is None
+
+
+# Checking: arrays and paths ------------------------------------------------------------------
+
+
+def test_items_are_checked_and_named_by_index() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "array", "items": {"type": "integer"}}},
+    }
+    assert check(schema, {"a": [1, 2, 3]}) is None
+    assert check(schema, {"a": [1, "2", 3.5]}) == "argument 'a[1]' must be of type integer"
+
+
+def test_items_of_a_top_level_array_are_named_by_index() -> None:
+    schema = {"type": "array", "items": {"type": "string"}}
+    assert check(schema, ["a", 1]) == "argument '[1]' must be of type string"
+
+
+def test_items_that_are_not_a_schema_object_are_not_checked() -> None:
+    assert check({"type": "array", "items": True}, [1, "a"]) is None
+    assert check({"type": "array", "items": [{"type": "string"}]}, [1]) is None
+
+
+def test_nested_faults_are_named_by_their_path() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "a": {
+                "type": "object",
+                "properties": {
+                    "b": {"type": "array", "items": {"type": "integer"}},
+                    "c": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {"d": {"enum": ["x"]}},
+                            "required": ["d"],
+                            "additionalProperties": False,
+                        },
+                    },
+                },
+                "required": ["b"],
+            },
+            "m": {"type": "array", "items": {"type": "array", "items": {"type": "boolean"}}},
+        },
+    }
+    assert check(schema, {"a": {"b": [1, 2], "c": [{"d": "x"}]}, "m": [[True], []]}) is None
+    assert check(schema, {"a": {"b": [1, 2, "3"]}}) == "argument 'a.b[2]' must be of type integer"
+    assert check(schema, {"a": {}}) == "argument 'a.b' is required"
+    assert check(schema, {"a": []}) == "argument 'a' must be of type object"
+    assert check(schema, {"a": {"b": [], "c": [{}]}}) == "argument 'a.c[0].d' is required"
+    assert (
+        check(schema, {"a": {"b": [], "c": [{"d": "x"}, {"d": "y"}]}})
+        == "argument 'a.c[1].d' must be one of ['x']"
+    )
+    assert (
+        check(schema, {"a": {"b": [], "c": [{"d": "x", "e": 1}]}})
+        == "argument 'a.c[0].e' is not expected"
+    )
+    assert (
+        check(schema, {"m": [[True], [False, 0]]}) == "argument 'm[1][1]' must be of type boolean"
+    )
+
+
+def test_derived_schemas_check_nested_arguments() -> None:
+    def fn(
+        tags: list[str],
+        weights: dict[str, float],
+        mode: Literal["fast", "slow"] = "fast",
+        matrix: list[list[int]] | None = None,
+    ) -> None:
+        return None
+
+    schema = input_schema(fn)
+    assert check(schema, {"tags": ["a"], "weights": {"w": 1.5, "v": 2}}) is None
+    assert check(schema, {"weights": {}}) == "argument 'tags' is required"
+    assert (
+        check(schema, {"tags": ["a", 2], "weights": {}})
+        == "argument 'tags[1]' must be of type string"
+    )
+    assert (
+        check(schema, {"tags": [], "weights": {"w": "heavy"}})
+        == "argument 'weights.w' must be of type number"
+    )
+    assert (
+        check(schema, {"tags": [], "weights": {}, "mode": "medium"})
+        == "argument 'mode' must be one of ['fast', 'slow']"
+    )
+    assert (
+        check(schema, {"tags": [], "weights": {}, "matrix": [[1], [2, 2.5]]})
+        == "argument 'matrix[1][1]' must be of type integer"
+    )
+    assert check(schema, []) == "the arguments must be of type object"
+
+
+# Properties ----------------------------------------------------------------------------------
+
+_SCALARS: list[Any] = [str, int, float, bool, Any, list, dict, Literal["a", "b"], Literal[1, True]]
+
+annotations = st.recursive(
+    st.sampled_from(_SCALARS),
+    lambda inner: st.one_of(
+        inner.map(lambda a: list[a]),  # type: ignore[valid-type]
+        inner.map(lambda a: dict[str, a]),  # type: ignore[valid-type]
+    ),
+    max_leaves=4,
+)
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _values(annotation: Any) -> st.SearchStrategy[Any]:
+    """Values of *annotation* that its derived schema describes."""
+    simple: dict[Any, st.SearchStrategy[Any]] = {
+        str: st.text(max_size=5),
+        int: st.integers(),
+        float: st.floats(allow_nan=False, allow_infinity=False) | st.integers(),
+        bool: st.booleans(),
+        Any: json_values,
+        list: st.lists(json_values, max_size=3),
+        dict: st.dictionaries(st.text(max_size=5), json_values, max_size=3),
+    }
+    if annotation in simple:
+        return simple[annotation]
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Literal:
+        return st.sampled_from(args)
+    if origin is list:
+        return st.lists(_values(args[0]), max_size=3)
+    assert origin is dict
+    return st.dictionaries(st.text(max_size=5), _values(args[1]), max_size=3)
+
+
+@st.composite
+def functions_and_arguments(
+    draw: st.DrawFn,
+) -> tuple[Callable[..., Any], dict[str, Any]]:
+    """A function of up to four parameters of supported annotations (some optional, some
+    with defaults), and arguments of the right types for it (optional ones sometimes left
+    out)."""
+    spec = []
+    arguments = {}
+    for index in range(draw(st.integers(0, 4))):
+        name = f"p{index}"
+        annotation = draw(annotations)
+        optional = draw(st.booleans())
+        default = draw(st.sampled_from([inspect.Parameter.empty, None]))
+        spec.append((name, annotation | None if optional else annotation, default))
+        left_out = (optional or default is not inspect.Parameter.empty) and draw(st.booleans())
+        if not left_out:
+            arguments[name] = draw(_values(annotation))
+    return _function(spec), arguments
+
+
+@MODEST
+@given(functions_and_arguments())
+def test_arguments_built_for_a_derived_schema_pass(
+    case: tuple[Callable[..., Any], dict[str, Any]],
+) -> None:
+    fn, arguments = case
+    assert check(input_schema(fn), arguments) is None
+
+
+@MODEST
+@given(functions_and_arguments(), json_values)
+def test_check_never_raises_on_any_json_against_a_derived_schema(
+    case: tuple[Callable[..., Any], dict[str, Any]], value: Any
+) -> None:
+    fn, arguments = case
+    schema = input_schema(fn)
+    for candidate in (value, {**arguments, "p0": value}, {"p1": value}):
+        problem = check(schema, candidate)
+        assert problem is None or problem.startswith(("argument '", "the arguments "))
+
+
+_TYPE_NAMES = st.sampled_from(["string", "integer", "number", "boolean", "array", "object", "null"])
+
+schemas = st.recursive(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "type": _TYPE_NAMES | st.lists(_TYPE_NAMES, min_size=1, max_size=3),
+            "enum": st.lists(json_values, max_size=3),
+            "required": st.lists(st.text(max_size=2), max_size=2),
+        },
+    ),
+    lambda inner: st.fixed_dictionaries(
+        {},
+        optional={
+            "type": _TYPE_NAMES,
+            "properties": st.dictionaries(st.text(max_size=2), inner | st.booleans(), max_size=3),
+            "required": st.lists(st.text(max_size=2), max_size=2),
+            "additionalProperties": st.booleans() | inner,
+            "items": inner | st.booleans(),
+        },
+    ),
+    max_leaves=6,
+)
+
+
+@MODEST
+@given(schemas, json_values)
+def test_check_never_raises_on_any_json_against_any_schema_of_the_rules_it_reads(
+    schema: dict[str, Any], value: Any
+) -> None:
+    problem = check(schema, value)
+    assert problem is None or problem.startswith(("argument '", "the arguments "))

@@ -1,0 +1,138 @@
+"""Interoperability with a peer nobody here wrote: the official MCP Python SDK 1.30, the last
+with a WebSocket transport.
+
+The SDK needs pydantic and starlette, which mcpws does not depend on, so it runs in its own
+virtual environment, made once in a cache folder (``$MCPWS_TEST_CACHE``, else
+``~/.cache/mcpws``) and kept; its client and server are the scripts in ``tests/interop``,
+run as separate processes. The tests skip, saying why, when the SDK cannot be installed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trio
+
+from mcpws.core.session import ClientSessionConfig
+from mcpws.core.versions import HANDSHAKE_REVISIONS
+from mcpws.trio import connect
+
+SDK = "mcp==1.30.0"
+PEERS = Path(__file__).parent / "interop"
+CACHE = Path(os.environ.get("MCPWS_TEST_CACHE") or Path.home() / ".cache" / "mcpws")
+_CHECK = "import importlib.metadata as m, uvicorn, websockets; assert m.version('mcp') == '1.30.0'"
+
+
+def _ready(python: Path) -> bool:
+    if not python.exists():
+        return False
+    done = subprocess.run([python, "-c", _CHECK], capture_output=True, timeout=60, check=False)
+    return done.returncode == 0
+
+
+@pytest.fixture(scope="module")
+def sdk_python() -> Path:
+    """The Python of a virtual environment with the SDK, made if missing."""
+    venv = CACHE / "mcp-1.30.0"
+    python = venv / "bin" / "python"
+    if not _ready(python):
+        subprocess.run([sys.executable, "-m", "venv", "--clear", venv], check=True, timeout=300)
+        install = [str(python), "-m", "pip", "install", "-q", SDK, "uvicorn", "websockets"]
+        done = subprocess.run(install, capture_output=True, text=True, timeout=900, check=False)
+        if done.returncode != 0 or not _ready(python):
+            reason = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
+            pytest.skip(f"{SDK} cannot be installed here: {reason}")
+    return python
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    for _ in range(300):
+        assert process.poll() is None, "the peer exited"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return
+        except OSError:
+            trio.run(trio.sleep, 0.05)
+    raise AssertionError(f"nothing listens on port {port}")
+
+
+@pytest.fixture
+def mcpws_server() -> Iterator[str]:
+    """``mcpws serve`` (the demo server) in a process of its own; its URL."""
+    port = _free_port()
+    command = [sys.executable, "-m", "mcpws", "serve", "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    try:
+        _wait_for_port(port, process)
+        yield f"ws://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def sdk_server(sdk_python: Path) -> Iterator[str]:
+    """The SDK's WebSocket server under uvicorn, in its environment; its URL."""
+    port = _free_port()
+    process = subprocess.Popen([sdk_python, PEERS / "sdk_server.py", str(port)])
+    try:
+        _wait_for_port(port, process)
+        yield f"ws://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_the_sdk_client_uses_an_mcpws_server(sdk_python: Path, mcpws_server: str) -> None:
+    done = subprocess.run(
+        [sdk_python, PEERS / "sdk_client.py", mcpws_server],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["revision"] in HANDSHAKE_REVISIONS
+    assert seen["server"] == "mcpws-demo"
+    assert seen["tools"] == ["add", "divide", "countdown", "echo"]
+    assert seen["add"] == "5"
+    assert seen["refused"] == [True, "invalid arguments: argument 'a' must be of type number"]
+    assert seen["readme"].startswith("# mcpws demo")
+
+
+@pytest.mark.parametrize("revisions", [None, *((revision,) for revision in HANDSHAKE_REVISIONS)])
+def test_the_mcpws_client_uses_the_sdk_server(
+    sdk_server: str, revisions: tuple[str, ...] | None
+) -> None:
+    """With both eras on, the client's server/discover probe is refused and it falls back."""
+
+    async def main() -> None:
+        session = (
+            ClientSessionConfig() if revisions is None else ClientSessionConfig(revisions=revisions)
+        )
+        with trio.fail_after(30):
+            async with connect(sdk_server, session=session) as client:
+                assert client.server_info is not None
+                assert client.server_info.name == "sdk-echo"
+                assert client.revision in HANDSHAKE_REVISIONS
+                tools = await client.list_tools()
+                assert [tool.name for tool in tools] == ["echo"]
+                result = await client.call_tool("echo", {"text": "hello"})
+                assert result.content[0].to_json() == {"type": "text", "text": "hello"}
+
+    trio.run(main)
