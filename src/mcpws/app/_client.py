@@ -56,6 +56,11 @@ class Client:
         #: Called with (method, typed params) for each notification from the server.
         self.on_notification: Callable[[str, Model], Any] | None = None
 
+    def _rebind(self, link: Link, session: ClientSession) -> None:
+        """Carry on over a new connection and session (the driver reconnected)."""
+        self._link = link
+        self._session = session
+
     @property
     def revision(self) -> str | None:
         """The protocol revision in use."""

@@ -2,25 +2,142 @@
 
 from __future__ import annotations
 
+import logging
+import random
 import ssl
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import attrs
 import trio
 
 from mcpws.app import Client, ConnectionLost
 from mcpws.core.connection import ClientConnection, ConnectionClosed
 from mcpws.core.errors import McpwsError
-from mcpws.core.session import ClientSession, ClientSessionConfig, SessionFailed, SessionInitialized
+from mcpws.core.session import (
+    ClientSession,
+    ClientSessionConfig,
+    NotificationReceived,
+    SessionFailed,
+    SessionInitialized,
+)
 from mcpws.core.websocket import ConnectionRejected, WebSocketConfig
 from mcpws.trio._pump import Pump
 
-__all__ = ["ConnectError", "connect"]
+__all__ = ["ConnectError", "Reconnect", "ReconnectCallback", "connect"]
+
+_log = logging.getLogger("mcpws")
 
 
 class ConnectError(McpwsError):
     """The connection or the session could not be opened."""
+
+
+@attrs.frozen(kw_only=True)
+class Reconnect:
+    """How a client comes back after its connection drops: after *initial_delay* seconds,
+    then each delay *multiplier* times the last, at most *max_delay*, each spread by up to
+    *jitter* of itself either way; *max_attempts* in a row at most (``None``: no limit)."""
+
+    initial_delay: float = attrs.field(default=0.5, validator=attrs.validators.gt(0))
+    multiplier: float = attrs.field(default=2.0, validator=attrs.validators.ge(1))
+    max_delay: float = attrs.field(default=30.0, validator=attrs.validators.gt(0))
+    jitter: float = attrs.field(
+        default=0.1, validator=[attrs.validators.ge(0), attrs.validators.le(1)]
+    )
+    max_attempts: int | None = None
+
+    def delays(self) -> Iterator[float]:
+        """The delays before each attempt."""
+        delay = self.initial_delay
+        attempt = 0
+        while self.max_attempts is None or attempt < self.max_attempts:
+            attempt += 1
+            yield delay * (1 + random.uniform(-self.jitter, self.jitter))
+            delay = min(delay * self.multiplier, self.max_delay)
+
+
+#: What ``connect(..., on_reconnect=...)`` calls after each successful reconnection, with
+#: the number of attempts it took.
+ReconnectCallback = Callable[[int], Any]
+
+
+class _Opener:
+    """Opens connections to one URL, each with a new session, for one client."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: Sequence[tuple[str, str]],
+        ssl_context: ssl.SSLContext | None,
+        origin: str | None,
+        config: WebSocketConfig | None,
+        session: ClientSessionConfig,
+        open_timeout: float,
+    ) -> None:
+        self.url = url
+        self._headers = headers
+        self._ssl_context = ssl_context
+        self._origin = origin
+        self._config = config
+        self._session = session
+        self._timeout = open_timeout
+
+    async def open(
+        self, nursery: trio.Nursery, client: Client | None
+    ) -> tuple[Pump, ClientSession]:
+        """Open a connection and its session, pumped in *nursery*; raises ConnectError."""
+        core = ClientSession(self._session)
+        connection = ClientConnection(
+            self.url,
+            trio.current_time(),
+            config=self._config,
+            headers=self._headers,
+            origin=self._origin,
+            session=core,
+        )
+        with trio.move_on_after(self._timeout) as opening:
+            stream = await _open_stream(connection, self._ssl_context)
+        if opening.cancelled_caught:
+            raise ConnectError(f"could not connect to {self.url} in {self._timeout} s")
+        pump = Pump(stream, connection, _no_requests)
+        opened = trio.Event()
+        failure: list[str] = []
+
+        def note(event: Any) -> None:
+            if isinstance(event, SessionInitialized):
+                opened.set()
+            elif isinstance(event, SessionFailed):
+                failure.append(str(event.error))
+            elif isinstance(event, ConnectionRejected):
+                failure.append(f"the server refused the upgrade with HTTP {event.status_code}")
+            elif isinstance(event, ConnectionClosed):
+                failure.append(event.reason or "the connection closed")
+                opened.set()
+            elif isinstance(event, NotificationReceived):
+                listener = pump.client.on_notification if pump.client is not None else None
+                if listener is not None:
+                    listener(event.method, event.params)
+
+        pump.on_event = note
+        pump.client = client
+        scope = trio.CancelScope()
+
+        async def run(task_status: trio.TaskStatus[None]) -> None:
+            with scope:
+                await pump.run(task_status=task_status)
+
+        await nursery.start(run)
+        with trio.move_on_after(self._timeout) as waiting:
+            await opened.wait()
+        if waiting.cancelled_caught or (failure and not core.revision):
+            scope.cancel()
+            raise ConnectError(
+                failure[0] if failure else f"the session did not open in {self._timeout} s"
+            )
+        return pump, core
 
 
 @asynccontextmanager
@@ -33,6 +150,8 @@ async def connect(
     config: WebSocketConfig | None = None,
     session: ClientSessionConfig | None = None,
     open_timeout: float = 30.0,
+    reconnect: Reconnect | None = None,
+    on_reconnect: ReconnectCallback | None = None,
     **session_options: Any,
 ) -> AsyncIterator[Client]:
     """Open a connection to *url* (``ws://`` or ``wss://``), open the MCP session on it
@@ -41,59 +160,88 @@ async def connect(
 
     *session* (or *session_options*, such as ``revisions=``) configures the client session.
     Raises :class:`ConnectError` when the upgrade is refused or the session fails to open.
+
+    With *reconnect*, a dropped connection is opened again (with a new session) after the
+    policy's delays; requests in flight at the drop fail with
+    :class:`~mcpws.app.ConnectionLost` and are never retried, as are requests made while
+    the client is away. *on_reconnect* is called after each reconnection.
     """
-    if session is None:
-        session = ClientSessionConfig(**session_options)
-    core = ClientSession(session)
-    connection = ClientConnection(
-        url, trio.current_time(), config=config, headers=headers, origin=origin, session=core
+    opener = _Opener(
+        url,
+        headers=headers,
+        ssl_context=ssl_context,
+        origin=origin,
+        config=config,
+        session=session if session is not None else ClientSessionConfig(**session_options),
+        open_timeout=open_timeout,
     )
-    with trio.move_on_after(open_timeout) as opening:
-        stream = await _open_stream(connection, ssl_context)
-    if opening.cancelled_caught:
-        raise ConnectError(f"could not connect to {url} in {open_timeout} s")
-    pump = Pump(stream, connection, _no_requests)
-    client = Client(pump, core)
-    pump._handler = lambda event, _: client.handle(event)
-    opened = trio.Event()
-    failure: list[str] = []
-
-    def note(event: Any) -> None:
-        if isinstance(event, SessionInitialized):
-            opened.set()
-        elif isinstance(event, SessionFailed):
-            failure.append(str(event.error))
-        elif isinstance(event, ConnectionRejected):
-            failure.append(f"the server refused the upgrade with HTTP {event.status_code}")
-        elif isinstance(event, ConnectionClosed):
-            failure.append(event.reason or "the connection closed")
-            opened.set()
-        elif client.on_notification is not None and hasattr(event, "params"):
-            client.on_notification(event.method, event.params)
-
-    pump.on_event = note
     raised: BaseException | None = None
     async with trio.open_nursery() as nursery:
-        await nursery.start(pump.run)
-        with trio.move_on_after(open_timeout) as waiting:
-            await opened.wait()
-        if waiting.cancelled_caught or (failure and not core.revision):
-            nursery.cancel_scope.cancel()
-            reason = failure[0] if failure else f"the session did not open in {open_timeout} s"
-            raised = ConnectError(reason)
+        try:
+            pump, core = await opener.open(nursery, None)
+        except ConnectError as exc:
+            raised = exc
         else:
+            client = Client(pump, core)
+            _bind(client, pump)
+            if reconnect is not None:
+                nursery.start_soon(_come_back, opener, client, nursery, reconnect, on_reconnect)
             try:
                 yield client
             except BaseException as exc:  # raised again below, outside the nursery
                 raised = exc
             finally:
                 with trio.CancelScope(shield=True), trio.move_on_after(5):
-                    connection.close(now=trio.current_time())
-                    await pump.flush()
-                    await pump.closed.wait()
-                nursery.cancel_scope.cancel()
+                    await _close(client)
+        nursery.cancel_scope.cancel()
     if raised is not None:
         raise raised
+
+
+def _bind(client: Client, pump: Pump) -> None:
+    """Make *pump* serve *client*: the server's requests go to the client's handlers."""
+    pump.client = client
+    pump._handler = lambda event, _: client.handle(event)
+
+
+async def _close(client: Client) -> None:
+    pump = client._link
+    assert isinstance(pump, Pump)
+    if not pump.closed.is_set():
+        pump.connection.close(now=trio.current_time())
+        await pump.flush()
+        await pump.closed.wait()
+
+
+async def _come_back(
+    opener: _Opener,
+    client: Client,
+    nursery: trio.Nursery,
+    policy: Reconnect,
+    on_reconnect: ReconnectCallback | None,
+) -> None:
+    """Watch the client's connection; open a new one each time it drops."""
+    while True:
+        pump = client._link
+        assert isinstance(pump, Pump)
+        await pump.closed.wait()
+        attempts = 0
+        for delay in policy.delays():
+            attempts += 1
+            await trio.sleep(delay)
+            try:
+                new_pump, core = await opener.open(nursery, client)
+            except ConnectError as exc:
+                _log.info("reconnecting to %s failed: %s", opener.url, exc)
+                continue
+            client._rebind(new_pump, core)
+            _bind(client, new_pump)
+            if on_reconnect is not None:
+                on_reconnect(attempts)
+            break
+        else:
+            _log.warning("gave up reconnecting to %s after %d attempts", opener.url, attempts)
+            return
 
 
 async def _open_stream(

@@ -86,6 +86,8 @@ class Pump:
         #: Called with each event the pump does not handle itself (lifecycle, notifications).
         self.on_event: Callable[[Any], None] = lambda _: None
         self.principal: object = None
+        #: The client this connection serves, on the client side.
+        self.client: Any = None
         self.log_level: LoggingLevel | None = None
 
     @property
@@ -245,7 +247,9 @@ class Pump:
                         session.respond_error(request_id, INTERNAL_ERROR, "invalid result")
             del self._handlers[request_id]
             if scope.cancelled_caught:
-                session.respond_error(request_id, INTERNAL_ERROR, "cancelled")  # dropped
+                # The core drops this answer when the peer cancelled the request.
+                reason = "the server shut down before answering"
+                session.respond_error(request_id, INTERNAL_ERROR, reason)
             with trio.CancelScope(shield=True):
                 await self.flush()
 
