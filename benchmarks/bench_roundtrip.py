@@ -1,0 +1,342 @@
+"""``tools/call`` round trips over real loopback sockets, server and clients in separate
+processes, side by side: mcpws on trio, the official Python SDK 1.30's WebSocket transport,
+and a hand-written wsproto-over-trio echo as the transport floor.
+
+Run ``python benchmarks/bench_roundtrip.py`` (``--quick`` for shorter runs). The SDK runs in
+its own virtual environment (``$MCPWS_TEST_CACHE`` or ``~/.cache/mcpws``, made on first use,
+as the interoperability tests make it); without it the SDK column is left out.
+
+Each contender's server offers one tool, ``echo``, that returns its ``text`` argument (the
+floor echoes the request's bytes). Figures:
+
+* sequential round trips per second, one client, ~200 bytes of text;
+* the aggregate calls per second of 8 client processes calling at once;
+* the server's CPU microseconds per call (user + system time of its process, over the
+  sequential run);
+* MB/s of a 1 MiB argument echoed back (the SDK's size limits raised so that it does not
+  close with 1009; mcpws uses its defaults).
+
+The same file holds every role: ``--role NAME`` runs one (the servers and clients are
+started by the orchestrator, never by hand).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+TEXT = "The quick brown fox jumps over the lazy dog. " * 4 + "0123456789" * 2
+BIG = 1 << 20
+CLIENTS = 8
+SDK = "mcp==1.30.0"
+CACHE = Path(os.environ.get("MCPWS_TEST_CACHE") or Path.home() / ".cache" / "mcpws")
+HERE = Path(__file__).resolve()
+
+#: The targets: (figure, contender it is compared with, least ratio, or most for CPU).
+TARGETS = (
+    ("sequential calls/s", "sdk", 8.0),
+    ("sequential calls/s", "floor", 0.6),
+    ("8 clients calls/s", "sdk", 5.0),
+    ("server CPU µs/call", "sdk", 1 / 6),
+    ("1 MiB echo MB/s", "sdk", 5.0),
+)
+
+
+# Servers ------------------------------------------------------------------------------------
+
+
+def server_mcpws(port: int) -> None:
+    import trio
+
+    from mcpws import Server
+    from mcpws.trio import serve
+
+    app = Server("bench")
+
+    @app.tool()
+    def echo(text: str) -> str:
+        return text
+
+    trio.run(lambda: serve(app, port=port))
+
+
+def server_sdk(port: int) -> None:  # pragma: no cover - runs in the SDK's environment
+    import warnings
+
+    warnings.simplefilter("ignore")
+    import mcp.types as types
+    import uvicorn
+    from mcp.server.lowlevel import Server
+    from mcp.server.websocket import websocket_server
+
+    server: Any = Server("bench")
+
+    @server.list_tools()  # type: ignore[untyped-decorator]
+    async def list_tools() -> list[Any]:
+        schema = {"type": "object", "properties": {"text": {"type": "string"}}}
+        return [types.Tool(name="echo", inputSchema=schema)]
+
+    @server.call_tool()  # type: ignore[untyped-decorator]
+    async def call_tool(name: str, arguments: dict[str, Any]) -> list[Any]:
+        return [types.TextContent(type="text", text=arguments["text"])]
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            async with websocket_server(scope, receive, send) as (read, write):
+                await server.run(read, write, server.create_initialization_options())
+
+    uvicorn.run(
+        app, host="127.0.0.1", port=port, log_level="error", lifespan="off", ws_max_size=1 << 26
+    )
+
+
+def server_floor(port: int) -> None:
+    """The transport floor: wsproto over trio, each text message sent back as it came."""
+    import trio
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.events import AcceptConnection, CloseConnection, Request, TextMessage
+
+    async def handle(stream: trio.SocketStream) -> None:
+        ws = WSConnection(ConnectionType.SERVER)
+        parts: list[str] = []
+        while True:
+            data = await stream.receive_some(65536)
+            if not data:
+                return
+            ws.receive_data(data)
+            for event in ws.events():
+                if isinstance(event, Request):
+                    await stream.send_all(ws.send(AcceptConnection(subprotocol="mcp")))
+                elif isinstance(event, TextMessage):
+                    parts.append(event.data)
+                    if event.message_finished:
+                        await stream.send_all(ws.send(TextMessage(data="".join(parts))))
+                        parts = []
+                elif isinstance(event, CloseConnection):
+                    await stream.send_all(ws.send(event.response()))
+                    return
+
+    trio.run(lambda: trio.serve_tcp(handle, port, host="127.0.0.1"))
+
+
+# Clients ------------------------------------------------------------------------------------
+
+
+def _report(calls: int, seconds: float, size: int = 0) -> None:
+    print(json.dumps({"calls": calls, "seconds": seconds, "bytes": size * calls}))
+
+
+def client_mcpws(url: str, mode: str, amount: float) -> None:
+    import trio
+
+    from mcpws.trio import connect
+
+    async def main() -> None:
+        async with connect(url) as client:
+            text = "x" * BIG if mode == "big" else TEXT
+            await client.call_tool("echo", {"text": text})
+            calls, start = 0, time.perf_counter()
+            while (calls < amount) if mode != "for" else (time.perf_counter() - start < amount):
+                result = await client.call_tool("echo", {"text": text})
+                assert not result.is_error
+                calls += 1
+            _report(calls, time.perf_counter() - start, len(text) if mode == "big" else 0)
+
+    trio.run(main)
+
+
+def client_sdk(url: str, mode: str, amount: float) -> None:  # pragma: no cover - SDK's env
+    import asyncio
+    import functools
+    import warnings
+
+    warnings.simplefilter("ignore")
+    import mcp.client.websocket as transport
+    from mcp import ClientSession
+    from websockets.asyncio.client import connect as ws_connect
+
+    transport.ws_connect = functools.partial(ws_connect, max_size=None)  # raise the 1 MiB cap
+
+    async def main() -> None:
+        connection = transport.websocket_client(url)
+        async with connection as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            text = "x" * BIG if mode == "big" else TEXT
+            await session.call_tool("echo", {"text": text})
+            calls, start = 0, time.perf_counter()
+            while (calls < amount) if mode != "for" else (time.perf_counter() - start < amount):
+                result = await session.call_tool("echo", {"text": text})
+                assert not result.isError
+                calls += 1
+            _report(calls, time.perf_counter() - start, len(text) if mode == "big" else 0)
+
+    asyncio.run(main())
+
+
+def client_floor(url: str, mode: str, amount: float) -> None:
+    import trio
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.events import AcceptConnection, Request, TextMessage
+
+    from mcpws.core import jsonrpc
+
+    async def main() -> None:
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        ws = WSConnection(ConnectionType.CLIENT)
+        await stream.send_all(
+            ws.send(Request(host="127.0.0.1", target="/mcp", subprotocols=["mcp"]))
+        )
+        text = "x" * BIG if mode == "big" else TEXT
+        params = {"name": "echo", "arguments": {"text": text}}
+        message = jsonrpc.encode(jsonrpc.Request(1, "tools/call", params))
+
+        async def trip() -> None:
+            await stream.send_all(ws.send(TextMessage(data=message)))
+            while True:
+                ws.receive_data(await stream.receive_some(65536))
+                for event in ws.events():
+                    if isinstance(event, TextMessage) and event.message_finished:
+                        return
+
+        while not any(isinstance(e, AcceptConnection) for e in ws.events()):
+            ws.receive_data(await stream.receive_some(65536))
+        await trip()
+        calls, start = 0, time.perf_counter()
+        while (calls < amount) if mode != "for" else (time.perf_counter() - start < amount):
+            await trip()
+            calls += 1
+        _report(calls, time.perf_counter() - start, len(text) if mode == "big" else 0)
+
+    trio.run(main)
+
+
+ROLES: dict[str, Callable[..., None]] = {
+    "server-mcpws": server_mcpws,
+    "server-sdk": server_sdk,
+    "server-floor": server_floor,
+    "client-mcpws": client_mcpws,
+    "client-sdk": client_sdk,
+    "client-floor": client_floor,
+}
+
+
+# The orchestrator ---------------------------------------------------------------------------
+
+
+def sdk_python() -> Path | None:
+    """The Python of the SDK's environment, made when missing; ``None`` when impossible."""
+    python = CACHE / "mcp-1.30.0" / "bin" / "python"
+    check = "import importlib.metadata as m, uvicorn; assert m.version('mcp') == '1.30.0'"
+    if python.exists() and subprocess.run([python, "-c", check], check=False).returncode == 0:
+        return python
+    subprocess.run([sys.executable, "-m", "venv", "--clear", python.parent.parent], check=True)
+    install = [str(python), "-m", "pip", "install", "-q", SDK, "uvicorn", "websockets"]
+    if subprocess.run(install, check=False).returncode != 0:
+        return None
+    return python
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of process *pid* so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def spawn(python: Path, role: str, *args: object) -> subprocess.Popen[str]:
+    command = [str(python), str(HERE), "--role", role, *map(str, args)]
+    env = {**os.environ, "PYTHONPATH": str(HERE.parents[1] / "src")}
+    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+
+
+def run_clients(
+    python: Path, name: str, url: str, mode: str, amount: float, count: int
+) -> dict[str, float]:
+    clients = [spawn(python, f"client-{name}", url, mode, amount) for _ in range(count)]
+    reports = [json.loads(client.communicate(timeout=600)[0]) for client in clients]
+    return {
+        "calls": sum(report["calls"] for report in reports),
+        "seconds": max(report["seconds"] for report in reports),
+        "bytes": sum(report["bytes"] for report in reports),
+    }
+
+
+def measure(name: str, python: Path, quick: bool) -> dict[str, float]:
+    port = free_port()
+    server = spawn(python, f"server-{name}", port)
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        url = f"ws://127.0.0.1:{port}/mcp"
+        client_python = Path(sys.executable) if name != "sdk" else python
+        before = cpu_seconds(server.pid)
+        sequential = run_clients(client_python, name, url, "seq", 500 if quick else 3000, 1)
+        cpu = cpu_seconds(server.pid) - before
+        crowd = run_clients(client_python, name, url, "for", 1.5 if quick else 4.0, CLIENTS)
+        big = run_clients(client_python, name, url, "big", 3 if quick else 10, 1)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return {
+        "sequential calls/s": sequential["calls"] / sequential["seconds"],
+        "8 clients calls/s": crowd["calls"] / crowd["seconds"],
+        "server CPU µs/call": cpu / sequential["calls"] * 1e6,
+        "1 MiB echo MB/s": 2 * big["bytes"] / big["seconds"] / 1e6,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="shorter runs")
+    parser.add_argument("--role", choices=ROLES, help=argparse.SUPPRESS)
+    parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.role:
+        role = ROLES[args.role]
+        if args.role.startswith("server"):
+            role(int(args.args[0]))
+        else:
+            role(args.args[0], args.args[1], float(args.args[2]))
+        return 0
+    contenders = {"mcpws": Path(sys.executable), "floor": Path(sys.executable)}
+    sdk = sdk_python()
+    if sdk is not None:
+        contenders["sdk"] = sdk
+    figures = {name: measure(name, python, args.quick) for name, python in contenders.items()}
+    rows = list(next(iter(figures.values())))
+    print(f"{'':<22}" + "".join(f"{name:>12}" for name in figures))
+    for row in rows:
+        print(f"{row:<22}" + "".join(f"{figures[name][row]:>12.1f}" for name in figures))
+    for row, other, target in TARGETS:
+        if other not in figures:
+            print(f"{row} vs {other}: not measured")
+            continue
+        ratio = figures["mcpws"][row] / figures[other][row]
+        met = ratio <= target if "CPU" in row else ratio >= target
+        sign = "<=" if "CPU" in row else ">="
+        verdict = "met" if met else "NOT met"
+        print(f"{row}: mcpws/{other} = {ratio:.2f} (target {sign} {target:.2f}: {verdict})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
