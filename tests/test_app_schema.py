@@ -1,6 +1,9 @@
 """Tool argument schemas: what :func:`mcpws.app.input_schema` derives from a function's
 annotations (and what it refuses), and what :func:`mcpws.app.check_arguments` says of a value
-against a schema, naming the field at fault."""
+against a schema, naming the field at fault.
+
+A derived schema requires exactly the parameters without a default, lets ``X | None`` take
+``null``, and refuses members it does not name unless the function takes ``**kwargs``."""
 
 import inspect
 import typing
@@ -92,41 +95,125 @@ def test_a_required_parameter_gets_the_schema_of_its_annotation(
         "type": "object",
         "properties": {"x": expected},
         "required": ["x"],
+        "additionalProperties": False,
     }
 
 
 @pytest.mark.parametrize(
-    ("annotation", "inner"),
+    ("annotation", "expected"),
     [
-        (int | None, int),
-        (None | str, str),
-        (Optional[float], float),  # noqa: UP045
-        (Union[bool, None], bool),  # noqa: UP007
-        (list[int] | None, list[int]),
-        (dict[str, str] | None, dict[str, str]),
-        (Literal["a", "b"] | None, Literal["a", "b"]),
+        (int | None, {"type": ["integer", "null"]}),
+        (None | str, {"type": ["string", "null"]}),
+        (Optional[float], {"type": ["number", "null"]}),  # noqa: UP045
+        (Union[bool, None], {"type": ["boolean", "null"]}),  # noqa: UP007
+        (list[int] | None, {"type": ["array", "null"], "items": {"type": "integer"}}),
+        (list | None, {"type": ["array", "null"]}),
+        (
+            dict[str, str] | None,
+            {"type": ["object", "null"], "additionalProperties": {"type": "string"}},
+        ),
+        (Literal["a", "b"] | None, {"enum": ["a", "b", None]}),
+        (Optional[Literal[1, True]], {"enum": [1, True, None]}),  # noqa: UP045
+        (Any | None, {}),
+        (Optional[Any], {}),  # noqa: UP045
+        (list[int | None], {"type": "array", "items": {"type": ["integer", "null"]}}),
+        (
+            dict[str, Literal["r"] | None],
+            {"type": "object", "additionalProperties": {"enum": ["r", None]}},
+        ),
+        (
+            list[list[str | None] | None] | None,
+            {
+                "type": ["array", "null"],
+                "items": {"type": ["array", "null"], "items": {"type": ["string", "null"]}},
+            },
+        ),
     ],
 )
-def test_an_optional_annotation_is_its_inner_type_and_not_required(
-    annotation: Any, inner: Any
+def test_an_optional_annotation_admits_null_and_is_still_required(
+    annotation: Any, expected: dict[str, Any]
 ) -> None:
-    schema = input_schema(_one(annotation))
-    assert "required" not in schema
-    assert schema["properties"]["x"] == _property(inner)
+    """``X | None`` is the schema of ``X`` that also takes ``null``; without a default the
+    parameter is required all the same (the caller passes ``null`` for ``None``)."""
+    assert input_schema(_one(annotation)) == {
+        "type": "object",
+        "properties": {"x": expected},
+        "required": ["x"],
+        "additionalProperties": False,
+    }
 
 
-@pytest.mark.parametrize("annotation", [int | None, Optional[str], list[int] | None])  # noqa: UP045
+@pytest.mark.parametrize(
+    "annotation",
+    [int | None, Optional[str], list[int] | None, Literal["a"] | None, Any | None],  # noqa: UP045
+)
 def test_an_optional_annotation_admits_null(annotation: Any) -> None:
-    """``X | None`` says the function takes ``None``: a JSON null for it must pass."""
+    """``X | None`` says the function takes ``None``: a JSON null for it must pass, with a
+    default or without one."""
     assert check(input_schema(_one(annotation, default=None)), {"x": None}) is None
+    assert check(input_schema(_one(annotation)), {"x": None}) is None
+
+
+@pytest.mark.parametrize(
+    ("annotation", "refusal"),
+    [
+        (int, "argument 'x' must be of type integer"),
+        (list[int], "argument 'x' must be of type array"),
+        (dict[str, int], "argument 'x' must be of type object"),
+        (Literal["a"], "argument 'x' must be one of ['a']"),
+    ],
+)
+def test_a_non_optional_annotation_refuses_null(annotation: Any, refusal: str) -> None:
+    """Only ``X | None`` admits null: a default of ``None`` does not."""
+    assert check(input_schema(_one(annotation)), {"x": None}) == refusal
+    assert check(input_schema(_one(annotation, default=None)), {"x": None}) == refusal
+
+
+def test_an_optional_annotation_still_checks_its_inner_type() -> None:
+    schema = input_schema(_one(int | None))
+    assert check(schema, {"x": 3}) is None
+    assert check(schema, {"x": "3"}) == "argument 'x' must be of type integer or null"
+    assert check(schema, {"x": True}) == "argument 'x' must be of type integer or null"
+    enum = input_schema(_one(Literal["a", 1] | None))
+    assert check(enum, {"x": "a"}) is None
+    assert check(enum, {"x": 1}) is None
+    assert check(enum, {"x": None}) is None
+    assert check(enum, {"x": "b"}) == "argument 'x' must be one of ['a', 1, None]"
+    assert check(enum, {"x": True}) == "argument 'x' must be one of ['a', 1, None]"
 
 
 def test_an_optional_item_admits_null() -> None:
-    assert check(input_schema(_one(list[int | None])), {"x": [1, None]}) is None
+    schema = input_schema(_one(list[int | None]))
+    assert check(schema, {"x": [1, None]}) is None
+    assert check(schema, {"x": None}) == "argument 'x' must be of type array"
+    assert check(schema, {"x": [1, "2"]}) == "argument 'x[1]' must be of type integer or null"
+    values = input_schema(_one(dict[str, str | None]))
+    assert check(values, {"x": {"a": None, "b": "b"}}) is None
+    assert check(values, {"x": {"a": 1}}) == "argument 'x.a' must be of type string or null"
+
+
+def test_an_optional_parameter_without_a_default_is_required() -> None:
+    """Required exactly when there is no default, whatever the annotation: leaving out an
+    ``X | None`` parameter without a default would fail the call."""
+    schema = input_schema(_one(int | None))
+    assert schema["required"] == ["x"]
+    assert check(schema, {}) == "argument 'x' is required"
+    assert check(schema, {"x": None}) is None
+    with_default = input_schema(_one(int | None, default=None))
+    assert "required" not in with_default
+    assert check(with_default, {}) is None
 
 
 def test_parameters_with_defaults_are_not_required() -> None:
-    def fn(a: int, b: str = "b", *, c: bool, d: float = 1.0, e: int | None = None) -> None:
+    def fn(
+        a: int,
+        b: str = "b",
+        *,
+        c: bool,
+        d: float = 1.0,
+        e: int | None = None,
+        f: str | None,
+    ) -> None:
         return None
 
     assert input_schema(fn) == {
@@ -136,9 +223,11 @@ def test_parameters_with_defaults_are_not_required() -> None:
             "b": {"type": "string"},
             "c": {"type": "boolean"},
             "d": {"type": "number"},
-            "e": {"type": "integer"},
+            "e": {"type": ["integer", "null"]},
+            "f": {"type": ["string", "null"]},
         },
-        "required": ["a", "c"],
+        "required": ["a", "c", "f"],
+        "additionalProperties": False,
     }
 
 
@@ -149,8 +238,16 @@ def test_a_function_with_no_required_parameter_has_no_required_list() -> None:
     def nothing() -> None:
         return None
 
-    assert input_schema(fn) == {"type": "object", "properties": {"a": {"type": "integer"}}}
-    assert input_schema(nothing) == {"type": "object", "properties": {}}
+    assert input_schema(fn) == {
+        "type": "object",
+        "properties": {"a": {"type": "integer"}},
+        "additionalProperties": False,
+    }
+    assert input_schema(nothing) == {
+        "type": "object",
+        "properties": {},
+        "additionalProperties": False,
+    }
 
 
 def test_an_unannotated_parameter_takes_anything() -> None:
@@ -161,6 +258,7 @@ def test_an_unannotated_parameter_takes_anything() -> None:
         "type": "object",
         "properties": {"a": {}, "b": {"type": "integer"}},
         "required": ["a", "b"],
+        "additionalProperties": False,
     }
 
 
@@ -170,7 +268,7 @@ def test_string_annotations_are_resolved() -> None:
 
     assert input_schema(fn)["properties"] == {
         "a": {"type": "integer"},
-        "b": {"type": "array", "items": {"type": "string"}},
+        "b": {"type": ["array", "null"], "items": {"type": "string"}},
     }
 
 
@@ -185,15 +283,47 @@ def test_var_positional_and_var_keyword_parameters_are_ignored() -> None:
     }
 
 
+def test_a_function_taking_var_keyword_accepts_other_members() -> None:
+    """``**kwargs`` takes any other argument, so its schema leaves ``additionalProperties``
+    out (JSON Schema's default: anything)."""
+
+    def fn(a: int, **kwargs: Any) -> None:
+        return None
+
+    def only(**kwargs: int) -> None:
+        return None
+
+    schema = input_schema(fn)
+    assert "additionalProperties" not in schema
+    assert check(schema, {"a": 1, "z": [None], "y": "y"}) is None
+    assert check(schema, {"a": "1", "z": 1}) == "argument 'a' must be of type integer"
+    assert input_schema(only) == {"type": "object", "properties": {}}
+    assert check(input_schema(only), {"z": "not checked"}) is None
+
+
+def test_a_function_without_var_keyword_refuses_other_members() -> None:
+    def fn(a: int, *args: int, b: int = 0) -> None:
+        return None
+
+    schema = input_schema(fn)
+    assert schema["additionalProperties"] is False
+    assert check(schema, {"a": 1, "b": 2}) is None
+    assert check(schema, {"a": 1, "z": 3}) == "argument 'z' is not expected"
+    assert check(schema, {"a": 1, "args": [3]}) == "argument 'args' is not expected"
+
+
 def test_the_skipped_type_is_left_out() -> None:
     def fn(ctx: Context, a: int, b: str = "") -> None:
         return None
 
-    assert input_schema(fn, skip=Context) == {
+    schema = input_schema(fn, skip=Context)
+    assert schema == {
         "type": "object",
         "properties": {"a": {"type": "integer"}, "b": {"type": "string"}},
         "required": ["a"],
+        "additionalProperties": False,
     }
+    assert check(schema, {"a": 1, "ctx": "forged"}) == "argument 'ctx' is not expected"
 
 
 def test_a_context_parameter_has_no_schema_unless_skipped() -> None:
@@ -326,6 +456,28 @@ def test_enum_tells_booleans_from_numbers() -> None:
     assert check({"enum": [1, 2]}, True, "x") == "argument 'x' must be one of [1, 2]"
     assert check({"enum": [True]}, 1, "x") == "argument 'x' must be one of [True]"
     assert check({"enum": [0]}, False, "x") == "argument 'x' must be one of [0]"
+    assert check({"enum": [False]}, 0, "x") == "argument 'x' must be one of [False]"
+    assert check({"enum": [1, True]}, True) is None
+    assert check({"enum": [1, True]}, 1) is None
+    assert check({"enum": [False, 0]}, False) is None
+    assert check({"enum": [False, 0]}, 0) is None
+
+
+def test_enum_compares_numbers_by_value() -> None:
+    """1 and 1.0 are the same JSON number."""
+    assert check({"enum": [1, 2]}, 1.0) is None
+    assert check({"enum": [1.0]}, 1) is None
+    assert check({"enum": [1.5]}, 1, "x") == "argument 'x' must be one of [1.5]"
+
+
+def test_enum_compares_null_strings_and_containers_as_json() -> None:
+    assert check({"enum": ["a", None]}, None) is None
+    assert check({"enum": ["a"]}, None, "x") == "argument 'x' must be one of ['a']"
+    assert check({"enum": [None]}, False, "x") == "argument 'x' must be one of [None]"
+    assert check({"enum": [None]}, 0, "x") == "argument 'x' must be one of [None]"
+    assert check({"enum": [[1, 2], {"a": 1}]}, [1, 2]) is None
+    assert check({"enum": [[1, 2], {"a": 1}]}, {"a": 1}) is None
+    assert check({"enum": [[1, 2]]}, [2, 1], "x") == "argument 'x' must be one of [[1, 2]]"
 
 
 # Checking: objects ---------------------------------------------------------------------------
@@ -462,6 +614,13 @@ def test_derived_schemas_check_nested_arguments() -> None:
 
     schema = input_schema(fn)
     assert check(schema, {"tags": ["a"], "weights": {"w": 1.5, "v": 2}}) is None
+    assert check(schema, {"tags": [], "weights": {}, "matrix": None}) is None
+    assert (
+        check(schema, {"tags": [], "weights": {}, "extra": 1}) == "argument 'extra' is not expected"
+    )
+    assert check(schema, {"tags": [], "weights": {}, "mode": None}) == (
+        "argument 'mode' must be one of ['fast', 'slow']"
+    )
     assert check(schema, {"weights": {}}) == "argument 'tags' is required"
     assert (
         check(schema, {"tags": ["a", 2], "weights": {}})
@@ -491,6 +650,7 @@ annotations = st.recursive(
     lambda inner: st.one_of(
         inner.map(lambda a: list[a]),  # type: ignore[valid-type]
         inner.map(lambda a: dict[str, a]),  # type: ignore[valid-type]
+        inner.map(lambda a: Optional[a]),  # noqa: UP045
     ),
     max_leaves=4,
 )
@@ -522,6 +682,9 @@ def _values(annotation: Any) -> st.SearchStrategy[Any]:
     if annotation in simple:
         return simple[annotation]
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Union:
+        (inner,) = [arg for arg in args if arg is not type(None)]
+        return st.none() | _values(inner)
     if origin is Literal:
         return st.sampled_from(args)
     if origin is list:
@@ -535,17 +698,18 @@ def functions_and_arguments(
     draw: st.DrawFn,
 ) -> tuple[Callable[..., Any], dict[str, Any]]:
     """A function of up to four parameters of supported annotations (some optional, some
-    with defaults), and arguments of the right types for it (optional ones sometimes left
-    out)."""
+    with defaults), and arguments of the right types for it (those with a default sometimes
+    left out, optional ones sometimes null)."""
     spec = []
     arguments = {}
     for index in range(draw(st.integers(0, 4))):
         name = f"p{index}"
         annotation = draw(annotations)
-        optional = draw(st.booleans())
+        if draw(st.booleans()):
+            annotation = Optional[annotation]  # noqa: UP045
         default = draw(st.sampled_from([inspect.Parameter.empty, None]))
-        spec.append((name, annotation | None if optional else annotation, default))
-        left_out = (optional or default is not inspect.Parameter.empty) and draw(st.booleans())
+        spec.append((name, annotation, default))
+        left_out = default is not inspect.Parameter.empty and draw(st.booleans())
         if not left_out:
             arguments[name] = draw(_values(annotation))
     return _function(spec), arguments
@@ -561,6 +725,35 @@ def test_arguments_built_for_a_derived_schema_pass(
 
 
 @MODEST
+@given(functions_and_arguments(), st.text(min_size=1, max_size=5), json_values)
+def test_a_derived_schema_refuses_any_argument_it_does_not_name(
+    case: tuple[Callable[..., Any], dict[str, Any]], name: str, value: Any
+) -> None:
+    fn, arguments = case
+    schema = input_schema(fn)
+    if name not in schema["properties"]:
+        assert check(schema, {**arguments, name: value}) == f"argument {name!r} is not expected"
+
+
+@MODEST
+@given(functions_and_arguments())
+def test_a_parameter_is_required_exactly_when_it_has_no_default(
+    case: tuple[Callable[..., Any], dict[str, Any]],
+) -> None:
+    fn, arguments = case
+    schema = input_schema(fn)
+    without_default = [
+        name
+        for name, parameter in inspect.signature(fn).parameters.items()
+        if parameter.default is inspect.Parameter.empty
+    ]
+    assert schema.get("required", []) == without_default
+    for name in without_default:
+        rest = {key: value for key, value in arguments.items() if key != name}
+        assert check(schema, rest) == f"argument {name!r} is required"
+
+
+@MODEST
 @given(functions_and_arguments(), json_values)
 def test_check_never_raises_on_any_json_against_a_derived_schema(
     case: tuple[Callable[..., Any], dict[str, Any]], value: Any
@@ -569,7 +762,7 @@ def test_check_never_raises_on_any_json_against_a_derived_schema(
     schema = input_schema(fn)
     for candidate in (value, {**arguments, "p0": value}, {"p1": value}):
         problem = check(schema, candidate)
-        assert problem is None or problem.startswith(("argument '", "the arguments "))
+        assert problem is None or problem.startswith(("argument ", "the arguments "))
 
 
 _TYPE_NAMES = st.sampled_from(["string", "integer", "number", "boolean", "array", "object", "null"])
@@ -603,4 +796,4 @@ def test_check_never_raises_on_any_json_against_any_schema_of_the_rules_it_reads
     schema: dict[str, Any], value: Any
 ) -> None:
     problem = check(schema, value)
-    assert problem is None or problem.startswith(("argument '", "the arguments "))
+    assert problem is None or problem.startswith(("argument ", "the arguments "))

@@ -44,36 +44,53 @@ def input_schema(fn: Callable[..., Any], skip: type | None = None) -> dict[str, 
     properties: dict[str, Any] = {}
     required = []
     for parameter in parameters(fn, skip):
-        schema, optional = _schema(parameter.annotation, parameter.name)
-        properties[parameter.name] = schema
-        if parameter.default is parameter.empty and not optional:
+        properties[parameter.name] = _schema(parameter.annotation, parameter.name)
+        if parameter.default is parameter.empty:
             required.append(parameter.name)
     result: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
         result["required"] = required
+    if not any(p.kind is p.VAR_KEYWORD for p in inspect.signature(fn).parameters.values()):
+        result["additionalProperties"] = False
     return result
 
 
-def _schema(annotation: Any, where: str) -> tuple[dict[str, Any], bool]:
-    """The schema of *annotation*, and whether it admits ``None``."""
+def _schema(annotation: Any, where: str) -> dict[str, Any]:
+    """The schema of *annotation*."""
     if annotation is Any:
-        return {}, False
+        return {}
     if annotation in _SIMPLE:
-        return {"type": _SIMPLE[annotation]}, False
+        return {"type": _SIMPLE[annotation]}
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin in (typing.Union, types.UnionType) and type(None) in args:
         rest = [arg for arg in args if arg is not type(None)]
         if len(rest) == 1:
-            return _schema(rest[0], where)[0], True
+            return _nullable(_schema(rest[0], where))
     elif origin is Literal and all(type(arg) in (str, int, bool) for arg in args):
-        return {"enum": list(args)}, False
+        return {"enum": list(args)}
     elif annotation is list or origin is list:
-        items = _schema(args[0], where)[0] if args else {}
-        return {"type": "array", **({"items": items} if items else {})}, False
+        items = _schema(args[0], where) if args else {}
+        return {"type": "array", **({"items": items} if items else {})}
     elif annotation is dict or (origin is dict and (not args or args[0] is str)):
-        values = _schema(args[1], where)[0] if len(args) == 2 else {}
-        return {"type": "object", **({"additionalProperties": values} if values else {})}, False
+        values = _schema(args[1], where) if len(args) == 2 else {}
+        return {"type": "object", **({"additionalProperties": values} if values else {})}
     raise SchemaError(f"parameter {where!r}: no JSON schema for {annotation!r}")
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """*schema*, admitting ``null`` too."""
+    if "type" in schema:
+        return {**schema, "type": [schema["type"], "null"]}
+    if "enum" in schema:
+        return {**schema, "enum": [*schema["enum"], None]}
+    return schema
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality: ``true`` is not 1, though Python says so."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    return bool(a == b)
 
 
 _CHECKS: dict[str, Callable[[Any], bool]] = {
@@ -95,7 +112,7 @@ def check(schema: dict[str, Any], value: Any, path: str = "") -> str | None:
         names = [kinds] if isinstance(kinds, str) else list(kinds)
         if not any(_CHECKS.get(name, lambda _: True)(value) for name in names):
             return f"{where} must be of type {' or '.join(names)}"
-    if "enum" in schema and value not in schema["enum"]:
+    if "enum" in schema and not any(_same(value, option) for option in schema["enum"]):
         return f"{where} must be one of {schema['enum']}"
     if isinstance(value, dict):
         properties = schema.get("properties", {})

@@ -307,13 +307,12 @@ class Server:
         if entry.wants_context:
             arguments = {**arguments, entry.wants_context: context}
         try:
-            value = await _call(entry.fn, **arguments)
+            return _tool_result(await _call(entry.fn, **arguments))
         except McpError:
             raise
         except Exception as exc:
             _log.exception("tool %s failed", params.name)
             return _tool_error(f"{type(exc).__name__}: {exc}")
-        return _tool_result(value)
 
     async def _list_resources(self, request: RequestReceived, context: Context) -> Model:
         return ListResourcesResult(resources=[e.resource for e in self._resources.values()])
@@ -353,6 +352,10 @@ class Server:
         ]
         if missing:
             raise McpError(INVALID_PARAMS, f"missing prompt arguments: {', '.join(missing)}")
+        known = {argument.name for argument in entry.prompt.arguments or ()}
+        unexpected = sorted(set(arguments) - known)
+        if unexpected:
+            raise McpError(INVALID_PARAMS, f"unexpected prompt arguments: {', '.join(unexpected)}")
         if entry.wants_context:
             arguments[entry.wants_context] = context
         value = await _call(entry.fn, **arguments)
@@ -365,7 +368,8 @@ class Server:
     async def _complete(self, request: RequestReceived, context: Context) -> Model:
         params = request.params
         assert isinstance(params, CompleteRequestParams)
-        assert self._completion is not None
+        if self._completion is None:
+            raise McpError(METHOD_NOT_FOUND, "this server completes nothing")
         value = await _call(
             self._completion, params.ref, params.argument.name, params.argument.value
         )
@@ -403,11 +407,12 @@ def _tool_result(value: Any) -> CallToolResult:
     if isinstance(value, str):
         return CallToolResult(content=[TextContent(text=value)])
     if isinstance(value, dict):
-        text = json.dumps(value, ensure_ascii=False)
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
         return CallToolResult(content=[TextContent(text=text)], structured_content=value)
     if isinstance(value, list) and value and all(isinstance(item, Model) for item in value):
         return CallToolResult(content=value)
-    return CallToolResult(content=[TextContent(text=json.dumps(value, ensure_ascii=False))])
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    return CallToolResult(content=[TextContent(text=text)])
 
 
 def _contents(uri: str, value: Any, mime_type: str | None) -> ReadResourceResult:

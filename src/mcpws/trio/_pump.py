@@ -226,32 +226,38 @@ class Pump:
 
     async def _answer(self, event: RequestReceived) -> None:
         """Run the application's handler for a peer's request and send its answer."""
-        session = self.session
         request_id = event.request_id
-        async with self._handler_slots:
-            # Shielded: a shutdown gives handlers a grace period instead of cancelling them.
-            with trio.CancelScope(shield=True) as scope:
-                self._handlers[request_id] = scope
-                try:
-                    result = await self._handler(event, self)
-                except McpError as exc:
-                    session.respond_error(request_id, exc.code, exc.message, exc.data)
-                except Exception:
-                    _log.exception("the handler of %s failed", event.method)
-                    session.respond_error(request_id, INTERNAL_ERROR, "internal error")
-                else:
-                    try:
-                        session.respond(request_id, result)
-                    except LocalProtocolError as exc:
-                        _log.error("the answer to %s is invalid: %s", event.method, exc)
-                        session.respond_error(request_id, INTERNAL_ERROR, "invalid result")
-            del self._handlers[request_id]
-            if scope.cancelled_caught:
-                # The core drops this answer when the peer cancelled the request.
-                reason = "the server shut down before answering"
-                session.respond_error(request_id, INTERNAL_ERROR, reason)
-            with trio.CancelScope(shield=True):
-                await self.flush()
+        # Shielded: a shutdown gives handlers a grace period instead of cancelling them.
+        # Registered before waiting for a slot, so that a cancel reaches a queued request.
+        with trio.CancelScope(shield=True) as scope:
+            self._handlers[request_id] = scope
+            try:
+                async with self._handler_slots:
+                    await self._run_handler(event)
+            finally:
+                del self._handlers[request_id]
+        if scope.cancelled_caught:
+            # The core drops this answer when the peer cancelled the request.
+            reason = "the server shut down before answering"
+            self.session.respond_error(request_id, INTERNAL_ERROR, reason)
+        with trio.CancelScope(shield=True):
+            await self.flush()
+
+    async def _run_handler(self, event: RequestReceived) -> None:
+        session, request_id = self.session, event.request_id
+        try:
+            result = await self._handler(event, self)
+        except McpError as exc:
+            session.respond_error(request_id, exc.code, exc.message, exc.data)
+        except Exception:
+            _log.exception("the handler of %s failed", event.method)
+            session.respond_error(request_id, INTERNAL_ERROR, "internal error")
+        else:
+            try:
+                session.respond(request_id, result)
+            except LocalProtocolError as exc:
+                _log.error("the answer to %s is invalid: %s", event.method, exc)
+                session.respond_error(request_id, INTERNAL_ERROR, "invalid result")
 
     # The Link of this connection -----------------------------------------------------------
 
