@@ -89,6 +89,7 @@ class FakeLink:
     def __init__(self, answer: Answer = _no_answer, revision: str = HANDSHAKE) -> None:
         self.principal: object = None
         self.log_level: LoggingLevel | None = None
+        self.stateless = False
         self.answer = answer
         self.revision = revision
         self.requests: list[tuple[str, Params, TimeoutArg, ProgressCallback | None]] = []
@@ -161,7 +162,7 @@ def test_the_client_describes_the_server_of_its_session(revision: str, state: St
     client = client_of(FakeLink(), session)
     assert client.revision == revision
     assert client.server_info == Implementation(name="srv", version="1.0")
-    assert client.server_capabilities == ServerCapabilities(tools={})
+    assert client.server_capabilities == ServerCapabilities(tools={"listChanged": True})
     assert client.instructions == "Use add."
 
 
@@ -508,6 +509,7 @@ class ServerSide:
     def __init__(self) -> None:
         self.principal: object = "loopback"
         self.log_level: LoggingLevel | None = None
+        self.stateless = False
         self.requests: list[str] = []
 
     async def request(

@@ -88,6 +88,10 @@ def run(fn: Callable[[], Awaitable[T]]) -> T:
     return trio.run(main, clock=MockClock(autojump_threshold=0))
 
 
+#: What a server that registered tools, resources or prompts declares of their lists.
+CHANGING = {"listChanged": True}
+
+
 class FakeLink:
     """A :class:`~mcpws.app.Link` that records what is done with it and answers requests
     from ``answers``, by method."""
@@ -95,6 +99,7 @@ class FakeLink:
     def __init__(self, principal: object = None, answers: dict[str, Model] | None = None) -> None:
         self.principal: object = principal
         self.log_level: LoggingLevel | None = None
+        self.stateless = False
         self.answers = answers or {}
         self.requests: list[tuple[str, Params, TimeoutArg, ProgressCallback | None]] = []
         self.notifications: list[tuple[str, Params]] = []
@@ -231,10 +236,10 @@ def _register_completion(app: Server) -> None:
 @pytest.mark.parametrize(
     ("register", "declared"),
     [
-        (_register_tool, ServerCapabilities(tools={})),
-        (_register_resource, ServerCapabilities(resources={})),
-        (_register_template, ServerCapabilities(resources={})),
-        (_register_prompt, ServerCapabilities(prompts={})),
+        (_register_tool, ServerCapabilities(tools=CHANGING)),
+        (_register_resource, ServerCapabilities(resources={"subscribe": True, **CHANGING})),
+        (_register_template, ServerCapabilities(resources={"subscribe": True, **CHANGING})),
+        (_register_prompt, ServerCapabilities(prompts=CHANGING)),
         (_register_completion, ServerCapabilities(completions={})),
         (Server.enable_logging, ServerCapabilities(logging={})),
     ],
@@ -258,7 +263,11 @@ def test_capabilities_follow_every_registration() -> None:
     ):
         register(app)
     assert app.capabilities == ServerCapabilities(
-        tools={}, resources={}, prompts={}, completions={}, logging={}
+        tools=CHANGING,
+        resources={"subscribe": True, **CHANGING},
+        prompts=CHANGING,
+        completions={},
+        logging={},
     )
 
 
@@ -271,7 +280,7 @@ def test_session_config_carries_info_capabilities_instructions_and_options() -> 
     )
     assert isinstance(config, ServerSessionConfig)
     assert config.server_info == Implementation(name="srv", version="1.2.3", title="The server")
-    assert config.capabilities == ServerCapabilities(tools={}, logging={})
+    assert config.capabilities == ServerCapabilities(tools=CHANGING, logging={})
     assert config.instructions == "Call add."
     assert config.revisions == ("2025-06-18", HANDSHAKE)
     assert config.request_timeout == 5.0
@@ -291,7 +300,7 @@ def test_session_config_defaults() -> None:
 def test_an_unknown_method_is_method_not_found() -> None:
     app = Server("srv")
     _register_tool(app)
-    for method, params in [("ping", None), ("resources/subscribe", {"uri": "demo://r"})]:
+    for method, params in [("ping", None), ("tasks/list", None)]:
         error = mcp_error(app, received(method, params))
         assert error.code == METHOD_NOT_FOUND
         assert method in error.message

@@ -139,6 +139,14 @@ class Client:
         assert isinstance(result, ReadResourceResult)
         return result
 
+    async def subscribe_resource(self, uri: str) -> None:
+        """Ask to be told when the resource at *uri* changes (handshake era)."""
+        await self.request("resources/subscribe", {"uri": uri})
+
+    async def unsubscribe_resource(self, uri: str) -> None:
+        """Stop being told about changes of the resource at *uri*."""
+        await self.request("resources/unsubscribe", {"uri": uri})
+
     async def list_prompts(self) -> list[Prompt]:
         """Every prompt of the server, following pagination."""
         return [prompt for page in await self._pages("prompts/list") for prompt in page.prompts]

@@ -58,6 +58,12 @@ class Link(Protocol):
     #: The level set with ``logging/setLevel`` (handshake era), if any.
     log_level: LoggingLevel | None
 
+    @property
+    def stateless(self) -> bool:
+        """Whether the connection's session is in the stateless era (no unsolicited
+        notifications then: they travel on ``subscriptions/listen`` streams)."""
+        ...
+
     async def request(
         self,
         method: str,
@@ -82,7 +88,8 @@ class Context:
     did not declare the capability)."""
 
     def __init__(self, link: Link, request: RequestReceived) -> None:
-        self._link = link
+        #: The connection the request came on.
+        self.link = link
         self.request_id = request.request_id
         self.method = request.method
         self.params = request.params
@@ -102,17 +109,17 @@ class Context:
             meta = getattr(self.params, "meta", None) or {}
             level = meta.get(META_LOG_LEVEL)
             return level if level in LEVELS else None
-        return self._link.log_level
+        return self.link.log_level
 
     def set_log_level(self, level: LoggingLevel) -> None:
         """Set the connection's logging level, as ``logging/setLevel`` does."""
-        self._link.log_level = level
+        self.link.log_level = level
 
     async def report_progress(
         self, progress: float, total: float | None = None, message: str | None = None
     ) -> None:
         """Tell the client how far the request has come (if it asked to know)."""
-        await self._link.send_progress(self.request_id, progress, total, message)
+        await self.link.send_progress(self.request_id, progress, total, message)
 
     async def log(self, level: LoggingLevel, data: Any, logger: str | None = None) -> None:
         """Send a log message, if the client asked for this level or a less severe one."""
@@ -122,22 +129,22 @@ class Context:
         params: dict[str, Any] = {"level": level, "data": data}
         if logger is not None:
             params["logger"] = logger
-        await self._link.notify("notifications/message", params)
+        await self.link.notify("notifications/message", params)
 
     async def sample(self, params: CreateMessageRequestParams) -> CreateMessageResult:
         """Ask the client's model for a message (``sampling/createMessage``)."""
-        result = await self._link.request("sampling/createMessage", params)
+        result = await self.link.request("sampling/createMessage", params)
         assert isinstance(result, CreateMessageResult)
         return result
 
     async def elicit(self, params: ElicitRequestFormParams) -> ElicitResult:
         """Ask the client's user for input (``elicitation/create``)."""
-        result = await self._link.request("elicitation/create", params)
+        result = await self.link.request("elicitation/create", params)
         assert isinstance(result, ElicitResult)
         return result
 
     async def list_roots(self) -> ListRootsResult:
         """Ask the client for its roots (``roots/list``)."""
-        result = await self._link.request("roots/list")
+        result = await self.link.request("roots/list")
         assert isinstance(result, ListRootsResult)
         return result

@@ -16,7 +16,7 @@ import logging
 import re
 import typing
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import attrs
 
@@ -48,10 +48,12 @@ from mcpws.core.mcp import (
     Result,
     ServerCapabilities,
     SetLevelRequestParams,
+    SubscribeRequestParams,
     TextContent,
     TextResourceContents,
     Tool,
     ToolAnnotations,
+    UnsubscribeRequestParams,
 )
 from mcpws.core.session import RequestReceived, ServerSessionConfig
 
@@ -148,6 +150,8 @@ class Server:
         self._prompts: dict[str, _Prompt] = {}
         self._completion: Callable[..., Any] | None = None
         self._logging = False
+        #: The open connections, and the resources each subscribed to.
+        self._links: dict[Link, set[str]] = {}
 
     # Registration ------------------------------------------------------------------------
 
@@ -264,10 +268,11 @@ class Server:
     def capabilities(self) -> ServerCapabilities:
         """What the registered handlers need declared."""
         resources = self._resources or self._templates
+        changing = {"listChanged": True}
         return ServerCapabilities(
-            tools={} if self._tools else None,
-            resources={} if resources else None,
-            prompts={} if self._prompts else None,
+            tools=changing if self._tools else None,
+            resources={"subscribe": True, **changing} if resources else None,
+            prompts=changing if self._prompts else None,
             completions={} if self._completion else None,
             logging={} if self._logging else None,
         )
@@ -281,6 +286,33 @@ class Server:
             instructions=self.instructions,
             **options,
         )
+
+    # Connections and notifications -------------------------------------------------------
+
+    def connected(self, link: Link) -> None:
+        """A driver's report: a connection opened (its notifications start)."""
+        self._links[link] = set()
+
+    def disconnected(self, link: Link) -> None:
+        """A driver's report: a connection closed."""
+        self._links.pop(link, None)
+
+    async def list_changed(self, kind: Literal["tools", "resources", "prompts"]) -> None:
+        """Tell every connected client that the list of *kind* changed."""
+        await self._broadcast(f"notifications/{kind}/list_changed", None, None)
+
+    async def resource_updated(self, uri: str) -> None:
+        """Tell the clients that subscribed to *uri* that it changed."""
+        await self._broadcast("notifications/resources/updated", {"uri": uri}, uri)
+
+    async def _broadcast(self, method: str, params: dict[str, Any] | None, uri: str | None) -> None:
+        for link, subscribed in list(self._links.items()):
+            if link.stateless or (uri is not None and uri not in subscribed):
+                continue
+            try:
+                await link.notify(method, params)
+            except Exception as exc:  # a connection not open for it, or gone
+                _log.debug("%s not sent to a connection: %s", method, exc)
 
     # Answering ---------------------------------------------------------------------------
 
@@ -380,6 +412,17 @@ class Server:
             completion=Completion(values=values, total=len(value), has_more=len(value) > 100)
         )
 
+    async def _subscribe(self, request: RequestReceived, context: Context) -> Model:
+        params = request.params
+        assert isinstance(params, SubscribeRequestParams | UnsubscribeRequestParams)
+        subscribed = self._links.get(context.link)
+        if subscribed is not None:
+            if request.method == "resources/subscribe":
+                subscribed.add(params.uri)
+            else:
+                subscribed.discard(params.uri)
+        return Result()
+
     async def _set_level(self, request: RequestReceived, context: Context) -> Model:
         params = request.params
         assert isinstance(params, SetLevelRequestParams)
@@ -442,4 +485,6 @@ _HANDLERS: dict[str, _Handler] = {
     "prompts/get": Server._get_prompt,
     "completion/complete": Server._complete,
     "logging/setLevel": Server._set_level,
+    "resources/subscribe": Server._subscribe,
+    "resources/unsubscribe": Server._subscribe,
 }

@@ -32,6 +32,7 @@ from mcpws.core.session import (
     RequestTimedOut,
     ResponseReceived,
     ServerSession,
+    State,
 )
 from mcpws.core.session._base import Params, TimeoutArg
 from mcpws.core.websocket import GOING_AWAY
@@ -89,6 +90,11 @@ class Pump:
         #: The client this connection serves, on the client side.
         self.client: Any = None
         self.log_level: LoggingLevel | None = None
+
+    @property
+    def stateless(self) -> bool:
+        """Whether the session is in the stateless era."""
+        return self.session.state is State.STATELESS
 
     @property
     def session(self) -> ClientSession | ServerSession:

@@ -105,11 +105,13 @@ async def serve(
 
         pump.on_event = upgrade
         active += 1
+        app.connected(pump)
         try:
             await pump.run()
         except Exception:  # one connection's failure must not end the others
             _log.exception("a connection failed")
         finally:
+            app.disconnected(pump)
             active -= 1
 
     task_status.started(listeners)
