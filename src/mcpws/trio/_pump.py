@@ -171,9 +171,16 @@ class Pump:
             self._timer_scope.deadline = math.inf if deadline is None else deadline
 
     async def flush(self) -> None:
-        """Write what the core has to send; ``b""`` closes the stream."""
+        """Write what the core has to send; ``b""`` closes the stream.
+
+        The bytes are taken before the lock is: the lock is fair, so they go out in the
+        order they were taken. With nothing to send, nothing waits."""
+        chunks = self.connection.data_to_send()
+        self.rearm()
+        if not chunks:
+            return
         async with self._send_lock:
-            for data in self.connection.data_to_send():
+            for data in chunks:
                 try:
                     if data:
                         await self.stream.send_all(data)
@@ -181,7 +188,6 @@ class Pump:
                         await self.stream.aclose()
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
                     pass
-        self.rearm()
 
     async def _process(self) -> None:
         """Act on the core's events (and on those that acting produced), then write."""
@@ -238,8 +244,14 @@ class Pump:
         with trio.CancelScope(shield=True) as scope:
             self._handlers[request_id] = scope
             try:
-                async with self._handler_slots:
+                try:
+                    self._handler_slots.acquire_nowait()  # no scheduling when a slot is free
+                except trio.WouldBlock:
+                    await self._handler_slots.acquire()
+                try:
                     await self._run_handler(event)
+                finally:
+                    self._handler_slots.release()
             finally:
                 del self._handlers[request_id]
         if scope.cancelled_caught:
