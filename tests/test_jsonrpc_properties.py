@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -192,7 +193,8 @@ def byte_mutations(draw: st.DrawFn) -> bytes:
 
 @st.composite
 def json_mutations(draw: st.DrawFn) -> str:
-    obj = expected_json(draw(messages))
+    # A copy: the drawn message's params are mutated below, and Hypothesis may replay it.
+    obj = copy.deepcopy(expected_json(draw(messages)))
     for _ in range(draw(st.integers(1, 3))):
         target = obj
         inner = target.get("error", target.get("params"))
@@ -200,7 +202,8 @@ def json_mutations(draw: st.DrawFn) -> str:
             target = inner
         key = draw(members | st.sampled_from(["code", "message", *target]))
         if draw(st.booleans()):
-            target[key] = draw(telling_values | json_values)
+            # A copy too: sampled values are shared objects, which mutating would corrupt.
+            target[key] = copy.deepcopy(draw(telling_values | json_values))
         else:
             target.pop(key, None)
     document: Any = obj
