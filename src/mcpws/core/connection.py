@@ -231,12 +231,14 @@ class _Connection:
         for event in self._ws.events_received():
             if isinstance(event, wsc.TextReceived):
                 decoded = self._decode(event.text)
-                if self.session is not None and isinstance(decoded, MessageReceived):
-                    assert now is not None
-                    self.session.receive_message(decoded.message, now)
-                    self._pull(now)
-                else:
+                if isinstance(decoded, InvalidMessageAnswered):
                     self._events.append(decoded)
+                elif self.session is None:
+                    self._events.append(MessageReceived(decoded))
+                else:
+                    assert now is not None
+                    self.session.receive_message(decoded, now)
+                    self._pull(now)
             elif isinstance(event, wsc.BytesReceived):
                 reason = "MCP messages are JSON text, not binary"
                 cause = RemoteProtocolError(reason, close_code=wsc.UNSUPPORTED_DATA)
@@ -274,7 +276,10 @@ class _Connection:
             if self._ws.is_open:
                 self._ws.send_text(text)
 
-    def _decode(self, text: str) -> MessageReceived | InvalidMessageAnswered:
+    def _decode(
+        self, text: str
+    ) -> jsonrpc.Message | list[jsonrpc.Message | InvalidMessage] | InvalidMessageAnswered:
+        """The message (a batch where allowed) in *text*, or the answer its fault got."""
         try:
             message = jsonrpc.decode(
                 text, allow_batch=self.allow_batches, max_depth=self._max_depth
@@ -286,7 +291,7 @@ class _Connection:
             if self._ws.is_open:
                 self._ws.send_text(jsonrpc.encode(reply))
             return InvalidMessageAnswered(exc, reply)
-        return MessageReceived(message)
+        return message
 
     def _requested(self, event: wsc.UpgradeRequested, now: float) -> None:
         raise AssertionError("only a server sees upgrade requests")  # pragma: no cover

@@ -294,7 +294,9 @@ class Session:
         the transports answer a batch they may not decode."""
         if self.state is State.CLOSED:
             return
-        if isinstance(message, list):
+        if isinstance(message, Request):
+            self._on_request(message, now, None)
+        elif isinstance(message, list):
             if self.allow_batches:
                 self._receive_batch(message, now)
             else:
