@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -136,3 +137,18 @@ def test_a_server_that_is_not_there_is_one_line_and_a_failure() -> None:
     assert done.returncode == 1
     assert done.stderr.startswith("mcpws: ")
     assert done.stderr.count("\n") == 1
+
+
+def test_serve_stops_gracefully_on_ctrl_c() -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mcpws", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert "serving mcpws-demo on" in process.stdout.readline()
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert (process.returncode, out, err) == (0, "stopped\n", "")

@@ -169,17 +169,25 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace, write: Callable[[str], object]) -> None:
-    """Run a command; an exception group from a nursery is reported by its first error."""
+    """Run a command; an interrupted ``serve`` stops after its graceful shutdown."""
+    try:
+        _run_trio(args, write)
+    except KeyboardInterrupt:
+        if args.command != "serve":
+            raise
+        write("stopped")
+
+
+def _run_trio(args: argparse.Namespace, write: Callable[[str], object]) -> None:
+    """Run a command under trio; an exception group from a nursery is reported by its
+    first error."""
     import trio
 
     try:
         if args.command == "demo":
             trio.run(_demo, args.revision, write)
         elif args.command == "serve":
-            try:
-                trio.run(_serve, args, write)
-            except KeyboardInterrupt:
-                write("stopped")
+            trio.run(_serve, args, write)
         else:
             trio.run(_request, args, write)
     except BaseExceptionGroup as group:
