@@ -152,3 +152,19 @@ def test_a_message_over_the_size_limit_closes_with_1009() -> None:
             await client.stream.aclose()
 
     run(main)
+
+
+def test_a_peer_that_stops_answering_pings_is_dropped_by_the_keepalive() -> None:
+    async def main() -> None:
+        config = WebSocketConfig(ping_interval=5, ping_timeout=5)
+        async with serving(_app(), config=config) as served:
+            client = await RawClient.open(served.port)
+            opened = trio.current_time()
+            # Stop reading: the server's pings go unanswered.
+            with trio.move_on_after(60):
+                while await client.stream.receive_some(65536):
+                    pass  # the ping, then the close frame; then end of stream
+            assert 10 <= trio.current_time() - opened < 11  # one ping interval, one timeout
+            await client.stream.aclose()
+
+    run(main)
