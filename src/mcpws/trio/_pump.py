@@ -165,13 +165,16 @@ class Pump:
                 await self._process()
 
     def rearm(self) -> None:
-        """Set the timer to the core's next deadline."""
+        """Set the timer to the core's next deadline (when it moved)."""
         if self._timer_scope is not None:
             deadline = self.connection.next_deadline()
-            self._timer_scope.deadline = math.inf if deadline is None else deadline
+            deadline = math.inf if deadline is None else deadline
+            if deadline != self._timer_scope.deadline:
+                self._timer_scope.deadline = deadline
 
-    async def flush(self) -> None:
-        """Write what the core has to send; ``b""`` closes the stream.
+    async def flush(self, *, shield: bool = False) -> None:
+        """Write what the core has to send; ``b""`` closes the stream. With *shield*, the
+        writing is not cancelled (an answer or a cancel must go out).
 
         The bytes are taken before the lock is: the lock is fair, so they go out in the
         order they were taken. With nothing to send, nothing waits."""
@@ -179,6 +182,10 @@ class Pump:
         self.rearm()
         if not chunks:
             return
+        with trio.CancelScope(shield=shield):
+            await self._write(chunks)
+
+    async def _write(self, chunks: list[bytes]) -> None:
         async with self._send_lock:
             for data in chunks:
                 try:
@@ -258,8 +265,7 @@ class Pump:
             # The core drops this answer when the peer cancelled the request.
             reason = "the server shut down before answering"
             self.session.respond_error(request_id, INTERNAL_ERROR, reason)
-        with trio.CancelScope(shield=True):
-            await self.flush()
+        await self.flush(shield=True)
 
     async def _run_handler(self, event: RequestReceived) -> None:
         session, request_id = self.session, event.request_id
@@ -300,8 +306,7 @@ class Pump:
             await waiter.done.wait()
         except trio.Cancelled:
             self.session.cancel(request_id, "cancelled by the caller")
-            with trio.CancelScope(shield=True):
-                await self.flush()
+            await self.flush(shield=True)
             raise
         finally:
             del self._waiters[request_id]
