@@ -15,6 +15,7 @@ from hypothesis import given, settings, strategies as st
 from mcpws.core._timers import Timers
 from mcpws.core.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from mcpws.core.websocket import (
+    COMPRESSION_THRESHOLD,
     DEFAULT_ORIGINS,
     LOOPBACK_HOSTS,
     BytesReceived,
@@ -1627,3 +1628,13 @@ def test_compressed_messages_after_a_ping_are_inflated(payload: str | bytes) -> 
     messages = [e for e in server_events if isinstance(e, TextReceived | BytesReceived)]
     expected = TextReceived(payload) if isinstance(payload, str) else BytesReceived(payload)
     assert messages == [expected]
+
+
+def test_small_messages_go_out_uncompressed_and_large_ones_compressed() -> None:
+    pair = open_pair()
+    for text, compressed in (("x" * (COMPRESSION_THRESHOLD - 1), False), ("y" * 4096, True)):
+        pair.client.send_text(text)
+        (data,) = pair.client.data_to_send()
+        assert bool(data[0] & 0x40) is compressed  # RSV1 marks a compressed message
+        pair.server.receive_data(data, 1.0)
+        assert pair.server.events_received() == [TextReceived(text)]

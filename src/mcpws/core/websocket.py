@@ -30,13 +30,14 @@ import h11
 from wsproto import ConnectionType, WSConnection, events as ws
 from wsproto.connection import ConnectionState
 from wsproto.extensions import PerMessageDeflate
-from wsproto.frame_protocol import CloseReason
+from wsproto.frame_protocol import CloseReason, Opcode, RsvBits
 from wsproto.utilities import ProtocolError as WsprotoProtocolError
 
 from mcpws.core._timers import Timers
 from mcpws.core.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 
 __all__ = [
+    "COMPRESSION_THRESHOLD",
     "DEFAULT_ORIGINS",
     "LOOPBACK_HOSTS",
     "BytesReceived",
@@ -75,6 +76,8 @@ LOOPBACK_HOSTS: Final = ("localhost:*", "127.0.0.1:*", "[::1]:*")
 DEFAULT_ORIGINS: Final = ("*://localhost:*", "*://127.0.0.1:*", "*://[::1]:*")
 
 _MIB: Final = 1 << 20
+#: Messages shorter than this many bytes are sent uncompressed, even with permessage-deflate.
+COMPRESSION_THRESHOLD: Final = 1024
 #: Bytes of a close frame's reason: 125 bytes of payload less the two of the code.
 _MAX_REASON: Final = 123
 
@@ -96,7 +99,7 @@ class WebSocketConfig:
     * ``max_message_size``: bytes of one reassembled (and inflated) message; over it, close
       1009. Enforced while the fragments arrive.
     * ``compression``: negotiate permessage-deflate when the peer offers it (server) or offer
-      it (client).
+      it (client); messages under :data:`COMPRESSION_THRESHOLD` bytes still go uncompressed.
     * ``ping_interval``, ``ping_timeout``: seconds between keepalive pings, and how long to
       wait for the pong before failing the connection with 1011.
     * ``handshake_timeout``: seconds for the opening handshake to complete.
@@ -352,6 +355,15 @@ class _BoundedDeflate(PerMessageDeflate):
         super().__init__()
         self._limit = limit
         self._inflated = 0
+
+    def frame_outbound(
+        self, proto: Any, opcode: Opcode, rsv: RsvBits, data: bytes, fin: bool
+    ) -> tuple[RsvBits, bytes]:
+        # A whole small message goes out as it is: deflating it costs more than it saves,
+        # and RFC 7692 compresses message by message.
+        if fin and opcode is not Opcode.CONTINUATION and len(data) < COMPRESSION_THRESHOLD:
+            return (rsv, data)
+        return super().frame_outbound(proto, opcode, rsv, data, fin)
 
     def frame_inbound_payload_data(self, proto: Any, data: bytes) -> bytes | CloseReason:
         if self._limit is None or not self._inbound_compressed or not self._inbound_is_compressible:
