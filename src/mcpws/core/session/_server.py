@@ -3,7 +3,7 @@ admitting each request into the handshake era or the stateless era."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from mcpws.core import jsonrpc
 from mcpws.core.errors import InvalidParams, LocalProtocolError
@@ -198,7 +198,13 @@ class ServerSession(Session):
         return info
 
 
+#: The capabilities of a client that declares none, the usual case, decoded once.
+_NO_CAPABILITIES: Final = ClientCapabilities()
+
+
 def _client_capabilities(value: Any) -> ClientCapabilities:
+    if type(value) is dict and not value:
+        return _NO_CAPABILITIES
     where = f"params._meta.{META_CLIENT_CAPABILITIES}"
     if value is None:
         raise Refusal(INVALID_PARAMS, f"invalid params: {where}: required")
