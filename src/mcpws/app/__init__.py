@@ -5,6 +5,7 @@ Nothing here does I/O; the drivers (``mcpws.trio``, ``mcpws.asyncio``) run them 
 connections.
 """
 
+from mcpws.app._answer import Handler as Handler, answer as answer
 from mcpws.app._client import Client as Client, RequestHandler as RequestHandler
 from mcpws.app._context import (
     LEVELS as LEVELS,
@@ -27,12 +28,14 @@ __all__ = [
     "Client",
     "ConnectionLost",
     "Context",
+    "Handler",
     "Link",
     "McpError",
     "ProgressCallback",
     "RequestHandler",
     "SchemaError",
     "Server",
+    "answer",
     "check_arguments",
     "input_schema",
 ]

@@ -9,16 +9,15 @@ logic: every decision is the core's.
 
 from __future__ import annotations
 
-import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import trio
 
-from mcpws.app import ConnectionLost, Link, McpError, ProgressCallback
+from mcpws.app import ConnectionLost, McpError, ProgressCallback
+from mcpws.app._answer import Handler, answer
 from mcpws.core.connection import ClientConnection, ConnectionClosed, ServerConnection
-from mcpws.core.errors import LocalProtocolError
 from mcpws.core.jsonrpc import INTERNAL_ERROR
 from mcpws.core.mcp import LoggingLevel, Model
 from mcpws.core.session import (
@@ -39,8 +38,6 @@ from mcpws.core.websocket import GOING_AWAY
 
 __all__ = ["Pump"]
 
-_log = logging.getLogger("mcpws")
-
 #: Bytes read from the stream at a time.
 _CHUNK = 65536
 
@@ -54,11 +51,6 @@ class _Waiter:
         self.done = trio.Event()
         self.on_progress = on_progress
         self.outcome: Model | BaseException | None = None
-
-
-#: What a pump does with a request from the peer: answer it (a coroutine that returns the
-#: result or raises McpError).
-Handler = Callable[[RequestReceived, Link], Awaitable[Model]]
 
 
 class Pump:
@@ -256,7 +248,7 @@ class Pump:
                 except trio.WouldBlock:
                     await self._handler_slots.acquire()
                 try:
-                    await self._run_handler(event)
+                    await answer(self.session, event, self._handler, self)
                 finally:
                     self._handler_slots.release()
             finally:
@@ -266,22 +258,6 @@ class Pump:
             reason = "the server shut down before answering"
             self.session.respond_error(request_id, INTERNAL_ERROR, reason)
         await self.flush(shield=True)
-
-    async def _run_handler(self, event: RequestReceived) -> None:
-        session, request_id = self.session, event.request_id
-        try:
-            result = await self._handler(event, self)
-        except McpError as exc:
-            session.respond_error(request_id, exc.code, exc.message, exc.data)
-        except Exception:
-            _log.exception("the handler of %s failed", event.method)
-            session.respond_error(request_id, INTERNAL_ERROR, "internal error")
-        else:
-            try:
-                session.respond(request_id, result)
-            except LocalProtocolError as exc:
-                _log.error("the answer to %s is invalid: %s", event.method, exc)
-                session.respond_error(request_id, INTERNAL_ERROR, "invalid result")
 
     # The Link of this connection -----------------------------------------------------------
 
