@@ -182,7 +182,7 @@ def test_a_rebound_client_uses_its_new_link_and_session() -> None:
     old_link, new_link = FakeLink(), answering({"tools": []})
     client = client_of(old_link)
     session = _opened(STATELESS)
-    client._rebind(new_link, session)
+    client.rebind(new_link, session)
     assert client.revision == STATELESS
     assert client.server_info == Implementation(name="srv", version="1.0")
     assert run(client.list_tools) == []

@@ -193,6 +193,8 @@ class _Special(NamedTuple):
 
 _NON_NEGATIVE = _Special(lambda _: st.integers(0, 2**53))
 _PRIORITY = _Special(lambda _: _UNIT)
+_CAPABILITY = _Special(lambda _: st.just({}))
+_EXTENSIONS = _Special(lambda _: st.dictionaries(_TEXT, st.just({}), max_size=2))
 
 #: Members the schemas constrain more tightly than their annotations, by (class, field); a
 #: class's entries hold for its subclasses. (``Completion.values`` holds at most 100 strings in
@@ -213,6 +215,14 @@ _SPECIAL: dict[tuple[type, str], _Special] = {
     (mcp.TitledMultiSelectEnumSchema, "items"): _Special(
         lambda _: st.fixed_dictionaries({"anyOf": _TITLED_OPTIONS})
     ),
+    # Each capability is an object whose few known members the schemas type strictly (a
+    # boolean listChanged, an object url...): an empty one, or extensions of empty ones.
+    **{
+        (cls, name): _EXTENSIONS if name in ("experimental", "extensions") else _CAPABILITY
+        for cls in (mcp.ClientCapabilities, mcp.ServerCapabilities)
+        for name in attrs.fields_dict(cls)
+        if name != "extra"
+    },
     # Priorities run from 0 to 1.
     (mcp.Annotations, "priority"): _PRIORITY,
     (mcp.ModelPreferences, "cost_priority"): _PRIORITY,

@@ -56,8 +56,13 @@ class Client:
         #: Called with (method, typed params) for each notification from the server.
         self.on_notification: Callable[[str, Model], Any] | None = None
 
-    def _rebind(self, link: Link, session: ClientSession) -> None:
-        """Carry on over a new connection and session (the driver reconnected)."""
+    @property
+    def link(self) -> Link:
+        """The driver's connection this client works over."""
+        return self._link
+
+    def rebind(self, link: Link, session: ClientSession) -> None:
+        """Carry on over a new connection and session (for a driver that reconnected)."""
         self._link = link
         self._session = session
 

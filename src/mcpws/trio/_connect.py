@@ -201,11 +201,11 @@ async def connect(
 def _bind(client: Client, pump: Pump) -> None:
     """Make *pump* serve *client*: the server's requests go to the client's handlers."""
     pump.client = client
-    pump._handler = lambda event, _: client.handle(event)
+    pump.handler = lambda event, _: client.handle(event)
 
 
 async def _close(client: Client) -> None:
-    pump = client._link
+    pump = client.link
     assert isinstance(pump, Pump)
     if not pump.closed.is_set():
         pump.connection.close(now=trio.current_time())
@@ -222,7 +222,7 @@ async def _come_back(
 ) -> None:
     """Watch the client's connection; open a new one each time it drops."""
     while True:
-        pump = client._link
+        pump = client.link
         assert isinstance(pump, Pump)
         await pump.closed.wait()
         attempts = 0
@@ -234,7 +234,7 @@ async def _come_back(
             except ConnectError as exc:
                 _log.info("reconnecting to %s failed: %s", opener.url, exc)
                 continue
-            client._rebind(new_pump, core)
+            client.rebind(new_pump, core)
             _bind(client, new_pump)
             if on_reconnect is not None:
                 on_reconnect(attempts)

@@ -67,7 +67,8 @@ class Pump:
     ) -> None:
         self.stream = stream
         self.connection = connection
-        self._handler = handler
+        #: What answers the peer's requests.
+        self.handler = handler
         self._send_lock = trio.Lock()
         self._timer_scope: trio.CancelScope | None = None
         self._waiters: dict[str | int, _Waiter] = {}
@@ -248,7 +249,7 @@ class Pump:
                 except trio.WouldBlock:
                     await self._handler_slots.acquire()
                 try:
-                    await answer(self.session, event, self._handler, self)
+                    await answer(self.session, event, self.handler, self)
                 finally:
                     self._handler_slots.release()
             finally:
