@@ -13,14 +13,12 @@ tool output). Each figure is the median of several repeats.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
-import statistics
 import sys
-import timeit
 from collections.abc import Callable
 from typing import Any
 
+from _timing import interleaved
 from mcpws.core import jsonrpc, mcp
 
 REVISION = "2025-11-25"
@@ -95,14 +93,7 @@ def measure(budget: float, rounds: int = 9) -> dict[str, float]:
         "large mcpws typed": _mcpws_typed_result,
         **_sdk_operations(),
     }
-    timers = {name: timeit.Timer(operation) for name, operation in operations.items()}
-    numbers = {name: max(1, int(t.autorange()[0] * budget / 0.2)) for name, t in timers.items()}
-    samples: dict[str, list[float]] = {name: [] for name in operations}
-    for _ in range(rounds):
-        for name, timer in timers.items():
-            gc.collect()
-            samples[name].append(timer.timeit(numbers[name]) / numbers[name])
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return interleaved(operations, rounds=rounds, budget=budget)
 
 
 def _ratio(line: str, value: float, target: float, higher_is_better: bool = True) -> str:

@@ -32,13 +32,12 @@ rest of the time goes.
 from __future__ import annotations
 
 import argparse
-import gc
-import statistics
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
+from _timing import interleaved
 from mcpws.core import jsonrpc
 from mcpws.core.connection import (
     ClientConnection,
@@ -201,18 +200,10 @@ def measure(compression: bool, trips: int, rounds: int) -> dict[str, float]:
         contenders[f"websocket {revision}"] = websocket_trip(config, texts)
         contenders[f"connection {revision}"] = connection_trip(config, texts)
         contenders[f"session {revision}"] = session_trip(config, revision)
-    timings: dict[str, list[float]] = {name: [] for name in contenders}
     for trip in contenders.values():
         for _ in range(trips // 10):
             trip()
-    for _ in range(rounds):
-        for name, trip in contenders.items():
-            gc.collect()
-            start = time.process_time()
-            for _ in range(trips):
-                trip()
-            timings[name].append((time.process_time() - start) / trips)
-    return {name: statistics.median(values) for name, values in timings.items()}
+    return interleaved(contenders, rounds=rounds, number=trips, timer=time.process_time)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import argparse
 import functools
-import gc
-import statistics
 import sys
-import timeit
 from collections.abc import Callable
 
 import wsproto
 from wsproto import ConnectionType, WSConnection, events as ws
 from wsproto.extensions import Extension, PerMessageDeflate
 
+from _timing import interleaved
 from mcpws.core.websocket import (
     ConnectionAccepted,
     TextReceived,
@@ -123,14 +121,7 @@ def measure(compression: bool, budget: float, rounds: int = 9) -> dict[str, floa
             if send(text) != text:
                 raise AssertionError(f"{name} garbled the {size} message")
             operations[f"{size} {name}"] = functools.partial(send, text)
-    timers = {name: timeit.Timer(operation) for name, operation in operations.items()}
-    numbers = {name: max(1, int(t.autorange()[0] * budget / 0.2)) for name, t in timers.items()}
-    samples: dict[str, list[float]] = {name: [] for name in operations}
-    for _ in range(rounds):
-        for name, timer in timers.items():
-            gc.collect()
-            samples[name].append(timer.timeit(numbers[name]) / numbers[name])
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return interleaved(operations, rounds=rounds, budget=budget)
 
 
 def _ratio(line: str, value: float) -> str:

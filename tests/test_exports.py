@@ -48,7 +48,7 @@ def test_every_public_class_and_function_defined_there_is_in_all(name: str) -> N
     [
         ("mcpws.core.mcp", ("_types", "_methods")),
         ("mcpws.core.session", ("_client", "_config", "_events", "_server", "_state")),
-        ("mcpws.app", ("_answer", "_client", "_context", "_server")),
+        ("mcpws.app", ("_client", "_context", "_driving", "_server")),
         ("mcpws.trio", ("_connect", "_serve")),
     ],
 )

@@ -5,7 +5,6 @@ Nothing here does I/O; the drivers (``mcpws.trio``, ``mcpws.asyncio``) run them 
 connections.
 """
 
-from mcpws.app._answer import Handler as Handler, answer as answer
 from mcpws.app._client import Client as Client, RequestHandler as RequestHandler
 from mcpws.app._context import (
     LEVELS as LEVELS,
@@ -14,6 +13,12 @@ from mcpws.app._context import (
     Link as Link,
     McpError as McpError,
     ProgressCallback as ProgressCallback,
+)
+from mcpws.app._driving import (
+    Handler as Handler,
+    Opening as Opening,
+    admit as admit,
+    answer as answer,
 )
 from mcpws.app._schema import (
     SchemaError as SchemaError,
@@ -31,10 +36,12 @@ __all__ = [
     "Handler",
     "Link",
     "McpError",
+    "Opening",
     "ProgressCallback",
     "RequestHandler",
     "SchemaError",
     "Server",
+    "admit",
     "answer",
     "check_arguments",
     "input_schema",

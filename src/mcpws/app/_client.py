@@ -34,8 +34,7 @@ from mcpws.core.mcp import (
     ServerCapabilities,
     Tool,
 )
-from mcpws.core.session import ClientSession, RequestReceived
-from mcpws.core.session._base import UNSET, Params, TimeoutArg
+from mcpws.core.session import UNSET, ClientSession, Params, RequestReceived, TimeoutArg
 
 __all__ = ["Client", "RequestHandler"]
 

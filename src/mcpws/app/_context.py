@@ -17,8 +17,7 @@ from mcpws.core.mcp import (
     LoggingLevel,
     Model,
 )
-from mcpws.core.session import RequestReceived
-from mcpws.core.session._base import UNSET, Params, TimeoutArg
+from mcpws.core.session import UNSET, Params, RequestReceived, TimeoutArg
 from mcpws.core.versions import STATELESS_REVISIONS
 
 __all__ = ["LEVELS", "ConnectionLost", "Context", "Link", "McpError", "ProgressCallback"]

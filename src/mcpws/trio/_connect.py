@@ -12,17 +12,18 @@ from typing import Any
 import attrs
 import trio
 
-from mcpws.app import Client, ConnectionLost
-from mcpws.core.connection import ClientConnection, ConnectionClosed
+from mcpws.app import Client, Link, McpError, Opening
+from mcpws.core.connection import ClientConnection
 from mcpws.core.errors import McpwsError
+from mcpws.core.jsonrpc import METHOD_NOT_FOUND
+from mcpws.core.mcp import Model
 from mcpws.core.session import (
     ClientSession,
     ClientSessionConfig,
     NotificationReceived,
-    SessionFailed,
-    SessionInitialized,
+    RequestReceived,
 )
-from mcpws.core.websocket import ConnectionRejected, WebSocketConfig
+from mcpws.core.websocket import WebSocketConfig
 from mcpws.trio._pump import Pump
 
 __all__ = ["ConnectError", "Reconnect", "ReconnectCallback", "connect"]
@@ -102,21 +103,15 @@ class _Opener:
             stream = await _open_stream(connection, self._ssl_context)
         if opening.cancelled_caught:
             raise ConnectError(f"could not connect to {self.url} in {self._timeout} s")
-        pump = Pump(stream, connection, _no_requests)
+        pump = Pump(stream, connection, _for_the_client)
+        watch = Opening()
         opened = trio.Event()
-        failure: list[str] = []
 
         def note(event: Any) -> None:
-            if isinstance(event, SessionInitialized):
+            watch.note(event)
+            if watch.done:
                 opened.set()
-            elif isinstance(event, SessionFailed):
-                failure.append(str(event.error))
-            elif isinstance(event, ConnectionRejected):
-                failure.append(f"the server refused the upgrade with HTTP {event.status_code}")
-            elif isinstance(event, ConnectionClosed):
-                failure.append(event.reason or "the connection closed")
-                opened.set()
-            elif isinstance(event, NotificationReceived):
+            if isinstance(event, NotificationReceived):
                 listener = pump.client.on_notification if pump.client is not None else None
                 if listener is not None:
                     listener(event.method, event.params)
@@ -132,11 +127,9 @@ class _Opener:
         await nursery.start(run)
         with trio.move_on_after(self._timeout) as waiting:
             await opened.wait()
-        if waiting.cancelled_caught or (failure and not core.revision):
+        if waiting.cancelled_caught or (watch.failure and not core.revision):
             scope.cancel()
-            raise ConnectError(
-                failure[0] if failure else f"the session did not open in {self._timeout} s"
-            )
+            raise ConnectError(watch.failure or f"the session did not open in {self._timeout} s")
         return pump, core
 
 
@@ -201,7 +194,6 @@ async def connect(
 def _bind(client: Client, pump: Pump) -> None:
     """Make *pump* serve *client*: the server's requests go to the client's handlers."""
     pump.client = client
-    pump.handler = lambda event, _: client.handle(event)
 
 
 async def _close(client: Client) -> None:
@@ -266,5 +258,9 @@ async def _open_stream(
     return tls
 
 
-async def _no_requests(event: Any, link: Any) -> Any:
-    raise ConnectionLost("the client is not ready")  # pragma: no cover
+async def _for_the_client(event: RequestReceived, pump: Link) -> Model:
+    """Answer a server's request with the handlers of the client the pump serves."""
+    assert isinstance(pump, Pump)
+    if pump.client is None:
+        raise McpError(METHOD_NOT_FOUND, "the client is not ready")
+    return await pump.client.handle(event)

@@ -15,8 +15,8 @@ from typing import Any
 
 import trio
 
-from mcpws.app import ConnectionLost, McpError, ProgressCallback
-from mcpws.app._answer import Handler, answer
+from mcpws.app import Client, ConnectionLost, McpError, ProgressCallback
+from mcpws.app._driving import Handler, answer
 from mcpws.core.connection import ClientConnection, ConnectionClosed, ServerConnection
 from mcpws.core.jsonrpc import INTERNAL_ERROR
 from mcpws.core.mcp import LoggingLevel, Model
@@ -25,6 +25,7 @@ from mcpws.core.session import (
     ClientSession,
     ErrorReceived,
     InvalidResultReceived,
+    Params,
     ProgressReceived,
     RequestCancelled,
     RequestReceived,
@@ -32,8 +33,8 @@ from mcpws.core.session import (
     ResponseReceived,
     ServerSession,
     State,
+    TimeoutArg,
 )
-from mcpws.core.session._base import Params, TimeoutArg
 from mcpws.core.websocket import GOING_AWAY
 
 __all__ = ["Pump"]
@@ -81,7 +82,7 @@ class Pump:
         self.on_event: Callable[[Any], None] = lambda _: None
         self.principal: object = None
         #: The client this connection serves, on the client side.
-        self.client: Any = None
+        self.client: Client | None = None
         self.log_level: LoggingLevel | None = None
 
     @property

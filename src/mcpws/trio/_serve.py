@@ -10,10 +10,9 @@ from typing import Any
 
 import trio
 
-from mcpws.app import Server
+from mcpws.app import Server, admit
 from mcpws.core.connection import (
     Authenticate,
-    AuthenticationFailed,
     ConnectionRequested,
     ServerConnection,
 )
@@ -90,18 +89,15 @@ async def serve(
         )
 
         def upgrade(event: Any) -> None:
-            if not isinstance(event, ConnectionRequested):
-                return
-            if max_connections is not None and active > max_connections:
-                headers = [("retry-after", "1")]
-                connection.reject(503, "the server is at its connection limit", headers=headers)
-                return
-            try:
-                pump.principal = authenticate(event) if authenticate is not None else None
-            except AuthenticationFailed as exc:
-                connection.reject(exc.status_code, exc.message)
-            else:
-                connection.accept(now=trio.current_time(), principal=pump.principal)
+            if isinstance(event, ConnectionRequested):
+                full = max_connections is not None and active > max_connections
+                pump.principal = admit(
+                    connection,
+                    event,
+                    full=full,
+                    authenticate=authenticate,
+                    now=trio.current_time(),
+                )
 
         pump.on_event = upgrade
         active += 1

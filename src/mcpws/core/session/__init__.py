@@ -16,7 +16,12 @@ duplicate id (-32600), unsupported revisions (-32022), missing client capabiliti
 table :data:`TRANSITIONS`.
 """
 
-from mcpws.core.session._base import UNSET as UNSET, Unset as Unset
+from mcpws.core.session._base import (
+    UNSET as UNSET,
+    Params as Params,
+    TimeoutArg as TimeoutArg,
+    Unset as Unset,
+)
 from mcpws.core.session._client import ClientSession as ClientSession
 from mcpws.core.session._config import (
     DEFAULT_REQUEST_TIMEOUT as DEFAULT_REQUEST_TIMEOUT,
@@ -62,6 +67,7 @@ __all__ = [
     "Lifecycle",
     "NotificationIgnored",
     "NotificationReceived",
+    "Params",
     "ProgressIgnored",
     "ProgressReceived",
     "RequestCancelled",
@@ -75,6 +81,7 @@ __all__ = [
     "SessionFailed",
     "SessionInitialized",
     "State",
+    "TimeoutArg",
     "UnknownResponseReceived",
     "Unset",
 ]

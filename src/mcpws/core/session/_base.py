@@ -382,11 +382,9 @@ class Session:
             meta = dict(obj.get("_meta") or {})
             meta["progressToken"] = request_id
             obj["_meta"] = meta
-        self._request(request_id, method, obj, revision, now=now, timeout=timeout)
+        token = request_id if progress else None
+        self._request(request_id, method, obj, revision, now=now, timeout=timeout, token=token)
         self._lifecycle.state = new_state
-        if progress:
-            self._tokens[request_id] = request_id
-            self._outgoing[request_id].token = request_id
         return request_id
 
     def send_notification(self, method: str, params: Params = None) -> None:
@@ -731,6 +729,7 @@ class Session:
         *,
         now: float,
         timeout: TimeoutArg,
+        token: RequestId | None = None,
         lifecycle: bool = False,
     ) -> None:
         """Encode, queue and track a request (all checks done)."""
@@ -748,7 +747,9 @@ class Session:
         limit = None if limit is None else now + limit
         self._outbox.append(text)
         self._next_id += 1
-        self._outgoing[request_id] = _Outgoing(method, revision, timeout, limit, None, lifecycle)
+        self._outgoing[request_id] = _Outgoing(method, revision, timeout, limit, token, lifecycle)
+        if token is not None:
+            self._tokens[token] = request_id
         if timeout is not None or limit is not None:
             self._timers.set(request_id, _deadline(now, timeout, limit))
 

@@ -1,0 +1,110 @@
+"""What every driver does the same way, whatever its loop, with no I/O: answer a peer's
+request with the application's handler (:func:`answer`), decide a server connection's upgrade
+(:func:`admit`), and follow a client connection until its session opens (:class:`Opening`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from mcpws.app._context import Link, McpError
+from mcpws.core.connection import (
+    Authenticate,
+    AuthenticationFailed,
+    ConnectionClosed,
+    ConnectionRejected,
+    ConnectionRequested,
+    ServerConnection,
+)
+from mcpws.core.errors import LocalProtocolError
+from mcpws.core.jsonrpc import INTERNAL_ERROR
+from mcpws.core.mcp import Model
+from mcpws.core.session import (
+    ClientSession,
+    RequestReceived,
+    ServerSession,
+    SessionFailed,
+    SessionInitialized,
+)
+
+__all__ = ["Handler", "Opening", "admit", "answer"]
+
+_log = logging.getLogger("mcpws")
+
+#: What answers a peer's request: a coroutine that returns the result or raises McpError.
+Handler = Callable[[RequestReceived, Link], Awaitable[Model]]
+
+
+async def answer(
+    session: ClientSession | ServerSession, request: RequestReceived, handler: Handler, link: Link
+) -> None:
+    """Run *handler* for *request* and queue its answer on *session*.
+
+    An :class:`McpError` becomes that JSON-RPC error; any other exception, or a result that
+    does not fit the method, an internal error (-32603), logged on the ``mcpws`` logger and
+    never sent. Cancellation passes through: the driver decides what a cancelled handler
+    answers.
+    """
+    request_id = request.request_id
+    try:
+        result = await handler(request, link)
+    except McpError as exc:
+        session.respond_error(request_id, exc.code, exc.message, exc.data)
+    except Exception:
+        _log.exception("the handler of %s failed", request.method)
+        session.respond_error(request_id, INTERNAL_ERROR, "internal error")
+    else:
+        try:
+            session.respond(request_id, result)
+        except LocalProtocolError as exc:
+            _log.error("the answer to %s is invalid: %s", request.method, exc)
+            session.respond_error(request_id, INTERNAL_ERROR, "invalid result")
+
+
+def admit(
+    connection: ServerConnection,
+    request: ConnectionRequested,
+    *,
+    full: bool,
+    authenticate: Authenticate | None,
+    now: float,
+) -> object:
+    """Answer an upgrade *request*: 503 (with ``Retry-After``) when the server is *full*,
+    401 or 403 when *authenticate* raises :class:`AuthenticationFailed`, else accept.
+    Returns the principal the hook gave (``None`` when refused or without a hook)."""
+    if full:
+        headers = [("retry-after", "1")]
+        connection.reject(503, "the server is at its connection limit", headers=headers)
+        return None
+    try:
+        principal = authenticate(request) if authenticate is not None else None
+    except AuthenticationFailed as exc:
+        connection.reject(exc.status_code, exc.message)
+        return None
+    connection.accept(now=now, principal=principal)
+    return principal
+
+
+class Opening:
+    """A client connection's opening, followed event by event: ``done`` once the session
+    opened or the connection ended; ``failure`` says why it did not open."""
+
+    def __init__(self) -> None:
+        self.done = False
+        self.failure: str | None = None
+
+    def note(self, event: object) -> None:
+        """Take one event of the connection."""
+        if isinstance(event, SessionInitialized):
+            self.done = True
+        elif isinstance(event, SessionFailed):
+            self._fail(str(event.error))
+        elif isinstance(event, ConnectionRejected):
+            self._fail(f"the server refused the upgrade with HTTP {event.status_code}")
+        elif isinstance(event, ConnectionClosed):
+            self._fail(event.reason or "the connection closed")
+            self.done = True
+
+    def _fail(self, reason: str) -> None:
+        if self.failure is None:
+            self.failure = reason
