@@ -144,8 +144,14 @@ def received(
 
 
 def handle(app: Server, request: RequestReceived, link: FakeLink | None = None) -> Model:
-    the_link = FakeLink() if link is None else link
-    return run(lambda: app.handle(request, the_link))
+    answer = app.handle(request, FakeLink() if link is None else link)
+    if isinstance(answer, Model):
+        return answer
+    return run(lambda: answer)
+
+
+async def _awaiting(answer: Awaitable[Model]) -> None:
+    await answer
 
 
 def call(
@@ -900,9 +906,9 @@ def test_a_tool_being_cancelled_is_not_turned_into_a_result() -> None:
     async def main() -> bool:
         with trio.CancelScope() as scope:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(
-                    app.handle, received("tools/call", {"name": "forever"}), FakeLink()
-                )
+                answer = app.handle(received("tools/call", {"name": "forever"}), FakeLink())
+                assert not isinstance(answer, Model)
+                nursery.start_soon(_awaiting, answer)
                 await started.wait()
                 scope.cancel()
         return scope.cancelled_caught

@@ -19,7 +19,7 @@ import attrs
 import pytest
 import trio
 
-from mcpws.app import Client, ConnectionLost, Context, McpError, Server
+from mcpws.app import Answer, Client, ConnectionLost, Context, McpError, Server
 from mcpws.core.connection import AuthenticationFailed, ConnectionRequested
 from mcpws.core.errors import LocalProtocolError
 from mcpws.core.mcp import (
@@ -458,9 +458,9 @@ def test_list_tools_follows_pagination(revisions: Revisions) -> None:
     class Paged(Server):
         """Serves its tools three pages long."""
 
-        async def handle(self, request: RequestReceived, link: Any) -> Model:
+        def handle(self, request: RequestReceived, link: Any) -> Answer:
             if request.method != "tools/list":
-                return await super().handle(request, link)
+                return super().handle(request, link)
             cursor = getattr(request.params, "cursor", None)
             page = int(cursor or 0)
             tools = [Tool(name=f"t{page}-{i}", input_schema={"type": "object"}) for i in (0, 1)]
@@ -482,10 +482,10 @@ def test_a_handler_result_that_does_not_answer_the_method_is_an_internal_error(
     class Confused(Server):
         """Answers ``prompts/list`` with a list of tools."""
 
-        async def handle(self, request: RequestReceived, link: Any) -> Model:
+        def handle(self, request: RequestReceived, link: Any) -> Answer:
             if request.method == "prompts/list":
                 return ListToolsResult(tools=[])
-            return await super().handle(request, link)
+            return super().handle(request, link)
 
     async def main() -> None:
         async with session(Lab(Confused("confused")).app, revisions) as client:

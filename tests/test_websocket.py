@@ -12,6 +12,7 @@ import h11
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from mcpws.core._frames import Header, mask, read_header
 from mcpws.core._timers import Timers
 from mcpws.core.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from mcpws.core.websocket import (
@@ -1638,3 +1639,95 @@ def test_small_messages_go_out_uncompressed_and_large_ones_compressed() -> None:
         assert bool(data[0] & 0x40) is compressed  # RSV1 marks a compressed message
         pair.server.receive_data(data, 1.0)
         assert pair.server.events_received() == [TextReceived(text)]
+
+
+# Frames read by the core itself or by wsproto -------------------------------------------------
+
+
+@pytest.mark.parametrize("length", [0, 125, 126, 65535, 65536])
+@pytest.mark.parametrize("masked", [True, False])
+def test_a_frame_header_is_read_only_once_whole(length: int, masked: bool) -> None:
+    data = frame(TEXT, bytes(length), masked=masked)
+    size = len(data) - length
+    for cut in range(size):
+        assert read_header(data[:cut], 0) is None
+    assert read_header(b"xx" + data[:size], 2) == Header(0x81, size, length, masked)
+
+
+@pytest.mark.parametrize("size", [5, 200, 70_000])
+def test_text_of_every_length_class_crosses_both_ways_in_any_chunks(size: int) -> None:
+    pair = open_pair(config=NO_DEFLATE)
+    text = ("é" * size)[:size]
+    pair.client.send_text(text)
+    data = b"".join(pair.client.data_to_send())
+    for start in range(0, len(data), 999):
+        pair.server.receive_data(data[start : start + 999], 1.0)
+    assert pair.server.events_received() == [TextReceived(text)]
+    pair.server.send_text(text)
+    data = b"".join(pair.server.data_to_send())
+    assert data[1] & 0x80 == 0  # a server never masks
+    for byte in range(0, len(data), 4096):
+        pair.client.receive_data(data[byte : byte + 4096], 1.0)
+    assert pair.client.events_received() == [TextReceived(text)]
+
+
+def test_a_client_masks_each_frame_with_a_fresh_key() -> None:
+    pair = open_pair(config=NO_DEFLATE)
+    pair.client.send_text("same")
+    pair.client.send_text("same")
+    first, second = pair.client.data_to_send()
+    assert first[1] & second[1] & 0x80
+    assert first[2:6] != second[2:6]
+
+
+def test_a_length_in_more_bytes_than_needed_closes_with_1002() -> None:
+    pair = open_pair(config=NO_DEFLATE)
+    key = b"\x01\x02\x03\x04"
+    padded = bytes([0x81, 0x80 | 126]) + struct.pack("!H", 5) + key + mask(key, b"hello")
+    pair.server.receive_data(padded, 1.0)
+    failed_with(pair.server, 1002)
+
+
+def test_an_unmasked_frame_from_the_client_closes_with_1002() -> None:
+    server = open_server(NO_DEFLATE)
+    server.receive_data(frame(TEXT, b"plain", masked=False), 1.0)
+    failed_with(server, 1002)
+
+
+def test_invalid_utf8_split_across_chunks_closes_with_1007() -> None:
+    server = open_server(NO_DEFLATE)
+    data = frame(TEXT, b"ok \xff")
+    server.receive_data(data[:3], 1.0)
+    server.receive_data(data[3:], 1.0)
+    failed_with(server, 1007)
+
+
+def test_a_message_in_fragments_around_a_ping_then_a_whole_one() -> None:
+    server = open_server(NO_DEFLATE)
+    stream = (
+        frame(TEXT, b"one ", fin=False)
+        + frame(PING, b"p")
+        + frame(CONTINUATION, b"two", fin=False)
+        + frame(CONTINUATION, b" three")
+        + frame(TEXT, b"whole")
+    )
+    for byte in range(len(stream)):
+        server.receive_data(stream[byte : byte + 1], 1.0)
+    assert server.events_received() == [
+        PingReceived(b"p"),
+        TextReceived("one two three"),
+        TextReceived("whole"),
+    ]
+    assert server_frames(server.data_to_send()) == [(PONG, b"p")]
+
+
+def test_frames_that_arrive_with_the_101_are_read_however_the_answer_is_split() -> None:
+    for step in (1, 7, 1000):
+        client = WebSocketClient("ws://localhost/mcp", 0.0, config=NO_DEFLATE)
+        answer = switching_protocols(b"".join(client.data_to_send()))
+        stream = answer + frame(TEXT, b"first", masked=False) + frame(PING, masked=False)
+        for start in range(0, len(stream), step):
+            client.receive_data(stream[start : start + step], 0.0)
+        accepted, *rest = client.events_received()
+        assert isinstance(accepted, ConnectionAccepted)
+        assert rest == [TextReceived("first"), PingReceived(b"")]

@@ -15,6 +15,7 @@ from mcpws.app._context import (
     ProgressCallback as ProgressCallback,
 )
 from mcpws.app._driving import (
+    Answer as Answer,
     Handler as Handler,
     Opening as Opening,
     admit as admit,
@@ -30,6 +31,7 @@ from mcpws.app._server import RESOURCE_NOT_FOUND as RESOURCE_NOT_FOUND, Server a
 __all__ = [
     "LEVELS",
     "RESOURCE_NOT_FOUND",
+    "Answer",
     "Client",
     "ConnectionLost",
     "Context",

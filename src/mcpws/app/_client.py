@@ -207,12 +207,10 @@ class Client:
 
     # The server's requests ---------------------------------------------------------------
 
-    async def handle(self, request: RequestReceived) -> Model:
-        """Answer a server's request with the handler set for its method."""
+    def handle(self, request: RequestReceived) -> Awaitable[Model] | Model:
+        """Answer a server's request with the handler set for its method: what the handler
+        returned, the result or an awaitable of it."""
         handler = self.handlers.get(request.method)
         if handler is None:
             raise McpError(METHOD_NOT_FOUND, f"no handler for {request.method}")
-        value = handler(request.params)
-        if isinstance(value, Model):
-            return value
-        return await value
+        return handler(request.params)

@@ -5,7 +5,8 @@ request with the application's handler (:func:`answer`), decide a server connect
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from mcpws.app._context import Link, McpError
 from mcpws.core.connection import (
@@ -27,38 +28,69 @@ from mcpws.core.session import (
     SessionInitialized,
 )
 
-__all__ = ["Handler", "Opening", "admit", "answer"]
+__all__ = ["Answer", "Handler", "Opening", "admit", "answer"]
 
 _log = logging.getLogger("mcpws")
 
-#: What answers a peer's request: a coroutine that returns the result or raises McpError.
-Handler = Callable[[RequestReceived, Link], Awaitable[Model]]
+#: What a handler gives: the result at once, or an awaitable of it.
+Answer = Model | Awaitable[Model]
+
+#: What answers a peer's request: a function that gives the result (or an awaitable of it)
+#: or raises McpError.
+Handler = Callable[[RequestReceived, Link], Answer]
 
 
-async def answer(
+def answer(
     session: ClientSession | ServerSession, request: RequestReceived, handler: Handler, link: Link
-) -> None:
+) -> Coroutine[Any, Any, None] | None:
     """Run *handler* for *request* and queue its answer on *session*.
+
+    When the handler answers at once, so does this, and it returns ``None``. When it gives an
+    awaitable, this returns a coroutine that awaits it and then queues the answer: the
+    driver runs it in the request's own task, and decides what a cancelled one answers.
 
     An :class:`McpError` becomes that JSON-RPC error; any other exception, or a result that
     does not fit the method, an internal error (-32603), logged on the ``mcpws`` logger and
-    never sent. Cancellation passes through: the driver decides what a cancelled handler
-    answers.
+    never sent.
     """
-    request_id = request.request_id
     try:
-        result = await handler(request, link)
-    except McpError as exc:
-        session.respond_error(request_id, exc.code, exc.message, exc.data)
-    except Exception:
-        _log.exception("the handler of %s failed", request.method)
-        session.respond_error(request_id, INTERNAL_ERROR, "internal error")
+        result = handler(request, link)
+    except Exception as exc:
+        _fail(session, request, exc)
+        return None
+    if isinstance(result, Model):
+        _respond(session, request, result)
+        return None
+    return _answer_later(session, request, result)
+
+
+async def _answer_later(
+    session: ClientSession | ServerSession, request: RequestReceived, result: Awaitable[Model]
+) -> None:
+    try:
+        model = await result
+    except Exception as exc:
+        _fail(session, request, exc)
     else:
-        try:
-            session.respond(request_id, result)
-        except LocalProtocolError as exc:
-            _log.error("the answer to %s is invalid: %s", request.method, exc)
-            session.respond_error(request_id, INTERNAL_ERROR, "invalid result")
+        _respond(session, request, model)
+
+
+def _respond(
+    session: ClientSession | ServerSession, request: RequestReceived, result: Model
+) -> None:
+    try:
+        session.respond(request.request_id, result)
+    except LocalProtocolError as exc:
+        _log.error("the answer to %s is invalid: %s", request.method, exc)
+        session.respond_error(request.request_id, INTERNAL_ERROR, "invalid result")
+
+
+def _fail(session: ClientSession | ServerSession, request: RequestReceived, exc: Exception) -> None:
+    if isinstance(exc, McpError):
+        session.respond_error(request.request_id, exc.code, exc.message, exc.data)
+    else:
+        _log.error("the handler of %s failed", request.method, exc_info=exc)
+        session.respond_error(request.request_id, INTERNAL_ERROR, "internal error")
 
 
 def admit(

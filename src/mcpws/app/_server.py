@@ -3,13 +3,15 @@ completions, declares the capabilities they need, and answers the requests for t
 
 It does no I/O: a driver (``mcpws.trio``, ``mcpws.asyncio``) hands it each
 :class:`~mcpws.core.session.RequestReceived` with the :class:`~mcpws.app.Link` of its
-connection, awaits :meth:`Server.handle` and sends the result it returns, or the JSON-RPC
-error of the :class:`~mcpws.app.McpError` it raises.
+connection, takes the answer :meth:`Server.handle` gives (the result, or an awaitable of it
+when a handler has to wait) and sends it, or the JSON-RPC error of the
+:class:`~mcpws.app.McpError` it raises.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import inspect
 import json
 import logging
@@ -21,6 +23,7 @@ from typing import Any, Literal, TypeVar
 import attrs
 
 from mcpws.app._context import Context, Link, McpError
+from mcpws.app._driving import Answer
 from mcpws.app._schema import SchemaError, check, input_schema, parameters
 from mcpws.core.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND
 from mcpws.core.mcp import (
@@ -104,12 +107,16 @@ def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
     return typing.get_type_hints(fn)
 
 
-async def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call a handler, awaiting it when it is a coroutine function."""
-    value = fn(*args, **kwargs)
+def _then(value: Any, finish: Callable[[Any], Model]) -> Answer:
+    """``finish(value)``: at once, or once *value* is awaited when it is awaitable. A
+    handler that returns a plain value is answered without waiting."""
     if inspect.isawaitable(value):
-        value = await value
-    return value
+        return _finish_later(value, finish)
+    return finish(value)
+
+
+async def _finish_later(value: Awaitable[Any], finish: Callable[[Any], Model]) -> Model:
+    return finish(await value)
 
 
 def _template_pattern(template: str) -> re.Pattern[str]:
@@ -316,17 +323,19 @@ class Server:
 
     # Answering ---------------------------------------------------------------------------
 
-    async def handle(self, request: RequestReceived, link: Link) -> Model:
-        """Answer *request*; raises :class:`McpError` for a JSON-RPC error reply."""
+    def handle(self, request: RequestReceived, link: Link) -> Answer:
+        """Answer *request*: the result, at once when every handler involved returned a
+        plain value, else an awaitable of it. Raises :class:`McpError` (at once, or when
+        awaited) for a JSON-RPC error reply."""
         handler = _HANDLERS.get(request.method)
         if handler is None:
             raise McpError(METHOD_NOT_FOUND, f"method not found: {request.method}")
-        return await handler(self, request, Context(link, request))
+        return handler(self, request, Context(link, request))
 
-    async def _list_tools(self, request: RequestReceived, context: Context) -> Model:
+    def _list_tools(self, request: RequestReceived, context: Context) -> Model:
         return ListToolsResult(tools=[entry.tool for entry in self._tools.values()])
 
-    async def _call_tool(self, request: RequestReceived, context: Context) -> Model:
+    def _call_tool(self, request: RequestReceived, context: Context) -> Answer:
         params = request.params
         assert isinstance(params, CallToolRequestParams)
         entry = self._tools.get(params.name)
@@ -339,38 +348,40 @@ class Server:
         if entry.wants_context:
             arguments = {**arguments, entry.wants_context: context}
         try:
-            return _tool_result(await _call(entry.fn, **arguments))
+            value = entry.fn(**arguments)
+            if inspect.isawaitable(value):
+                return _tool_later(params.name, value)
+            return _tool_result(value)
         except McpError:
             raise
         except Exception as exc:
-            _log.exception("tool %s failed", params.name)
-            return _tool_error(f"{type(exc).__name__}: {exc}")
+            return _tool_failed(params.name, exc)
 
-    async def _list_resources(self, request: RequestReceived, context: Context) -> Model:
+    def _list_resources(self, request: RequestReceived, context: Context) -> Model:
         return ListResourcesResult(resources=[e.resource for e in self._resources.values()])
 
-    async def _list_templates(self, request: RequestReceived, context: Context) -> Model:
+    def _list_templates(self, request: RequestReceived, context: Context) -> Model:
         return ListResourceTemplatesResult(resource_templates=[e.template for e in self._templates])
 
-    async def _read_resource(self, request: RequestReceived, context: Context) -> Model:
+    def _read_resource(self, request: RequestReceived, context: Context) -> Answer:
         params = request.params
         assert isinstance(params, ReadResourceRequestParams)
         uri = params.uri
         entry = self._resources.get(uri)
         if entry is not None:
-            value = await _call(entry.fn)
-            return _contents(uri, value, entry.resource.mime_type)
+            finish = functools.partial(_contents, uri, mime_type=entry.resource.mime_type)
+            return _then(entry.fn(), finish)
         for template in self._templates:
             match = template.pattern.match(uri)
             if match:
-                value = await _call(template.fn, **match.groupdict())
-                return _contents(uri, value, template.template.mime_type)
+                finish = functools.partial(_contents, uri, mime_type=template.template.mime_type)
+                return _then(template.fn(**match.groupdict()), finish)
         raise McpError(RESOURCE_NOT_FOUND, f"resource not found: {uri}", {"uri": uri})
 
-    async def _list_prompts(self, request: RequestReceived, context: Context) -> Model:
+    def _list_prompts(self, request: RequestReceived, context: Context) -> Model:
         return ListPromptsResult(prompts=[entry.prompt for entry in self._prompts.values()])
 
-    async def _get_prompt(self, request: RequestReceived, context: Context) -> Model:
+    def _get_prompt(self, request: RequestReceived, context: Context) -> Answer:
         params = request.params
         assert isinstance(params, GetPromptRequestParams)
         entry = self._prompts.get(params.name)
@@ -390,29 +401,18 @@ class Server:
             raise McpError(INVALID_PARAMS, f"unexpected prompt arguments: {', '.join(unexpected)}")
         if entry.wants_context:
             arguments[entry.wants_context] = context
-        value = await _call(entry.fn, **arguments)
-        if isinstance(value, GetPromptResult):
-            return value
-        if isinstance(value, str):
-            value = [PromptMessage(role="user", content=TextContent(text=value))]
-        return GetPromptResult(messages=list(value), description=entry.prompt.description)
+        finish = functools.partial(_prompt_result, description=entry.prompt.description)
+        return _then(entry.fn(**arguments), finish)
 
-    async def _complete(self, request: RequestReceived, context: Context) -> Model:
+    def _complete(self, request: RequestReceived, context: Context) -> Answer:
         params = request.params
         assert isinstance(params, CompleteRequestParams)
         if self._completion is None:
             raise McpError(METHOD_NOT_FOUND, "this server completes nothing")
-        value = await _call(
-            self._completion, params.ref, params.argument.name, params.argument.value
-        )
-        if isinstance(value, CompleteResult):
-            return value
-        values = [str(item) for item in value][:100]
-        return CompleteResult(
-            completion=Completion(values=values, total=len(value), has_more=len(value) > 100)
-        )
+        value = self._completion(params.ref, params.argument.name, params.argument.value)
+        return _then(value, _completion_result)
 
-    async def _subscribe(self, request: RequestReceived, context: Context) -> Model:
+    def _subscribe(self, request: RequestReceived, context: Context) -> Model:
         params = request.params
         assert isinstance(params, SubscribeRequestParams | UnsubscribeRequestParams)
         subscribed = self._links.get(context.link)
@@ -423,7 +423,7 @@ class Server:
                 subscribed.discard(params.uri)
         return Result()
 
-    async def _set_level(self, request: RequestReceived, context: Context) -> Model:
+    def _set_level(self, request: RequestReceived, context: Context) -> Model:
         params = request.params
         assert isinstance(params, SetLevelRequestParams)
         context.set_log_level(params.level)
@@ -435,6 +435,22 @@ def _derived(fn: Callable[..., Any]) -> dict[str, Any]:
         return input_schema(fn, skip=Context)
     except SchemaError as exc:
         raise TypeError(f"{fn.__name__}: {exc}; give input_schema= explicitly") from None
+
+
+async def _tool_later(name: str, value: Awaitable[Any]) -> CallToolResult:
+    """The result of a tool that returned an awaitable."""
+    try:
+        return _tool_result(await value)
+    except McpError:
+        raise
+    except Exception as exc:
+        return _tool_failed(name, exc)
+
+
+def _tool_failed(name: str, exc: Exception) -> CallToolResult:
+    """A tool's exception as its error result; the traceback is logged, not sent."""
+    _log.error("tool %s failed", name, exc_info=exc)
+    return _tool_error(f"{type(exc).__name__}: {exc}")
 
 
 def _tool_error(message: str) -> CallToolResult:
@@ -458,6 +474,25 @@ def _tool_result(value: Any) -> CallToolResult:
     return CallToolResult(content=[TextContent(text=text)])
 
 
+def _prompt_result(value: Any, description: str | None) -> GetPromptResult:
+    """A prompt handler's return value as a result."""
+    if isinstance(value, GetPromptResult):
+        return value
+    if isinstance(value, str):
+        value = [PromptMessage(role="user", content=TextContent(text=value))]
+    return GetPromptResult(messages=list(value), description=description)
+
+
+def _completion_result(value: Any) -> CompleteResult:
+    """A completion handler's return value as a result."""
+    if isinstance(value, CompleteResult):
+        return value
+    values = [str(item) for item in value][:100]
+    return CompleteResult(
+        completion=Completion(values=values, total=len(value), has_more=len(value) > 100)
+    )
+
+
 def _contents(uri: str, value: Any, mime_type: str | None) -> ReadResourceResult:
     """A resource handler's return value as a result."""
     if isinstance(value, ReadResourceResult):
@@ -474,7 +509,7 @@ def _contents(uri: str, value: Any, mime_type: str | None) -> ReadResourceResult
     return ReadResourceResult(contents=list(value))
 
 
-_Handler = Callable[[Server, RequestReceived, Context], Awaitable[Model]]
+_Handler = Callable[[Server, RequestReceived, Context], Answer]
 _HANDLERS: dict[str, _Handler] = {
     "tools/list": Server._list_tools,
     "tools/call": Server._call_tool,

@@ -33,6 +33,7 @@ from wsproto.extensions import PerMessageDeflate
 from wsproto.frame_protocol import CloseReason, Opcode, RsvBits
 from wsproto.utilities import ProtocolError as WsprotoProtocolError
 
+from mcpws.core._frames import FIN_TEXT, Header, frame, mask, minimal, read_header
 from mcpws.core._timers import Timers
 from mcpws.core.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 
@@ -80,6 +81,8 @@ _MIB: Final = 1 << 20
 COMPRESSION_THRESHOLD: Final = 1024
 #: Bytes of a close frame's reason: 125 bytes of payload less the two of the code.
 _MAX_REASON: Final = 123
+#: The largest payload read here when no ``max_message_size`` is set.
+_NO_LIMIT: Final = 1 << 62
 
 
 def _positive_or_none(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -404,8 +407,23 @@ class _BoundedDeflate(PerMessageDeflate):
         return out
 
 
+def _fragments(first: int, fragmented: bool) -> bool:
+    """Whether a message is still unfinished after a frame whose first byte is *first*, given
+    whether one was before it (control frames change nothing)."""
+    opcode = first & 0x0F
+    if opcode in (Opcode.TEXT, Opcode.BINARY):
+        return not first & 0x80
+    if opcode == Opcode.CONTINUATION:
+        return fragmented and not first & 0x80
+    return fragmented
+
+
 class _WebSocket:
     """What both roles share: the open connection, its limits, keepalive and closing."""
+
+    #: Whether the frames this side receives are masked (a server's), and those it sends.
+    _MASKED_IN: bool
+    _MASK_OUT: bool
 
     def __init__(self, config: WebSocketConfig, now: float) -> None:
         self.config = config
@@ -417,6 +435,10 @@ class _WebSocket:
         self._timers = Timers[str]()
         self._message: list[Any] = []
         self._message_size = 0
+        self._frames = bytearray()  # the start of a frame not yet complete
+        self._owed = 0  # bytes of the current frame still to go to wsproto
+        self._fragmented = False  # whether wsproto is amid a fragmented message
+        self._deflate = False  # whether permessage-deflate was negotiated
         self._pings_sent = 0
         self._close_code: int | None = None
         self._close_reason = ""
@@ -489,7 +511,11 @@ class _WebSocket:
     def send_text(self, text: str) -> None:
         """Send a text message."""
         self._require_open()
-        self._queue(self._send_ws(ws.TextMessage(data=text)))
+        data = text.encode()
+        if self._deflate and len(data) >= COMPRESSION_THRESHOLD:
+            self._queue(self._send_ws(ws.TextMessage(data=text)))
+        else:  # a message that goes out uncompressed, in one frame
+            self._queue(frame(FIN_TEXT, data, masked=self._MASK_OUT))
 
     def send_bytes(self, data: bytes) -> None:
         """Send a binary message."""
@@ -543,6 +569,7 @@ class _WebSocket:
         if self.config.ping_interval is not None:
             self._timers.set("ping", now + self.config.ping_interval)
         names = tuple(extension.name for extension in extensions)
+        self._deflate = PerMessageDeflate.name in names
         self._events.append(ConnectionAccepted(subprotocol, names))
 
     def _extensions(self) -> list[PerMessageDeflate]:
@@ -556,11 +583,62 @@ class _WebSocket:
     # Receiving on an open connection ----------------------------------------------------------
 
     def _receive_frames(self, data: bytes, now: float) -> None:
+        """Read the frames in *data*: a whole, unfragmented, uncompressed text message here,
+        every other frame through wsproto, byte for byte as it arrives."""
+        buffer: bytes | bytearray = data
+        if self._frames:
+            buffer = self._frames
+            buffer += data
+        offset = 0
+        while offset < len(buffer) and self._state is not _State.CLOSED:
+            if self._owed:
+                end = offset + min(self._owed, len(buffer) - offset)
+                self._owed -= end - offset
+                self._to_wsproto(bytes(buffer[offset:end]), now)
+                offset = end
+                continue
+            header = read_header(buffer, offset)
+            if header is None:
+                break
+            end = offset + header.size + header.length
+            if not self._is_simple_text(header):
+                self._fragmented = _fragments(header.first, self._fragmented)
+                self._owed = header.size + header.length
+                continue
+            if end > len(buffer):
+                break
+            payload = buffer[offset + header.size : end]
+            if header.masked:
+                payload = mask(buffer[offset + header.size - 4 : offset + header.size], payload)
+            try:
+                text = payload.decode()
+            except UnicodeDecodeError:  # wsproto says what is wrong
+                self._owed = end - offset
+                continue
+            offset = end
+            self._events.append(TextReceived(text))
+        if buffer is self._frames:
+            del buffer[:offset]
+        elif offset < len(buffer):
+            self._frames = bytearray(buffer[offset:])
+
+    def _is_simple_text(self, header: Header) -> bool:
+        """Whether the frame is a whole text message to read here, not through wsproto."""
+        limit = self.config.max_message_size
+        return (
+            header.first == FIN_TEXT
+            and header.masked is self._MASKED_IN
+            and self._state is _State.OPEN
+            and not self._fragmented
+            and header.length <= (limit if limit is not None else _NO_LIMIT)
+            and minimal(header)
+        )
+
+    def _to_wsproto(self, data: bytes, now: float) -> None:
+        """Give wsproto bytes of one frame: it has at most one event to report."""
         assert self._ws is not None
         self._ws.receive_data(data)
         for event in self._ws.events():
-            if self._state is _State.CLOSED:
-                return
             self._dispatch(event, now)
 
     def _dispatch(self, event: ws.Event, now: float) -> None:
@@ -668,6 +746,8 @@ class _WebSocket:
 
 _TEXT_PLAIN: Final = ("content-type", "text/plain; charset=utf-8")
 _KEY: Final = re.compile(r"^[A-Za-z0-9+/]{22}==$")
+#: The end of an HTTP head, as h11 finds it.
+_BLANK_LINE: Final = re.compile(rb"\n\r?\n")
 
 
 def _select(policy: ServerPolicy, offered: Sequence[str]) -> tuple[str | None, str | None]:
@@ -687,6 +767,9 @@ class WebSocketServer(_WebSocket):
     ``principal`` is whatever the application passed to :meth:`accept`: the identity that an
     authentication hook established.
     """
+
+    _MASKED_IN = True
+    _MASK_OUT = False
 
     def __init__(
         self,
@@ -930,6 +1013,9 @@ class WebSocketClient(_WebSocket):
     tell the driver where to connect and whether to wrap the transport in TLS.
     """
 
+    _MASKED_IN = False
+    _MASK_OUT = True
+
     def __init__(
         self,
         url: str,
@@ -966,6 +1052,7 @@ class WebSocketClient(_WebSocket):
             )
         )
         self._rejection: tuple[int, tuple[tuple[str, str], ...]] | None = None
+        self._tail = b""  # the end of the answer so far, where a blank line may begin
         self._rejection_body = b""
 
     def receive_data(self, data: bytes, now: float) -> None:
@@ -978,6 +1065,22 @@ class WebSocketClient(_WebSocket):
             self._receive_frames(bytes(data), now)
 
     def _receive_answer(self, data: bytes, now: float) -> None:
+        """Give wsproto the answer one head at a time: the frames after a ``101`` are read as
+        every frame is, and wsproto must not hold any of them."""
+        while data and self._state is _State.HANDSHAKE:
+            found = _BLANK_LINE.search(self._tail + data)
+            if found is None:
+                head, data = data, b""
+                self._tail = (self._tail + head)[-2:]
+            else:
+                cut = found.end() - len(self._tail)
+                head, data = data[:cut], data[cut:]
+                self._tail = b""
+            self._read_answer(head, now)
+        if data and self._state is _State.OPEN:
+            self._receive_frames(data, now)
+
+    def _read_answer(self, data: bytes, now: float) -> None:
         assert self._ws is not None
         try:
             self._ws.receive_data(data)
@@ -992,12 +1095,11 @@ class WebSocketClient(_WebSocket):
                     self._rejection = (event.status_code, headers)
                     if not event.has_body:
                         self._rejected()
-                elif isinstance(event, ws.RejectData):
+                else:  # wsproto is given no frame before the 101 is read
+                    assert isinstance(event, ws.RejectData)
                     self._rejection_body += event.data
                     if event.body_finished or len(self._rejection_body) >= _BODY_SNIPPET:
                         self._rejected()
-                else:
-                    self._dispatch(event, now)
                 if self._state is _State.CLOSED:
                     return
         except (WsprotoProtocolError, ValueError) as exc:  # ValueError: bad header values

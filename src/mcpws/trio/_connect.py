@@ -12,11 +12,10 @@ from typing import Any
 import attrs
 import trio
 
-from mcpws.app import Client, Link, McpError, Opening
+from mcpws.app import Answer, Client, Link, McpError, Opening
 from mcpws.core.connection import ClientConnection
 from mcpws.core.errors import McpwsError
 from mcpws.core.jsonrpc import METHOD_NOT_FOUND
-from mcpws.core.mcp import Model
 from mcpws.core.session import (
     ClientSession,
     ClientSessionConfig,
@@ -258,9 +257,9 @@ async def _open_stream(
     return tls
 
 
-async def _for_the_client(event: RequestReceived, pump: Link) -> Model:
+def _for_the_client(event: RequestReceived, pump: Link) -> Answer:
     """Answer a server's request with the handlers of the client the pump serves."""
     assert isinstance(pump, Pump)
     if pump.client is None:
         raise McpError(METHOD_NOT_FOUND, "the client is not ready")
-    return await pump.client.handle(event)
+    return pump.client.handle(event)

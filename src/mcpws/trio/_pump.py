@@ -10,7 +10,7 @@ logic: every decision is the core's.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import trio
@@ -36,6 +36,7 @@ from mcpws.core.session import (
     TimeoutArg,
 )
 from mcpws.core.websocket import GOING_AWAY
+from mcpws.trio._socket import DirectSocket, direct
 
 __all__ = ["Pump"]
 
@@ -67,6 +68,7 @@ class Pump:
         grace: float = 0.0,
     ) -> None:
         self.stream = stream
+        self._io: trio.abc.Stream | DirectSocket = direct(stream) or stream
         self.connection = connection
         #: What answers the peer's requests.
         self.handler = handler
@@ -127,7 +129,7 @@ class Pump:
                     with trio.move_on_after(1.0):
                         await self.flush()
                 self._lost()
-                await trio.aclose_forcefully(self.stream)
+                await self._close_stream(forcefully=True)
 
     def _stop_handlers(self, deadline: float) -> None:
         """Give the handlers until *deadline* to finish."""
@@ -137,7 +139,7 @@ class Pump:
     async def _read(self) -> None:
         while not self.connection.closed:
             try:
-                data = await self.stream.receive_some(_CHUNK)
+                data = await self._io.receive_some(_CHUNK)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 data = b""
             now = trio.current_time()
@@ -180,15 +182,29 @@ class Pump:
             await self._write(chunks)
 
     async def _write(self, chunks: list[bytes]) -> None:
-        async with self._send_lock:
+        try:
+            self._send_lock.acquire_nowait()  # no scheduling when nobody else writes
+        except trio.WouldBlock:
+            await self._send_lock.acquire()
+        try:
             for data in chunks:
                 try:
                     if data:
-                        await self.stream.send_all(data)
+                        await self._io.send_all(data)
                     else:
-                        await self.stream.aclose()
+                        await self._close_stream()
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
                     pass
+        finally:
+            self._send_lock.release()
+
+    async def _close_stream(self, *, forcefully: bool = False) -> None:
+        if isinstance(self._io, DirectSocket):
+            self._io.close()
+        if forcefully:
+            await trio.aclose_forcefully(self.stream)
+        else:
+            await self.stream.aclose()
 
     async def _process(self) -> None:
         """Act on the core's events (and on those that acting produced), then write."""
@@ -199,8 +215,7 @@ class Pump:
 
     def _dispatch(self, event: Any) -> None:
         if isinstance(event, RequestReceived):
-            assert self._nursery is not None
-            self._nursery.start_soon(self._answer, event)
+            self._start_answering(event)
         elif isinstance(event, RequestCancelled):
             scope = self._handlers.get(event.request_id)
             if scope is not None:
@@ -237,28 +252,51 @@ class Pump:
                 waiter.done.set()
         self.closed.set()
 
-    async def _answer(self, event: RequestReceived) -> None:
-        """Run the application's handler for a peer's request and send its answer."""
-        request_id = event.request_id
+    def _start_answering(self, event: RequestReceived) -> None:
+        """Answer a peer's request: at once when a handler slot is free and the handler
+        answers at once; else in the request's own task, in a cancel scope of its own."""
+        try:
+            self._handler_slots.acquire_nowait()
+        except trio.WouldBlock:
+            later = None  # the task waits for a slot, then starts the handler
+        else:
+            later = answer(self.session, event, self.handler, self)
+            if later is None:
+                self._handler_slots.release()
+                return
         # Shielded: a shutdown gives handlers a grace period instead of cancelling them.
-        # Registered before waiting for a slot, so that a cancel reaches a queued request.
-        with trio.CancelScope(shield=True) as scope:
-            self._handlers[request_id] = scope
+        # Registered now, so that a cancel reaches the request whatever it is waiting for.
+        scope = self._handlers[event.request_id] = trio.CancelScope(shield=True)
+        assert self._nursery is not None
+        self._nursery.start_soon(self._answer, event, scope, later)
+
+    async def _answer(
+        self,
+        event: RequestReceived,
+        scope: trio.CancelScope,
+        later: Coroutine[Any, Any, None] | None,
+    ) -> None:
+        """Finish answering in the request's own task, holding a handler slot: with the
+        rest of a started handler (*later*), or, with none, after waiting for a slot."""
+        with scope:
             try:
-                try:
-                    self._handler_slots.acquire_nowait()  # no scheduling when a slot is free
-                except trio.WouldBlock:
+                if later is None:
                     await self._handler_slots.acquire()
                 try:
-                    await answer(self.session, event, self.handler, self)
+                    if later is None:
+                        # The slot may have been handed over after a cancel came.
+                        await trio.lowlevel.checkpoint_if_cancelled()
+                        later = answer(self.session, event, self.handler, self)
+                    if later is not None:
+                        await later
                 finally:
                     self._handler_slots.release()
             finally:
-                del self._handlers[request_id]
+                del self._handlers[event.request_id]
         if scope.cancelled_caught:
             # The core drops this answer when the peer cancelled the request.
             reason = "the server shut down before answering"
-            self.session.respond_error(request_id, INTERNAL_ERROR, reason)
+            self.session.respond_error(event.request_id, INTERNAL_ERROR, reason)
         await self.flush(shield=True)
 
     # The Link of this connection -----------------------------------------------------------
@@ -298,6 +336,7 @@ class Pump:
         """Send a notification."""
         self.session.send_notification(method, params)
         await self.flush()
+        await trio.lowlevel.checkpoint()  # a loop of notifications must not starve the rest
 
     async def send_progress(
         self, request_id: str | int, progress: float, total: float | None, message: str | None
@@ -305,3 +344,4 @@ class Pump:
         """Report progress on a peer's request."""
         if self.session.send_progress(request_id, progress, total, message):
             await self.flush()
+        await trio.lowlevel.checkpoint()  # a loop of reports must not starve the rest

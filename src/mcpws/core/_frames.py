@@ -1,0 +1,87 @@
+"""WebSocket frame headers (RFC 6455, section 5.2), read and written for the common case.
+
+The connection reads every frame's header itself to know where frames begin and end. A whole,
+unfragmented, uncompressed text frame is read here; every other frame goes to wsproto, which
+checks it to the letter and reports what is wrong. Small text messages are also framed here.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Final, NamedTuple
+
+__all__ = ["FIN_TEXT", "Header", "frame", "mask", "minimal", "read_header"]
+
+#: The first byte of a whole text message: FIN, no RSV bits, opcode 1.
+FIN_TEXT: Final = 0x81
+_MASKED: Final = 0x80
+
+
+class Header(NamedTuple):
+    """A frame's first byte, the size of its header (with the masking key) and of its payload."""
+
+    first: int
+    size: int
+    length: int
+    masked: bool
+
+
+def read_header(buffer: bytes | bytearray, offset: int) -> Header | None:
+    """The header of the frame at *offset*, or ``None`` while it is incomplete. A length in more
+    bytes than it needs is read as it is (see :func:`minimal`)."""
+    available = len(buffer) - offset
+    if available < 2:
+        return None
+    second = buffer[offset + 1]
+    length = second & 0x7F
+    size = 2
+    if length == 126:
+        size = 4
+        if available < size:
+            return None
+        length = int.from_bytes(buffer[offset + 2 : offset + 4], "big")
+    elif length == 127:
+        size = 10
+        if available < size:
+            return None
+        length = int.from_bytes(buffer[offset + 2 : offset + 10], "big")
+    masked = bool(second & _MASKED)
+    if masked:
+        size += 4
+    return Header(buffer[offset], size, length, masked) if available >= size else None
+
+
+def minimal(header: Header) -> bool:
+    """Whether the header gives its payload length in as few bytes as possible."""
+    encoded = header.size - (6 if header.masked else 2)
+    if header.length < 126:
+        return encoded == 0
+    return encoded == (2 if header.length < 65536 else 8)
+
+
+def mask(key: bytes | bytearray, payload: bytes | bytearray) -> bytes:
+    """*payload* XORed with the 4-byte *key*, repeated (masking and unmasking alike)."""
+    size = len(payload)
+    if not size:
+        return b""
+    repeated = (bytes(key) * (size // 4 + 1))[:size]
+    return (int.from_bytes(payload, "little") ^ int.from_bytes(repeated, "little")).to_bytes(
+        size, "little"
+    )
+
+
+def frame(first: int, payload: bytes, *, masked: bool) -> bytes:
+    """A frame with first byte *first* carrying *payload*, masked with a fresh random key when
+    *masked* (a client's frames)."""
+    size = len(payload)
+    bit = _MASKED if masked else 0
+    if size < 126:
+        header = bytes((first, size | bit))
+    elif size < 65536:
+        header = bytes((first, 126 | bit)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((first, 127 | bit)) + size.to_bytes(8, "big")
+    if not masked:
+        return header + payload
+    key = os.urandom(4)
+    return header + key + mask(key, payload)
