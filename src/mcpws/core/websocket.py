@@ -8,7 +8,11 @@ A request that passes becomes an :class:`UpgradeRequested` event; the applicatio
 hook as slow as it likes. :class:`WebSocketClient` builds the request from a ``ws://`` or
 ``wss://`` URL and checks the answer.
 
-Once open, both roles deliver whole text and binary messages, reassembled from fragments, and
+Once open, the core reads every frame's header itself. A whole, uncompressed text message (the
+usual MCP message) is read and written here directly; wsproto reads every other frame, handed
+over byte for byte, and checks it to the letter.
+
+Both roles deliver whole text and binary messages, reassembled from fragments, and
 enforce ``max_message_size`` while the fragments arrive, after permessage-deflate inflation
 too. They answer pings and echo close frames themselves, send keepalive pings, and close on
 the deadlines of :class:`WebSocketConfig`. Every object speaks one vocabulary:

@@ -68,7 +68,8 @@ class Pump:
         grace: float = 0.0,
     ) -> None:
         self.stream = stream
-        self._io: trio.abc.Stream | DirectSocket = direct(stream) or stream
+        #: What is read and written: the stream, or its socket directly while running.
+        self._io: trio.abc.Stream | DirectSocket = stream
         self.connection = connection
         #: What answers the peer's requests.
         self.handler = handler
@@ -107,6 +108,7 @@ class Pump:
         seconds to finish and send their answers, then the connection closes with 1001.
         """
         cancelled = False
+        self._io = direct(self.stream) or self.stream
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
