@@ -34,6 +34,7 @@ with atheris.instrument_imports():
     from mcpws.core.errors import ProtocolError
     from mcpws.core.websocket import (
         BytesReceived,
+        Closing,
         ConnectionAccepted,
         ConnectionClosed,
         ConnectionRejected,
@@ -56,6 +57,7 @@ EVENT_TYPES = (
     BytesReceived,
     PingReceived,
     PongReceived,
+    Closing,
     ConnectionClosed,
 )
 _MASK = b"\x00\x00\x00\x00"  # a zero masking key: the payload reads as it is written
