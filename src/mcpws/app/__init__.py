@@ -16,10 +16,14 @@ from mcpws.app._context import (
 )
 from mcpws.app._driving import (
     Answer as Answer,
+    ConnectError as ConnectError,
     Handler as Handler,
     Opening as Opening,
+    Reconnect as Reconnect,
+    ReconnectCallback as ReconnectCallback,
     admit as admit,
     answer as answer,
+    is_loopback as is_loopback,
 )
 from mcpws.app._schema import (
     SchemaError as SchemaError,
@@ -33,6 +37,7 @@ __all__ = [
     "RESOURCE_NOT_FOUND",
     "Answer",
     "Client",
+    "ConnectError",
     "ConnectionLost",
     "Context",
     "Handler",
@@ -40,6 +45,8 @@ __all__ = [
     "McpError",
     "Opening",
     "ProgressCallback",
+    "Reconnect",
+    "ReconnectCallback",
     "RequestHandler",
     "SchemaError",
     "Server",
@@ -47,4 +54,5 @@ __all__ = [
     "answer",
     "check_arguments",
     "input_schema",
+    "is_loopback",
 ]

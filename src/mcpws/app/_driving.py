@@ -1,12 +1,17 @@
 """What every driver does the same way, whatever its loop, with no I/O: answer a peer's
 request with the application's handler (:func:`answer`), decide a server connection's upgrade
-(:func:`admit`), and follow a client connection until its session opens (:class:`Opening`)."""
+(:func:`admit`), follow a client connection until its session opens (:class:`Opening`), and
+the reconnection policy (:class:`Reconnect`) and errors a client shares."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+import random
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import Any
+
+import attrs
 
 from mcpws.app._context import Link, McpError
 from mcpws.core.connection import (
@@ -17,7 +22,7 @@ from mcpws.core.connection import (
     ConnectionRequested,
     ServerConnection,
 )
-from mcpws.core.errors import LocalProtocolError
+from mcpws.core.errors import LocalProtocolError, McpwsError
 from mcpws.core.jsonrpc import INTERNAL_ERROR
 from mcpws.core.mcp import Model
 from mcpws.core.session import (
@@ -28,7 +33,17 @@ from mcpws.core.session import (
     SessionInitialized,
 )
 
-__all__ = ["Answer", "Handler", "Opening", "admit", "answer"]
+__all__ = [
+    "Answer",
+    "ConnectError",
+    "Handler",
+    "Opening",
+    "Reconnect",
+    "ReconnectCallback",
+    "admit",
+    "answer",
+    "is_loopback",
+]
 
 _log = logging.getLogger("mcpws")
 
@@ -115,6 +130,49 @@ def admit(
         return None
     connection.accept(now=now, principal=principal)
     return principal
+
+
+class ConnectError(McpwsError):
+    """The connection or the session could not be opened."""
+
+
+@attrs.frozen(kw_only=True)
+class Reconnect:
+    """How a client comes back after its connection drops: after *initial_delay* seconds,
+    then each delay *multiplier* times the last, at most *max_delay*, each spread by up to
+    *jitter* of itself either way; *max_attempts* in a row at most (``None``: no limit)."""
+
+    initial_delay: float = attrs.field(default=0.5, validator=attrs.validators.gt(0))
+    multiplier: float = attrs.field(default=2.0, validator=attrs.validators.ge(1))
+    max_delay: float = attrs.field(default=30.0, validator=attrs.validators.gt(0))
+    jitter: float = attrs.field(
+        default=0.1, validator=[attrs.validators.ge(0), attrs.validators.le(1)]
+    )
+    max_attempts: int | None = None
+
+    def delays(self) -> Iterator[float]:
+        """The delays before each attempt."""
+        delay = self.initial_delay
+        attempt = 0
+        while self.max_attempts is None or attempt < self.max_attempts:
+            attempt += 1
+            yield delay * (1 + random.uniform(-self.jitter, self.jitter))
+            delay = min(delay * self.multiplier, self.max_delay)
+
+
+#: What ``connect(..., on_reconnect=...)`` calls after each successful reconnection, with
+#: the number of attempts it took.
+ReconnectCallback = Callable[[int], Any]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether *host*, a name or an address a server binds to, is a loopback one."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Opening:

@@ -2,12 +2,12 @@
 :class:`~mcpws.app.Client`. It pumps the sans-IO core; every protocol decision is the core's.
 """
 
-from mcpws.trio._connect import (
+from mcpws.app import (
     ConnectError as ConnectError,
     Reconnect as Reconnect,
     ReconnectCallback as ReconnectCallback,
-    connect as connect,
 )
+from mcpws.trio._connect import connect as connect
 from mcpws.trio._serve import serve as serve
 
 __all__ = ["ConnectError", "Reconnect", "ReconnectCallback", "connect", "serve"]

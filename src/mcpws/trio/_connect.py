@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import logging
-import random
 import ssl
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-import attrs
 import trio
 
-from mcpws.app import Answer, Client, Link, McpError, Opening
+from mcpws.app import (
+    Answer,
+    Client,
+    ConnectError,
+    Link,
+    McpError,
+    Opening,
+    Reconnect,
+    ReconnectCallback,
+)
 from mcpws.core.connection import ClientConnection
-from mcpws.core.errors import McpwsError
 from mcpws.core.jsonrpc import METHOD_NOT_FOUND
 from mcpws.core.session import (
     ClientSession,
@@ -28,39 +34,6 @@ from mcpws.trio._pump import Pump
 __all__ = ["ConnectError", "Reconnect", "ReconnectCallback", "connect"]
 
 _log = logging.getLogger("mcpws")
-
-
-class ConnectError(McpwsError):
-    """The connection or the session could not be opened."""
-
-
-@attrs.frozen(kw_only=True)
-class Reconnect:
-    """How a client comes back after its connection drops: after *initial_delay* seconds,
-    then each delay *multiplier* times the last, at most *max_delay*, each spread by up to
-    *jitter* of itself either way; *max_attempts* in a row at most (``None``: no limit)."""
-
-    initial_delay: float = attrs.field(default=0.5, validator=attrs.validators.gt(0))
-    multiplier: float = attrs.field(default=2.0, validator=attrs.validators.ge(1))
-    max_delay: float = attrs.field(default=30.0, validator=attrs.validators.gt(0))
-    jitter: float = attrs.field(
-        default=0.1, validator=[attrs.validators.ge(0), attrs.validators.le(1)]
-    )
-    max_attempts: int | None = None
-
-    def delays(self) -> Iterator[float]:
-        """The delays before each attempt."""
-        delay = self.initial_delay
-        attempt = 0
-        while self.max_attempts is None or attempt < self.max_attempts:
-            attempt += 1
-            yield delay * (1 + random.uniform(-self.jitter, self.jitter))
-            delay = min(delay * self.multiplier, self.max_delay)
-
-
-#: What ``connect(..., on_reconnect=...)`` calls after each successful reconnection, with
-#: the number of attempts it took.
-ReconnectCallback = Callable[[int], Any]
 
 
 class _Opener:

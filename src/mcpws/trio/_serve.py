@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import ssl
 from collections.abc import Sequence
@@ -10,7 +9,7 @@ from typing import Any
 
 import trio
 
-from mcpws.app import Server, admit
+from mcpws.app import Server, admit, is_loopback
 from mcpws.core.connection import (
     Authenticate,
     ConnectionRequested,
@@ -23,15 +22,6 @@ from mcpws.trio._pump import Pump
 __all__ = ["serve"]
 
 _log = logging.getLogger("mcpws")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 async def serve(
@@ -62,7 +52,7 @@ async def serve(
     seconds to finish, and closes each connection with 1001. *session_options* go to
     :meth:`~mcpws.app.Server.session_config`.
     """
-    if allowed_hosts is None and _is_loopback(host):
+    if allowed_hosts is None and is_loopback(host):
         allowed_hosts = LOOPBACK_HOSTS
     policy = ServerPolicy(
         path=path,
