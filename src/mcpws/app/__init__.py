@@ -24,6 +24,7 @@ from mcpws.app._driving import (
     admit as admit,
     answer as answer,
     is_loopback as is_loopback,
+    settles as settles,
 )
 from mcpws.app._schema import (
     SchemaError as SchemaError,
@@ -55,4 +56,5 @@ __all__ = [
     "check_arguments",
     "input_schema",
     "is_loopback",
+    "settles",
 ]

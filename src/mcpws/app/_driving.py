@@ -1,5 +1,6 @@
 """What every driver does the same way, whatever its loop, with no I/O: answer a peer's
-request with the application's handler (:func:`answer`), decide a server connection's upgrade
+request with the application's handler (:func:`answer`), settle the caller's request with
+the answer's event (:func:`settles`), decide a server connection's upgrade
 (:func:`admit`), follow a client connection until its session opens (:class:`Opening`), and
 the reconnection policy (:class:`Reconnect`) and errors a client shares."""
 
@@ -23,11 +24,15 @@ from mcpws.core.connection import (
     ServerConnection,
 )
 from mcpws.core.errors import LocalProtocolError, McpwsError
-from mcpws.core.jsonrpc import INTERNAL_ERROR
+from mcpws.core.jsonrpc import INTERNAL_ERROR, RequestId
 from mcpws.core.mcp import Model
 from mcpws.core.session import (
     ClientSession,
+    ErrorReceived,
+    InvalidResultReceived,
     RequestReceived,
+    RequestTimedOut,
+    ResponseReceived,
     ServerSession,
     SessionFailed,
     SessionInitialized,
@@ -43,6 +48,7 @@ __all__ = [
     "admit",
     "answer",
     "is_loopback",
+    "settles",
 ]
 
 _log = logging.getLogger("mcpws")
@@ -106,6 +112,21 @@ def _fail(session: ClientSession | ServerSession, request: RequestReceived, exc:
     else:
         _log.error("the handler of %s failed", request.method, exc_info=exc)
         session.respond_error(request.request_id, INTERNAL_ERROR, "internal error")
+
+
+def settles(event: object) -> tuple[RequestId, Model | BaseException] | None:
+    """The request an event settles, with its outcome (the result, or the exception its
+    caller gets), or ``None`` when the event settles none."""
+    if isinstance(event, ResponseReceived):
+        return event.request_id, event.result
+    if isinstance(event, ErrorReceived):
+        error = event.error
+        return event.request_id, McpError(error.code, error.message, error.data)
+    if isinstance(event, InvalidResultReceived):
+        return event.request_id, McpError(INTERNAL_ERROR, str(event.error))
+    if isinstance(event, RequestTimedOut):
+        return event.request_id, TimeoutError(f"{event.method} got no answer in time")
+    return None
 
 
 def admit(

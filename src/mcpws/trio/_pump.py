@@ -15,22 +15,18 @@ from typing import Any
 
 import trio
 
-from mcpws.app import Client, ConnectionLost, McpError, ProgressCallback
-from mcpws.app._driving import Handler, answer
+from mcpws.app import Client, ConnectionLost, ProgressCallback
+from mcpws.app._driving import Handler, answer, settles
 from mcpws.core.connection import ClientConnection, ConnectionClosed, ServerConnection
 from mcpws.core.jsonrpc import INTERNAL_ERROR
 from mcpws.core.mcp import LoggingLevel, Model
 from mcpws.core.session import (
     UNSET,
     ClientSession,
-    ErrorReceived,
-    InvalidResultReceived,
     Params,
     ProgressReceived,
     RequestCancelled,
     RequestReceived,
-    RequestTimedOut,
-    ResponseReceived,
     ServerSession,
     State,
     TimeoutArg,
@@ -222,15 +218,8 @@ class Pump:
             scope = self._handlers.get(event.request_id)
             if scope is not None:
                 scope.cancel()
-        elif isinstance(event, ResponseReceived):
-            self._resolve(event.request_id, event.result)
-        elif isinstance(event, ErrorReceived):
-            error = event.error
-            self._resolve(event.request_id, McpError(error.code, error.message, error.data))
-        elif isinstance(event, InvalidResultReceived):
-            self._resolve(event.request_id, McpError(INTERNAL_ERROR, str(event.error)))
-        elif isinstance(event, RequestTimedOut):
-            self._resolve(event.request_id, TimeoutError(f"{event.method} got no answer in time"))
+        elif (settled := settles(event)) is not None:
+            self._resolve(*settled)
         elif isinstance(event, ProgressReceived):
             waiter = self._waiters.get(event.request_id)
             if waiter is not None and waiter.on_progress is not None:
