@@ -24,9 +24,13 @@ def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_demo_uses_every_part_of_the_demo_server() -> None:
+LOOPS = ["trio", "asyncio"]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_the_demo_uses_every_part_of_the_demo_server(loop: str) -> None:
     lines: list[str] = []
-    assert main(["demo"], write=lines.append) == 0
+    assert main(["demo", "--loop", loop], write=lines.append) == 0
     transcript = "\n".join(lines)
     assert "session open: MCP 2026-07-28, server mcpws-demo" in transcript
     assert "tools: add, divide, countdown, echo" in transcript
@@ -36,6 +40,7 @@ def test_the_demo_uses_every_part_of_the_demo_server() -> None:
     assert "  progress 3/3 0..." in transcript
     assert '"text": "Hello, Ada!"' in transcript
     assert "['typescript']" in transcript
+    assert lines[0].endswith(f"({loop})")
     assert lines[-1] == "done"
 
 
@@ -66,12 +71,12 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[str]:
-    """``mcpws serve`` in a subprocess; its URL."""
+@pytest.fixture(scope="module", params=LOOPS)
+def served(request: pytest.FixtureRequest) -> Iterator[str]:
+    """``mcpws serve`` in a subprocess, on each loop; its URL."""
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "mcpws", "serve", "--port", str(port)],
+        [sys.executable, "-m", "mcpws", "serve", "--port", str(port), "--loop", request.param],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -86,8 +91,9 @@ def served() -> Iterator[str]:
             process.stdout.close()
 
 
-def test_tools_lists_the_tools(served: str) -> None:
-    done = run("tools", served)
+@pytest.mark.parametrize("loop", LOOPS)
+def test_tools_lists_the_tools(served: str, loop: str) -> None:
+    done = run("tools", served, "--loop", loop)
     assert done.returncode == 0, done.stderr
     assert [tool["name"] for tool in json.loads(done.stdout)] == [
         "add",
@@ -109,8 +115,9 @@ def test_call_sends_any_request(served: str) -> None:
     assert json.loads(done.stdout)["contents"][0]["text"] == "Hello, Bo!"
 
 
-def test_an_error_reply_is_one_line_and_a_failure(served: str) -> None:
-    done = run("call", served, "resources/read", '{"uri": "demo://nope"}')
+@pytest.mark.parametrize("loop", LOOPS)
+def test_an_error_reply_is_one_line_and_a_failure(served: str, loop: str) -> None:
+    done = run("call", served, "resources/read", '{"uri": "demo://nope"}', "--loop", loop)
     assert done.returncode == 1
     assert done.stderr == "mcpws: the server answered -32002: resource not found: demo://nope\n"
 
@@ -132,17 +139,19 @@ def test_bad_arguments_are_one_line_and_a_failure(
     assert done.stderr.count("\n") == 1
 
 
-def test_a_server_that_is_not_there_is_one_line_and_a_failure() -> None:
-    done = run("tools", f"ws://127.0.0.1:{_free_port()}/mcp")
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_server_that_is_not_there_is_one_line_and_a_failure(loop: str) -> None:
+    done = run("tools", f"ws://127.0.0.1:{_free_port()}/mcp", "--loop", loop)
     assert done.returncode == 1
     assert done.stderr.startswith("mcpws: ")
     assert done.stderr.count("\n") == 1
 
 
-def test_serve_stops_gracefully_on_ctrl_c() -> None:
+@pytest.mark.parametrize("loop", LOOPS)
+def test_serve_stops_gracefully_on_ctrl_c(loop: str) -> None:
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "mcpws", "serve", "--port", str(port)],
+        [sys.executable, "-m", "mcpws", "serve", "--port", str(port), "--loop", loop],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -10,6 +10,7 @@ import pytest
 PUBLIC = [
     "mcpws.app",
     "mcpws.trio",
+    "mcpws.asyncio",
     "mcpws.core.connection",
     "mcpws.core.errors",
     "mcpws.core.jsonrpc",

@@ -7,16 +7,21 @@
 * ``mcpws call URL METHOD [PARAMS_JSON]``, ``mcpws tools URL``, ``mcpws tool URL NAME
   key=value ...``: one request to a server, its result printed as JSON.
 
-Errors print one line on standard error and exit with status 1.
+``--loop trio`` (the default) or ``--loop asyncio`` chooses the driver. Errors print one line on
+standard error and exit with status 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import functools
 import importlib
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from mcpws._version import __version__
@@ -78,45 +83,86 @@ def _print_json(value: Any, write: Callable[[str], object]) -> None:
     write(json.dumps(value, indent=2, ensure_ascii=False))
 
 
-async def _demo(revision: str | None, write: Callable[[str], object]) -> None:
-    import trio
-
-    from mcpws._demo import demo_server, run_demo
-    from mcpws.trio import connect, serve
-
-    async with trio.open_nursery() as nursery:
-        listeners = await nursery.start(serve, demo_server())
-        port = listeners[0].socket.getsockname()[1]
-        url = f"ws://127.0.0.1:{port}/mcp"
-        write(f"mcpws {__version__} demo: the demo server listens on {url}")
-        async with connect(url, **_revisions(revision)) as client:
-            await run_demo(client, write)
-        nursery.cancel_scope.cancel()
-    write("done")
-
-
-async def _serve(args: argparse.Namespace, write: Callable[[str], object]) -> None:
+@asynccontextmanager
+async def _serving_trio(app: Server, host: str, port: int, **options: Any) -> AsyncIterator[int]:
+    """Serve *app* with trio while in the block; yields the port it listens on."""
     import trio
 
     from mcpws.trio import serve
 
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(functools.partial(serve, app, host, port, **options))
+        yield listeners[0].socket.getsockname()[1]
+        nursery.cancel_scope.cancel()
+
+
+class _Started:
+    """A ``task_status`` for asyncio: a future of the value ``started`` reports."""
+
+    def __init__(self) -> None:
+        self.value: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+    def started(self, value: Any = None) -> None:
+        self.value.set_result(value)
+
+
+@asynccontextmanager
+async def _serving_asyncio(app: Server, host: str, port: int, **options: Any) -> AsyncIterator[int]:
+    """Serve *app* with asyncio while in the block; yields the port it listens on."""
+    from mcpws.asyncio import serve
+
+    status = _Started()
+    task = asyncio.create_task(serve(app, host, port, task_status=status, **options))
+    try:
+        await asyncio.wait([status.value, task], return_when=asyncio.FIRST_COMPLETED)
+        if not status.value.done():
+            task.result()  # serving failed before it listened: raise why
+        yield status.value.result()[0].getsockname()[1]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _forever(loop: str) -> None:
+    if loop == "trio":
+        import trio
+
+        await trio.sleep_forever()
+    else:
+        await asyncio.Event().wait()
+
+
+def _serving(loop: str) -> Callable[..., AbstractAsyncContextManager[int]]:
+    return _serving_trio if loop == "trio" else _serving_asyncio
+
+
+async def _demo(args: argparse.Namespace, write: Callable[[str], object]) -> None:
+    from mcpws._demo import demo_server, run_demo
+
+    connect = importlib.import_module(f"mcpws.{args.loop}").connect
+    async with _serving(args.loop)(demo_server(), "127.0.0.1", 0) as port:
+        url = f"ws://127.0.0.1:{port}/mcp"
+        write(f"mcpws {__version__} demo: the demo server listens on {url} ({args.loop})")
+        async with connect(url, **_revisions(args.revision)) as client:
+            await run_demo(client, write)
+    write("done")
+
+
+async def _serve(args: argparse.Namespace, write: Callable[[str], object]) -> None:
     app = _load(args.app)
     options: dict[str, Any] = {"path": args.path}
     if args.allow_origin:
         options["allowed_origins"] = args.allow_origin
     if args.allow_host:
         options["allowed_hosts"] = args.allow_host
-    async with trio.open_nursery() as nursery:
-        listeners = await nursery.start(lambda task_status: serve(
-            app, args.host, args.port, task_status=task_status, **options
-        ))  # fmt: skip
-        port = listeners[0].socket.getsockname()[1]
+    async with _serving(args.loop)(app, args.host, args.port, **options) as port:
         write(f"serving {app.info.name} on ws://{args.host}:{port}{args.path} (Ctrl-C stops)")
+        await _forever(args.loop)
 
 
 async def _request(args: argparse.Namespace, write: Callable[[str], object]) -> None:
-    from mcpws.trio import connect
-
+    connect = importlib.import_module(f"mcpws.{args.loop}").connect
     options = _revisions(args.revision)
     async with connect(args.url, headers=_headers(args.header), **options) as client:
         write_result = await _one_request(client, args)
@@ -136,12 +182,21 @@ async def _one_request(client: Client, args: argparse.Namespace) -> Any:
     return await client.request(args.method, params, timeout=timeout)
 
 
+#: The ``--loop`` option: the driver a command runs on.
+_LOOP: dict[str, Any] = {
+    "choices": ("trio", "asyncio"),
+    "default": "trio",
+    "help": "the event loop and driver to run on (default: trio)",
+}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mcpws", description="MCP over WebSocket.")
     parser.add_argument("--version", action="version", version=f"mcpws {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="run the demo server and a client against it")
     demo.add_argument("--revision", choices=REVISIONS, help="the one revision the client speaks")
+    demo.add_argument("--loop", **_LOOP)
     serve = commands.add_parser("serve", help="serve an mcpws.Server until interrupted")
     serve.add_argument("app", nargs="?", help="module:attribute (default: the demo server)")
     serve.add_argument("--host", default="127.0.0.1")
@@ -149,6 +204,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--path", default="/mcp")
     serve.add_argument("--allow-origin", action="append", metavar="PATTERN", default=[])
     serve.add_argument("--allow-host", action="append", metavar="PATTERN", default=[])
+    serve.add_argument("--loop", **_LOOP)
     for name, text in (
         ("call", "send one request and print its result"),
         ("tools", "list a server's tools"),
@@ -165,36 +221,31 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--header", action="append", default=[], metavar="NAME: VALUE")
         command.add_argument("--timeout", type=float, default=None, help="seconds")
         command.add_argument("--revision", choices=REVISIONS)
+        command.add_argument("--loop", **_LOOP)
     return parser
 
 
 def _run(args: argparse.Namespace, write: Callable[[str], object]) -> None:
-    """Run a command; an interrupted ``serve`` stops after its graceful shutdown."""
+    """Run a command under its loop; an interrupted ``serve`` stops after its graceful
+    shutdown. An exception group from a nursery is reported by its first error."""
+    command = {"demo": _demo, "serve": _serve}.get(args.command, _request)
     try:
-        _run_trio(args, write)
+        try:
+            if args.loop == "trio":
+                import trio
+
+                trio.run(command, args, write)
+            else:
+                asyncio.run(command(args, write))
+        except BaseExceptionGroup as group:
+            leaf: BaseException = group
+            while isinstance(leaf, BaseExceptionGroup):
+                leaf = leaf.exceptions[0]
+            raise leaf from None
     except KeyboardInterrupt:
         if args.command != "serve":
             raise
         write("stopped")
-
-
-def _run_trio(args: argparse.Namespace, write: Callable[[str], object]) -> None:
-    """Run a command under trio; an exception group from a nursery is reported by its
-    first error."""
-    import trio
-
-    try:
-        if args.command == "demo":
-            trio.run(_demo, args.revision, write)
-        elif args.command == "serve":
-            trio.run(_serve, args, write)
-        else:
-            trio.run(_request, args, write)
-    except BaseExceptionGroup as group:
-        leaf: BaseException = group
-        while isinstance(leaf, BaseExceptionGroup):
-            leaf = leaf.exceptions[0]
-        raise leaf from None
 
 
 def main(argv: Sequence[str] | None = None, write: Callable[[str], object] = print) -> int:

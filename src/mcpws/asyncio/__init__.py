@@ -1,0 +1,14 @@
+"""The asyncio driver: :func:`serve` an :class:`~mcpws.app.Server`, :func:`connect` to get a
+:class:`~mcpws.app.Client`, with the API of :mod:`mcpws.trio`. It pumps the sans-IO core as
+an :class:`asyncio.Protocol`; every protocol decision is the core's.
+"""
+
+from mcpws.app import (
+    ConnectError as ConnectError,
+    Reconnect as Reconnect,
+    ReconnectCallback as ReconnectCallback,
+)
+from mcpws.asyncio._connect import connect as connect
+from mcpws.asyncio._serve import TaskStatus as TaskStatus, serve as serve
+
+__all__ = ["ConnectError", "Reconnect", "ReconnectCallback", "TaskStatus", "connect", "serve"]

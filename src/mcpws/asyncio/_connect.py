@@ -1,0 +1,206 @@
+"""Connecting to an MCP server over WebSocket with asyncio: :func:`connect`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from mcpws.app import (
+    Answer,
+    Client,
+    ConnectError,
+    Link,
+    McpError,
+    Opening,
+    Reconnect,
+    ReconnectCallback,
+)
+from mcpws.asyncio._pump import Pump
+from mcpws.core.connection import ClientConnection
+from mcpws.core.jsonrpc import METHOD_NOT_FOUND
+from mcpws.core.session import (
+    ClientSession,
+    ClientSessionConfig,
+    NotificationReceived,
+    RequestReceived,
+)
+from mcpws.core.websocket import WebSocketConfig
+
+__all__ = ["connect"]
+
+_log = logging.getLogger("mcpws")
+
+
+class _Opener:
+    """Opens connections to one URL, each with a new session, for one client."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: Sequence[tuple[str, str]],
+        ssl_context: ssl.SSLContext | None,
+        origin: str | None,
+        config: WebSocketConfig | None,
+        session: ClientSessionConfig,
+        open_timeout: float,
+    ) -> None:
+        self.url = url
+        self._headers = headers
+        self._ssl_context = ssl_context
+        self._origin = origin
+        self._config = config
+        self._session = session
+        self._timeout = open_timeout
+
+    async def open(self, client: Client | None) -> tuple[Pump, ClientSession]:
+        """Open a connection and its session; raises ConnectError."""
+        loop = asyncio.get_running_loop()
+        core = ClientSession(self._session)
+        connection = ClientConnection(
+            self.url,
+            loop.time(),
+            config=self._config,
+            headers=self._headers,
+            origin=self._origin,
+            session=core,
+        )
+        pump = Pump(connection, _for_the_client)
+        watch = Opening()
+        opened = asyncio.Event()
+
+        def note(event: Any) -> None:
+            watch.note(event)
+            if watch.done:
+                opened.set()
+            if isinstance(event, NotificationReceived):
+                listener = pump.client.on_notification if pump.client is not None else None
+                if listener is not None:
+                    listener(event.method, event.params)
+
+        pump.on_event = note
+        pump.client = client
+        tls = None
+        if connection.secure:
+            tls = self._ssl_context or ssl.create_default_context()
+        try:
+            async with asyncio.timeout(self._timeout):
+                try:
+                    await loop.create_connection(
+                        lambda: pump,
+                        connection.host,
+                        connection.port,
+                        ssl=tls,
+                        server_hostname=connection.host if tls else None,
+                    )
+                except ssl.SSLError as exc:
+                    raise ConnectError(f"the TLS handshake failed: {exc}") from exc
+                except OSError as exc:
+                    where = f"{connection.host}:{connection.port}"
+                    raise ConnectError(f"cannot reach {where}: {exc}") from exc
+                await opened.wait()
+        except TimeoutError:
+            await pump.shutdown()
+            raise ConnectError(f"could not open {self.url} in {self._timeout} s") from None
+        if watch.failure and not core.revision:
+            await pump.shutdown()
+            raise ConnectError(watch.failure)
+        return pump, core
+
+
+def _for_the_client(event: RequestReceived, pump: Link) -> Answer:
+    """Answer a server's request with the handlers of the client the pump serves."""
+    assert isinstance(pump, Pump)
+    if pump.client is None:
+        raise McpError(METHOD_NOT_FOUND, "the client is not ready")
+    return pump.client.handle(event)
+
+
+@asynccontextmanager
+async def connect(
+    url: str,
+    *,
+    headers: Sequence[tuple[str, str]] = (),
+    ssl_context: ssl.SSLContext | None = None,
+    origin: str | None = None,
+    config: WebSocketConfig | None = None,
+    session: ClientSessionConfig | None = None,
+    open_timeout: float = 30.0,
+    reconnect: Reconnect | None = None,
+    on_reconnect: ReconnectCallback | None = None,
+    **session_options: Any,
+) -> AsyncIterator[Client]:
+    """Open a connection to *url*, open the MCP session on it and yield the ready
+    :class:`~mcpws.app.Client`; close both on exit. The options and the reconnection are
+    those of :func:`mcpws.trio.connect`."""
+    opener = _Opener(
+        url,
+        headers=headers,
+        ssl_context=ssl_context,
+        origin=origin,
+        config=config,
+        session=session if session is not None else ClientSessionConfig(**session_options),
+        open_timeout=open_timeout,
+    )
+    pump, core = await opener.open(None)
+    client = Client(pump, core)
+    pump.client = client
+    watcher = None
+    if reconnect is not None:
+        watcher = asyncio.create_task(_come_back(opener, client, reconnect, on_reconnect))
+    try:
+        yield client
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        await _close(client)
+
+
+async def _close(client: Client) -> None:
+    pump = client.link
+    assert isinstance(pump, Pump)
+    if not pump.closed.is_set():
+        pump.connection.close(now=asyncio.get_running_loop().time())
+        pump.flush()
+        try:
+            async with asyncio.timeout(5):
+                await pump.closed.wait()
+        except TimeoutError:
+            await pump.shutdown()
+
+
+async def _come_back(
+    opener: _Opener,
+    client: Client,
+    policy: Reconnect,
+    on_reconnect: ReconnectCallback | None,
+) -> None:
+    """Watch the client's connection; open a new one each time it drops."""
+    while True:
+        pump = client.link
+        assert isinstance(pump, Pump)
+        await pump.closed.wait()
+        attempts = 0
+        for delay in policy.delays():
+            attempts += 1
+            await asyncio.sleep(delay)
+            try:
+                new_pump, core = await opener.open(client)
+            except ConnectError as exc:
+                _log.info("reconnecting to %s failed: %s", opener.url, exc)
+                continue
+            client.rebind(new_pump, core)
+            new_pump.client = client
+            if on_reconnect is not None:
+                on_reconnect(attempts)
+            break
+        else:
+            _log.warning("gave up reconnecting to %s after %d attempts", opener.url, attempts)
+            return

@@ -1,0 +1,107 @@
+"""Serving an :class:`~mcpws.app.Server` over WebSocket with asyncio: :func:`serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import ssl
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from mcpws.app import Server, admit, is_loopback
+from mcpws.asyncio._pump import Pump
+from mcpws.core.connection import Authenticate, ConnectionRequested, ServerConnection
+from mcpws.core.session import ServerSession
+from mcpws.core.websocket import DEFAULT_ORIGINS, LOOPBACK_HOSTS, ServerPolicy, WebSocketConfig
+
+__all__ = ["TaskStatus", "serve"]
+
+_log = logging.getLogger("mcpws")
+
+
+class TaskStatus(Protocol):
+    """What :func:`serve` reports its listening sockets to, once it listens (trio's
+    ``task_status`` is one)."""
+
+    def started(self, value: Any = None, /) -> None: ...
+
+
+async def serve(
+    app: Server,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    path: str = "/mcp",
+    ssl_context: ssl.SSLContext | None = None,
+    allowed_origins: Sequence[str] = DEFAULT_ORIGINS,
+    allowed_hosts: Sequence[str] | None = None,
+    authenticate: Authenticate | None = None,
+    config: WebSocketConfig | None = None,
+    max_connections: int | None = None,
+    max_concurrent_requests: int = 64,
+    shutdown_timeout: float = 10.0,
+    task_status: TaskStatus | None = None,
+    **session_options: Any,
+) -> None:
+    """Serve *app* until cancelled, then shut down gracefully.
+
+    The options are those of :func:`mcpws.trio.serve`. Each request whose handler has to
+    wait runs in its own task (at most *max_concurrent_requests* at a time per connection).
+    Beyond *max_connections*, an upgrade is answered with HTTP 503. The listening sockets
+    are reported to *task_status*, once listening, so that port 0 can be used. Cancelled,
+    the server stops accepting, gives the requests in flight *shutdown_timeout* seconds to
+    finish, and closes each connection with 1001.
+    """
+    if allowed_hosts is None and is_loopback(host):
+        allowed_hosts = LOOPBACK_HOSTS
+    policy = ServerPolicy(
+        path=path,
+        allowed_origins=tuple(allowed_origins),
+        allowed_hosts=None if allowed_hosts is None else tuple(allowed_hosts),
+    )
+    session_config = app.session_config(**session_options)
+    loop = asyncio.get_running_loop()
+    pumps: set[Pump] = set()
+
+    def connection_for_one_client() -> Pump:
+        connection = ServerConnection(
+            loop.time(), config=config, policy=policy, session=ServerSession(session_config)
+        )
+        pump = Pump(
+            connection, app.handle, max_concurrent=max_concurrent_requests, grace=shutdown_timeout
+        )
+
+        def upgrade(event: Any) -> None:
+            if isinstance(event, ConnectionRequested):
+                full = max_connections is not None and len(pumps) > max_connections
+                pump.principal = admit(
+                    connection, event, full=full, authenticate=authenticate, now=loop.time()
+                )
+
+        def lost() -> None:
+            pumps.discard(pump)
+            app.disconnected(pump)
+
+        pump.on_event = upgrade
+        pump.on_lost = lost
+        pumps.add(pump)
+        app.connected(pump)
+        return pump
+
+    server = await loop.create_server(
+        connection_for_one_client, host, port, ssl=ssl_context, family=socket.AF_UNSPEC
+    )
+    if task_status is not None:
+        task_status.started(server.sockets)
+    try:
+        await asyncio.Event().wait()  # until cancelled
+    finally:
+        server.close()
+        results = await asyncio.gather(
+            *(pump.shutdown() for pump in list(pumps)), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, Exception):
+                _log.error("a connection failed to shut down", exc_info=result)
+        await server.wait_closed()
