@@ -1,6 +1,7 @@
 """``tools/call`` round trips over real loopback sockets, server and clients in separate
-processes, side by side: mcpws on trio, the official Python SDK 1.30's WebSocket transport,
-and a hand-written wsproto-over-trio echo as the transport floor.
+processes, side by side: mcpws on trio (``mcpws``) and on asyncio (``asyncio``), the official
+Python SDK 1.30's WebSocket transport, and a hand-written wsproto-over-trio echo as the
+transport floor.
 
 Run ``python benchmarks/bench_roundtrip.py`` (``--quick`` for shorter runs). The SDK runs in
 its own virtual environment (``$MCPWS_TEST_CACHE`` or ``~/.cache/mcpws``, made on first use,
@@ -66,6 +67,21 @@ def server_mcpws(port: int) -> None:
         return text
 
     trio.run(lambda: serve(app, port=port))
+
+
+def server_asyncio(port: int) -> None:
+    import asyncio
+
+    from mcpws import Server
+    from mcpws.asyncio import serve
+
+    app = Server("bench")
+
+    @app.tool()
+    def echo(text: str) -> str:
+        return text
+
+    asyncio.run(serve(app, port=port))
 
 
 def server_sdk(port: int) -> None:  # pragma: no cover - runs in the SDK's environment
@@ -153,6 +169,25 @@ def client_mcpws(url: str, mode: str, amount: float) -> None:
     trio.run(main)
 
 
+def client_asyncio(url: str, mode: str, amount: float) -> None:
+    import asyncio
+
+    from mcpws.asyncio import connect
+
+    async def main() -> None:
+        async with connect(url) as client:
+            text = "x" * BIG if mode == "big" else TEXT
+            await client.call_tool("echo", {"text": text})
+            calls, start = 0, time.perf_counter()
+            while (calls < amount) if mode != "for" else (time.perf_counter() - start < amount):
+                result = await client.call_tool("echo", {"text": text})
+                assert not result.is_error
+                calls += 1
+            _report(calls, time.perf_counter() - start, len(text) if mode == "big" else 0)
+
+    asyncio.run(main())
+
+
 def client_sdk(url: str, mode: str, amount: float) -> None:  # pragma: no cover - SDK's env
     import asyncio
     import functools
@@ -221,9 +256,11 @@ def client_floor(url: str, mode: str, amount: float) -> None:
 
 ROLES: dict[str, Callable[..., None]] = {
     "server-mcpws": server_mcpws,
+    "server-asyncio": server_asyncio,
     "server-sdk": server_sdk,
     "server-floor": server_floor,
     "client-mcpws": client_mcpws,
+    "client-asyncio": client_asyncio,
     "client-sdk": client_sdk,
     "client-floor": client_floor,
 }
@@ -317,7 +354,11 @@ def main() -> int:
         else:
             role(args.args[0], args.args[1], float(args.args[2]))
         return 0
-    contenders = {"mcpws": Path(sys.executable), "floor": Path(sys.executable)}
+    contenders = {
+        "mcpws": Path(sys.executable),
+        "asyncio": Path(sys.executable),
+        "floor": Path(sys.executable),
+    }
     sdk = sdk_python()
     if sdk is not None:
         contenders["sdk"] = sdk
@@ -326,15 +367,21 @@ def main() -> int:
     print(f"{'':<22}" + "".join(f"{name:>12}" for name in figures))
     for row in rows:
         print(f"{row:<22}" + "".join(f"{figures[name][row]:>12.1f}" for name in figures))
-    for row, other, target in TARGETS:
-        if other not in figures:
-            print(f"{row} vs {other}: not measured")
-            continue
-        ratio = figures["mcpws"][row] / figures[other][row]
-        met = ratio <= target if "CPU" in row else ratio >= target
-        sign = "<=" if "CPU" in row else ">="
-        verdict = "met" if met else "NOT met"
-        print(f"{row}: mcpws/{other} = {ratio:.2f} (target {sign} {target:.2f}: {verdict})")
+    for driver in ("mcpws", "asyncio"):
+        for row, other, target in TARGETS:
+            if other not in figures:
+                print(f"{row} vs {other}: not measured")
+                continue
+            ratio = figures[driver][row] / figures[other][row]
+            met = ratio <= target if "CPU" in row else ratio >= target
+            sign = "<=" if "CPU" in row else ">="
+            verdict = "met" if met else "NOT met"
+            print(f"{row}: {driver}/{other} = {ratio:.2f} (target {sign} {target:.2f}: {verdict})")
+    for row in rows:  # the asyncio driver against the trio driver, row by row
+        ratio = figures["asyncio"][row] / figures["mcpws"][row]
+        better = ratio <= 1 if "CPU" in row else ratio >= 1
+        verdict = "at least as good" if better else "worse"
+        print(f"{row}: asyncio/trio = {ratio:.2f} ({verdict})")
     return 0
 
 
