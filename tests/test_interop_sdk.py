@@ -9,12 +9,14 @@ run as separate processes. The tests skip, saying why, when the SDK cannot be in
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import json
 import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,6 @@ import trio
 
 from mcpws.core.session import ClientSessionConfig
 from mcpws.core.versions import HANDSHAKE_REVISIONS
-from mcpws.trio import connect
 
 SDK = "mcp==1.30.0"
 PEERS = Path(__file__).parent / "interop"
@@ -70,11 +71,31 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
     raise AssertionError(f"nothing listens on port {port}")
 
 
-@pytest.fixture
-def mcpws_server() -> Iterator[str]:
-    """``mcpws serve`` (the demo server) in a process of its own; its URL."""
+LOOPS = ["trio", "asyncio"]
+
+
+def run_on(loop: str, main: Callable[[], Awaitable[None]], timeout: float = 30) -> None:
+    """Run *main* on *loop* with a hard timeout."""
+
+    async def on_trio() -> None:
+        with trio.fail_after(timeout):
+            await main()
+
+    async def on_asyncio() -> None:
+        async with asyncio.timeout(timeout):
+            await main()
+
+    if loop == "trio":
+        trio.run(on_trio)
+    else:
+        asyncio.run(on_asyncio())
+
+
+@pytest.fixture(params=LOOPS)
+def mcpws_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """``mcpws serve`` (the demo server) in a process of its own, on each loop; its URL."""
     port = _free_port()
-    command = [sys.executable, "-m", "mcpws", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "mcpws", "serve", "--port", str(port), "--loop", request.param]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     try:
         _wait_for_port(port, process)
@@ -115,24 +136,25 @@ def test_the_sdk_client_uses_an_mcpws_server(sdk_python: Path, mcpws_server: str
     assert seen["readme"].startswith("# mcpws demo")
 
 
+@pytest.mark.parametrize("loop", LOOPS)
 @pytest.mark.parametrize("revisions", [None, *((revision,) for revision in HANDSHAKE_REVISIONS)])
 def test_the_mcpws_client_uses_the_sdk_server(
-    sdk_server: str, revisions: tuple[str, ...] | None
+    sdk_server: str, revisions: tuple[str, ...] | None, loop: str
 ) -> None:
     """With both eras on, the client's server/discover probe is refused and it falls back."""
+    connect = importlib.import_module(f"mcpws.{loop}").connect
 
     async def main() -> None:
         session = (
             ClientSessionConfig() if revisions is None else ClientSessionConfig(revisions=revisions)
         )
-        with trio.fail_after(30):
-            async with connect(sdk_server, session=session) as client:
-                assert client.server_info is not None
-                assert client.server_info.name == "sdk-echo"
-                assert client.revision in HANDSHAKE_REVISIONS
-                tools = await client.list_tools()
-                assert [tool.name for tool in tools] == ["echo"]
-                result = await client.call_tool("echo", {"text": "hello"})
-                assert result.content[0].to_json() == {"type": "text", "text": "hello"}
+        async with connect(sdk_server, session=session) as client:
+            assert client.server_info is not None
+            assert client.server_info.name == "sdk-echo"
+            assert client.revision in HANDSHAKE_REVISIONS
+            tools = await client.list_tools()
+            assert [tool.name for tool in tools] == ["echo"]
+            result = await client.call_tool("echo", {"text": "hello"})
+            assert result.content[0].to_json() == {"type": "text", "text": "hello"}
 
-    trio.run(main)
+    run_on(loop, main)
