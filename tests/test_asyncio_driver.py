@@ -1,12 +1,14 @@
-"""The asyncio driver over real loopback sockets, in asyncio's debug mode: operations,
-concurrency, cancellation, graceful shutdown, bad input and reconnection."""
+"""The asyncio driver over real loopback sockets, in asyncio's debug mode (which must report
+nothing): operations, concurrency, cancellation, graceful shutdown, bad input and
+reconnection."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import struct
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,6 +20,18 @@ from mcpws.asyncio import ConnectError, Reconnect, connect, serve
 from mcpws.core.mcp import CallToolResult, ClientCapabilities, ListRootsResult, Root, TextContent
 
 ERAS = [("2025-11-25",), ("2026-07-28",), ("2025-11-25", "2026-07-28")]
+
+
+@pytest.fixture(autouse=True)
+def asyncio_says_nothing(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Debug mode logs slow callbacks and unretrieved task exceptions on the ``asyncio``
+    logger (never-awaited coroutines and unclosed transports are warnings, which fail the
+    tests by themselves): there must be none."""
+    with caplog.at_level(logging.WARNING, logger="asyncio"):
+        yield
+    records = caplog.get_records("call")
+    said = [record.getMessage() for record in records if record.name == "asyncio"]
+    assert said == []
 
 
 def run(main: Callable[[], Awaitable[None]]) -> None:
