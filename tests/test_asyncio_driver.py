@@ -18,6 +18,7 @@ from mcpws import Context, Server
 from mcpws.app import ConnectionLost
 from mcpws.asyncio import ConnectError, Reconnect, connect, serve
 from mcpws.core.mcp import CallToolResult, ClientCapabilities, ListRootsResult, Root, TextContent
+from mcpws.core.websocket import WebSocketConfig
 
 ERAS = [("2025-11-25",), ("2026-07-28",), ("2025-11-25", "2026-07-28")]
 
@@ -281,5 +282,43 @@ def test_the_client_answers_the_servers_requests() -> None:
                 roots=[Root(uri="file:///a")]
             )
             assert text_of(await client.call_tool("roots")) == "file:///a"
+
+    run(main)
+
+
+def test_a_request_times_out_on_the_timer() -> None:
+    async def main() -> None:
+        lab = Lab()
+        async with serving(lab.app) as url, connect(url) as client:
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            with pytest.raises(TimeoutError, match="tools/call got no answer in time"):
+                await client.call_tool("gate", {"n": 1}, timeout=0.2)
+            assert 0.2 <= loop.time() - start < 2
+            assert text_of(await client.call_tool("add", {"a": 1, "b": 1})) == "2"
+
+    run(main)
+
+
+def test_a_peer_that_does_not_answer_pings_is_dropped() -> None:
+    async def main() -> None:
+        config = WebSocketConfig(ping_interval=0.1, ping_timeout=0.1)
+        async with serving(Lab().app, config=config) as url:
+            port = int(url.rsplit(":", 1)[1].split("/")[0])
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(
+                b"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mcp\r\n\r\n"
+            )
+            await reader.readuntil(b"\r\n\r\n")
+            ping = await reader.readexactly(2)
+            assert ping[0] == 0x89
+            await reader.readexactly(ping[1])
+            close = await reader.readexactly(4)  # after the pong timeout
+            assert close[0] == 0x88
+            assert struct.unpack("!H", close[2:4]) == (1011,)
+            writer.close()
+            await writer.wait_closed()
 
     run(main)

@@ -20,11 +20,25 @@ __all__ = ["TaskStatus", "serve"]
 _log = logging.getLogger("mcpws")
 
 
-class TaskStatus(Protocol):
-    """What :func:`serve` reports its listening sockets to, once it listens (trio's
-    ``task_status`` is one)."""
-
+class _Reports(Protocol):
     def started(self, value: Any = None, /) -> None: ...
+
+
+class TaskStatus:
+    """Where :func:`serve` reports its listening sockets once it listens: pass one as
+    ``task_status``, then ``await status.wait()`` for them (anything with a ``started``
+    method will do, as trio's ``task_status`` does)."""
+
+    def __init__(self) -> None:
+        self._value: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+    def started(self, value: Any = None, /) -> None:
+        """Report *value* (the server's listening sockets)."""
+        self._value.set_result(value)
+
+    async def wait(self) -> Any:
+        """The value reported, once it is."""
+        return await self._value
 
 
 async def serve(
@@ -41,7 +55,7 @@ async def serve(
     max_connections: int | None = None,
     max_concurrent_requests: int = 64,
     shutdown_timeout: float = 10.0,
-    task_status: TaskStatus | None = None,
+    task_status: _Reports | None = None,
     **session_options: Any,
 ) -> None:
     """Serve *app* until cancelled, then shut down gracefully.
