@@ -10,24 +10,13 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from mcpws.app import (
-    Answer,
-    Client,
-    ConnectError,
-    Link,
-    McpError,
-    Opening,
-    Reconnect,
-    ReconnectCallback,
-)
+from mcpws.app import Client, ConnectError, Link, Opening, Reconnect, ReconnectCallback
+from mcpws.app._pumping import come_back, for_the_client
 from mcpws.asyncio._pump import Pump
 from mcpws.core.connection import ClientConnection
-from mcpws.core.jsonrpc import METHOD_NOT_FOUND
 from mcpws.core.session import (
     ClientSession,
     ClientSessionConfig,
-    NotificationReceived,
-    RequestReceived,
 )
 from mcpws.core.websocket import WebSocketConfig
 
@@ -70,7 +59,7 @@ class _Opener:
             origin=self._origin,
             session=core,
         )
-        pump = Pump(connection, _for_the_client)
+        pump = Pump(connection, for_the_client)
         watch = Opening()
         opened = asyncio.Event()
 
@@ -78,10 +67,7 @@ class _Opener:
             watch.note(event)
             if watch.done:
                 opened.set()
-            if isinstance(event, NotificationReceived):
-                listener = pump.client.on_notification if pump.client is not None else None
-                if listener is not None:
-                    listener(event.method, event.params)
+            pump.pass_on(event)
 
         pump.on_event = note
         pump.client = client
@@ -111,14 +97,6 @@ class _Opener:
             await pump.shutdown()
             raise ConnectError(watch.failure)
         return pump, core
-
-
-def _for_the_client(event: RequestReceived, pump: Link) -> Answer:
-    """Answer a server's request with the handlers of the client the pump serves."""
-    assert isinstance(pump, Pump)
-    if pump.client is None:
-        raise McpError(METHOD_NOT_FOUND, "the client is not ready")
-    return pump.client.handle(event)
 
 
 @asynccontextmanager
@@ -152,7 +130,13 @@ async def connect(
     pump.client = client
     watcher = None
     if reconnect is not None:
-        watcher = asyncio.create_task(_come_back(opener, client, reconnect, on_reconnect))
+
+        async def open_again() -> tuple[Link, ClientSession]:
+            return await opener.open(client)
+
+        watcher = asyncio.create_task(
+            come_back(client, open_again, asyncio.sleep, reconnect, on_reconnect, url)
+        )
     try:
         yield client
     finally:
@@ -174,33 +158,3 @@ async def _close(client: Client) -> None:
                 await pump.closed.wait()
         except TimeoutError:
             await pump.shutdown()
-
-
-async def _come_back(
-    opener: _Opener,
-    client: Client,
-    policy: Reconnect,
-    on_reconnect: ReconnectCallback | None,
-) -> None:
-    """Watch the client's connection; open a new one each time it drops."""
-    while True:
-        pump = client.link
-        assert isinstance(pump, Pump)
-        await pump.closed.wait()
-        attempts = 0
-        for delay in policy.delays():
-            attempts += 1
-            await asyncio.sleep(delay)
-            try:
-                new_pump, core = await opener.open(client)
-            except ConnectError as exc:
-                _log.info("reconnecting to %s failed: %s", opener.url, exc)
-                continue
-            client.rebind(new_pump, core)
-            new_pump.client = client
-            if on_reconnect is not None:
-                on_reconnect(attempts)
-            break
-        else:
-            _log.warning("gave up reconnecting to %s after %d attempts", opener.url, attempts)
-            return

@@ -15,20 +15,18 @@ import functools
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from mcpws.app import Client, ConnectionLost, ProgressCallback
+from mcpws.app import ConnectionLost, ProgressCallback
 from mcpws.app._driving import Handler, answer, settles
+from mcpws.app._pumping import PumpBase
 from mcpws.core.connection import ClientConnection, ConnectionClosed, ServerConnection
 from mcpws.core.jsonrpc import INTERNAL_ERROR
-from mcpws.core.mcp import LoggingLevel, Model
+from mcpws.core.mcp import Model
 from mcpws.core.session import (
     UNSET,
-    ClientSession,
     Params,
     ProgressReceived,
     RequestCancelled,
     RequestReceived,
-    ServerSession,
-    State,
     TimeoutArg,
 )
 from mcpws.core.websocket import GOING_AWAY
@@ -83,7 +81,7 @@ class _Waiter:
         self.on_progress = on_progress
 
 
-class Pump(asyncio.Protocol):
+class Pump(PumpBase, asyncio.Protocol):
     """Drives one connection core over one asyncio transport. Also the connection's
     :class:`~mcpws.app.Link`."""
 
@@ -95,9 +93,7 @@ class Pump(asyncio.Protocol):
         max_concurrent: int = 64,
         grace: float = 0.0,
     ) -> None:
-        self.connection = connection
-        #: What answers the peer's requests.
-        self.handler = handler
+        super().__init__(connection, handler)
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -109,25 +105,8 @@ class Pump(asyncio.Protocol):
         self._writable = asyncio.Event()
         self._writable.set()
         self.closed = asyncio.Event()
-        #: Called with each event the pump does not handle itself (lifecycle, notifications).
-        self.on_event: Callable[[Any], None] = lambda _: None
         #: Called once the connection is over.
         self.on_lost: Callable[[], None] = lambda: None
-        self.principal: object = None
-        #: The client this connection serves, on the client side.
-        self.client: Client | None = None
-        self.log_level: LoggingLevel | None = None
-
-    @property
-    def stateless(self) -> bool:
-        """Whether the session is in the stateless era."""
-        return self.session.state is State.STATELESS
-
-    @property
-    def session(self) -> ClientSession | ServerSession:
-        session = self.connection.session
-        assert session is not None
-        return session
 
     # The protocol ------------------------------------------------------------------------
 

@@ -9,11 +9,12 @@ import ssl
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from mcpws.app import Server, admit, is_loopback
+from mcpws.app import Server, admit
+from mcpws.app._pumping import server_policy
 from mcpws.asyncio._pump import Pump
 from mcpws.core.connection import Authenticate, ConnectionRequested, ServerConnection
 from mcpws.core.session import ServerSession
-from mcpws.core.websocket import DEFAULT_ORIGINS, LOOPBACK_HOSTS, ServerPolicy, WebSocketConfig
+from mcpws.core.websocket import DEFAULT_ORIGINS, WebSocketConfig
 
 __all__ = ["TaskStatus", "serve"]
 
@@ -67,13 +68,7 @@ async def serve(
     the server stops accepting, gives the requests in flight *shutdown_timeout* seconds to
     finish, and closes each connection with 1001.
     """
-    if allowed_hosts is None and is_loopback(host):
-        allowed_hosts = LOOPBACK_HOSTS
-    policy = ServerPolicy(
-        path=path,
-        allowed_origins=tuple(allowed_origins),
-        allowed_hosts=None if allowed_hosts is None else tuple(allowed_hosts),
-    )
+    policy = server_policy(host, path, allowed_origins, allowed_hosts)
     session_config = app.session_config(**session_options)
     loop = asyncio.get_running_loop()
     pumps: set[Pump] = set()

@@ -10,23 +10,12 @@ from typing import Any
 
 import trio
 
-from mcpws.app import (
-    Answer,
-    Client,
-    ConnectError,
-    Link,
-    McpError,
-    Opening,
-    Reconnect,
-    ReconnectCallback,
-)
+from mcpws.app import Client, ConnectError, Link, Opening, Reconnect, ReconnectCallback
+from mcpws.app._pumping import come_back, for_the_client
 from mcpws.core.connection import ClientConnection
-from mcpws.core.jsonrpc import METHOD_NOT_FOUND
 from mcpws.core.session import (
     ClientSession,
     ClientSessionConfig,
-    NotificationReceived,
-    RequestReceived,
 )
 from mcpws.core.websocket import WebSocketConfig
 from mcpws.trio._pump import Pump
@@ -75,7 +64,7 @@ class _Opener:
             stream = await _open_stream(connection, self._ssl_context)
         if opening.cancelled_caught:
             raise ConnectError(f"could not connect to {self.url} in {self._timeout} s")
-        pump = Pump(stream, connection, _for_the_client)
+        pump = Pump(stream, connection, for_the_client)
         watch = Opening()
         opened = trio.Event()
 
@@ -83,10 +72,7 @@ class _Opener:
             watch.note(event)
             if watch.done:
                 opened.set()
-            if isinstance(event, NotificationReceived):
-                listener = pump.client.on_notification if pump.client is not None else None
-                if listener is not None:
-                    listener(event.method, event.params)
+            pump.pass_on(event)
 
         pump.on_event = note
         pump.client = client
@@ -148,9 +134,15 @@ async def connect(
             raised = exc
         else:
             client = Client(pump, core)
-            _bind(client, pump)
+            pump.client = client
             if reconnect is not None:
-                nursery.start_soon(_come_back, opener, client, nursery, reconnect, on_reconnect)
+
+                async def open_again() -> tuple[Link, ClientSession]:
+                    return await opener.open(nursery, client)
+
+                nursery.start_soon(
+                    come_back, client, open_again, trio.sleep, reconnect, on_reconnect, url
+                )
             try:
                 yield client
             except BaseException as exc:  # raised again below, outside the nursery
@@ -163,11 +155,6 @@ async def connect(
         raise raised
 
 
-def _bind(client: Client, pump: Pump) -> None:
-    """Make *pump* serve *client*: the server's requests go to the client's handlers."""
-    pump.client = client
-
-
 async def _close(client: Client) -> None:
     pump = client.link
     assert isinstance(pump, Pump)
@@ -175,37 +162,6 @@ async def _close(client: Client) -> None:
         pump.connection.close(now=trio.current_time())
         await pump.flush()
         await pump.closed.wait()
-
-
-async def _come_back(
-    opener: _Opener,
-    client: Client,
-    nursery: trio.Nursery,
-    policy: Reconnect,
-    on_reconnect: ReconnectCallback | None,
-) -> None:
-    """Watch the client's connection; open a new one each time it drops."""
-    while True:
-        pump = client.link
-        assert isinstance(pump, Pump)
-        await pump.closed.wait()
-        attempts = 0
-        for delay in policy.delays():
-            attempts += 1
-            await trio.sleep(delay)
-            try:
-                new_pump, core = await opener.open(nursery, client)
-            except ConnectError as exc:
-                _log.info("reconnecting to %s failed: %s", opener.url, exc)
-                continue
-            client.rebind(new_pump, core)
-            _bind(client, new_pump)
-            if on_reconnect is not None:
-                on_reconnect(attempts)
-            break
-        else:
-            _log.warning("gave up reconnecting to %s after %d attempts", opener.url, attempts)
-            return
 
 
 async def _open_stream(
@@ -228,11 +184,3 @@ async def _open_stream(
             raise ConnectError(f"the TLS handshake failed: {exc.__cause__}") from exc
         raise
     return tls
-
-
-def _for_the_client(event: RequestReceived, pump: Link) -> Answer:
-    """Answer a server's request with the handlers of the client the pump serves."""
-    assert isinstance(pump, Pump)
-    if pump.client is None:
-        raise McpError(METHOD_NOT_FOUND, "the client is not ready")
-    return pump.client.handle(event)

@@ -10,25 +10,23 @@ logic: every decision is the core's.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any
 
 import trio
 
-from mcpws.app import Client, ConnectionLost, ProgressCallback
+from mcpws.app import ConnectionLost, ProgressCallback
 from mcpws.app._driving import Handler, answer, settles
+from mcpws.app._pumping import PumpBase
 from mcpws.core.connection import ClientConnection, ConnectionClosed, ServerConnection
 from mcpws.core.jsonrpc import INTERNAL_ERROR
-from mcpws.core.mcp import LoggingLevel, Model
+from mcpws.core.mcp import Model
 from mcpws.core.session import (
     UNSET,
-    ClientSession,
     Params,
     ProgressReceived,
     RequestCancelled,
     RequestReceived,
-    ServerSession,
-    State,
     TimeoutArg,
 )
 from mcpws.core.websocket import GOING_AWAY
@@ -51,7 +49,7 @@ class _Waiter:
         self.outcome: Model | BaseException | None = None
 
 
-class Pump:
+class Pump(PumpBase):
     """Drives one connection core over one trio stream. Also the connection's :class:`Link`."""
 
     def __init__(
@@ -63,12 +61,10 @@ class Pump:
         max_concurrent: int = 64,
         grace: float = 0.0,
     ) -> None:
+        super().__init__(connection, handler)
         self.stream = stream
         #: What is read and written: the stream, or its socket directly while running.
         self._io: trio.abc.Stream | DirectSocket = stream
-        self.connection = connection
-        #: What answers the peer's requests.
-        self.handler = handler
         self._send_lock = trio.Lock()
         self._timer_scope: trio.CancelScope | None = None
         self._waiters: dict[str | int, _Waiter] = {}
@@ -77,23 +73,6 @@ class Pump:
         self._grace = grace
         self._nursery: trio.Nursery | None = None
         self.closed = trio.Event()
-        #: Called with each event the pump does not handle itself (lifecycle, notifications).
-        self.on_event: Callable[[Any], None] = lambda _: None
-        self.principal: object = None
-        #: The client this connection serves, on the client side.
-        self.client: Client | None = None
-        self.log_level: LoggingLevel | None = None
-
-    @property
-    def stateless(self) -> bool:
-        """Whether the session is in the stateless era."""
-        return self.session.state is State.STATELESS
-
-    @property
-    def session(self) -> ClientSession | ServerSession:
-        session = self.connection.session
-        assert session is not None
-        return session
 
     # Running -----------------------------------------------------------------------------
 

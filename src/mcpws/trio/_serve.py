@@ -9,14 +9,15 @@ from typing import Any
 
 import trio
 
-from mcpws.app import Server, admit, is_loopback
+from mcpws.app import Server, admit
+from mcpws.app._pumping import server_policy
 from mcpws.core.connection import (
     Authenticate,
     ConnectionRequested,
     ServerConnection,
 )
 from mcpws.core.session import ServerSession
-from mcpws.core.websocket import DEFAULT_ORIGINS, LOOPBACK_HOSTS, ServerPolicy, WebSocketConfig
+from mcpws.core.websocket import DEFAULT_ORIGINS, WebSocketConfig
 from mcpws.trio._pump import Pump
 
 __all__ = ["serve"]
@@ -52,13 +53,7 @@ async def serve(
     seconds to finish, and closes each connection with 1001. *session_options* go to
     :meth:`~mcpws.app.Server.session_config`.
     """
-    if allowed_hosts is None and is_loopback(host):
-        allowed_hosts = LOOPBACK_HOSTS
-    policy = ServerPolicy(
-        path=path,
-        allowed_origins=tuple(allowed_origins),
-        allowed_hosts=None if allowed_hosts is None else tuple(allowed_hosts),
-    )
+    policy = server_policy(host, path, allowed_origins, allowed_hosts)
     session_config = app.session_config(**session_options)
     listeners = await trio.open_tcp_listeners(port, host=host)
     active = 0
