@@ -150,6 +150,18 @@ def _report(calls: int, seconds: float, size: int = 0) -> None:
     print(json.dumps({"calls": calls, "seconds": seconds, "bytes": size * calls}))
 
 
+async def _calls(client: Any, mode: str, amount: float) -> None:
+    """The calls of one client, on whichever loop, and their report."""
+    text = "x" * BIG if mode == "big" else TEXT
+    await client.call_tool("echo", {"text": text})
+    calls, start = 0, time.perf_counter()
+    while (calls < amount) if mode != "for" else (time.perf_counter() - start < amount):
+        result = await client.call_tool("echo", {"text": text})
+        assert not result.is_error
+        calls += 1
+    _report(calls, time.perf_counter() - start, len(text) if mode == "big" else 0)
+
+
 def client_mcpws(url: str, mode: str, amount: float) -> None:
     import trio
 
@@ -157,14 +169,7 @@ def client_mcpws(url: str, mode: str, amount: float) -> None:
 
     async def main() -> None:
         async with connect(url) as client:
-            text = "x" * BIG if mode == "big" else TEXT
-            await client.call_tool("echo", {"text": text})
-            calls, start = 0, time.perf_counter()
-            while (calls < amount) if mode != "for" else (time.perf_counter() - start < amount):
-                result = await client.call_tool("echo", {"text": text})
-                assert not result.is_error
-                calls += 1
-            _report(calls, time.perf_counter() - start, len(text) if mode == "big" else 0)
+            await _calls(client, mode, amount)
 
     trio.run(main)
 
@@ -176,14 +181,7 @@ def client_asyncio(url: str, mode: str, amount: float) -> None:
 
     async def main() -> None:
         async with connect(url) as client:
-            text = "x" * BIG if mode == "big" else TEXT
-            await client.call_tool("echo", {"text": text})
-            calls, start = 0, time.perf_counter()
-            while (calls < amount) if mode != "for" else (time.perf_counter() - start < amount):
-                result = await client.call_tool("echo", {"text": text})
-                assert not result.is_error
-                calls += 1
-            _report(calls, time.perf_counter() - start, len(text) if mode == "big" else 0)
+            await _calls(client, mode, amount)
 
     asyncio.run(main())
 

@@ -68,6 +68,20 @@ async def serving(app: Server, **options: Any) -> AsyncIterator[str]:
         await asyncio.gather(task, return_exceptions=True)
 
 
+async def upgraded(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A raw connection to *url*'s server, upgraded by hand: frames are the test's to write."""
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        b"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mcp\r\n\r\n"
+    )
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101 ")
+    return reader, writer
+
+
 def text_of(result: CallToolResult) -> str:
     (block,) = result.content
     assert isinstance(block, TextContent)
@@ -200,15 +214,7 @@ def test_a_binary_frame_closes_its_connection_only() -> None:
     async def main() -> None:
         lab = Lab()
         async with serving(lab.app) as url, connect(url) as bystander:
-            port = int(url.rsplit(":", 1)[1].split("/")[0])
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(
-                b"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mcp\r\n\r\n"
-            )
-            head = await reader.readuntil(b"\r\n\r\n")
-            assert head.startswith(b"HTTP/1.1 101 ")
+            reader, writer = await upgraded(url)
             writer.write(bytes([0x82, 0x80 | 3]) + b"\0\0\0\0" + b"abc")
             close = await reader.readexactly(4)
             assert close[0] == 0x88
@@ -304,14 +310,7 @@ def test_a_peer_that_does_not_answer_pings_is_dropped() -> None:
     async def main() -> None:
         config = WebSocketConfig(ping_interval=0.1, ping_timeout=0.1)
         async with serving(Lab().app, config=config) as url:
-            port = int(url.rsplit(":", 1)[1].split("/")[0])
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(
-                b"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mcp\r\n\r\n"
-            )
-            await reader.readuntil(b"\r\n\r\n")
+            reader, writer = await upgraded(url)
             ping = await reader.readexactly(2)
             assert ping[0] == 0x89
             await reader.readexactly(ping[1])

@@ -6,8 +6,11 @@ loop (:func:`come_back`), given the loop's ``sleep`` and a way to open a connect
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
+
+import attrs
 
 from mcpws.app._client import Client
 from mcpws.app._context import Link, McpError
@@ -24,14 +27,15 @@ from mcpws.core.jsonrpc import METHOD_NOT_FOUND
 from mcpws.core.mcp import LoggingLevel
 from mcpws.core.session import (
     ClientSession,
+    ClientSessionConfig,
     NotificationReceived,
     RequestReceived,
     ServerSession,
     State,
 )
-from mcpws.core.websocket import LOOPBACK_HOSTS, ServerPolicy
+from mcpws.core.websocket import LOOPBACK_HOSTS, ServerPolicy, WebSocketConfig
 
-__all__ = ["PumpBase", "come_back", "for_the_client", "server_policy"]
+__all__ = ["Dialing", "PumpBase", "come_back", "for_the_client", "server_policy"]
 
 _log = logging.getLogger("mcpws")
 
@@ -104,6 +108,32 @@ def server_policy(
         allowed_origins=tuple(allowed_origins),
         allowed_hosts=None if allowed_hosts is None else tuple(allowed_hosts),
     )
+
+
+@attrs.frozen(kw_only=True)
+class Dialing:
+    """What a client opens each of its connections with: the URL and ``connect()``'s options."""
+
+    url: str
+    headers: Sequence[tuple[str, str]]
+    ssl_context: ssl.SSLContext | None
+    origin: str | None
+    config: WebSocketConfig | None
+    session: ClientSessionConfig
+    open_timeout: float
+
+    def connection(self, now: float) -> tuple[ClientConnection, ClientSession]:
+        """A new connection core, with a new session, as of *now*."""
+        core = ClientSession(self.session)
+        connection = ClientConnection(
+            self.url,
+            now,
+            config=self.config,
+            headers=self.headers,
+            origin=self.origin,
+            session=core,
+        )
+        return connection, core
 
 
 async def come_back(

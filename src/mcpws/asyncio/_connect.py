@@ -11,9 +11,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from mcpws.app import Client, ConnectError, Link, Opening, Reconnect, ReconnectCallback
-from mcpws.app._pumping import come_back, for_the_client
+from mcpws.app._pumping import Dialing, come_back, for_the_client
 from mcpws.asyncio._pump import Pump
-from mcpws.core.connection import ClientConnection
 from mcpws.core.session import (
     ClientSession,
     ClientSessionConfig,
@@ -28,37 +27,15 @@ _log = logging.getLogger("mcpws")
 class _Opener:
     """Opens connections to one URL, each with a new session, for one client."""
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        headers: Sequence[tuple[str, str]],
-        ssl_context: ssl.SSLContext | None,
-        origin: str | None,
-        config: WebSocketConfig | None,
-        session: ClientSessionConfig,
-        open_timeout: float,
-    ) -> None:
-        self.url = url
-        self._headers = headers
-        self._ssl_context = ssl_context
-        self._origin = origin
-        self._config = config
-        self._session = session
-        self._timeout = open_timeout
+    def __init__(self, dialing: Dialing) -> None:
+        self.dialing = dialing
+        self.url = dialing.url
+        self._timeout = dialing.open_timeout
 
     async def open(self, client: Client | None) -> tuple[Pump, ClientSession]:
         """Open a connection and its session; raises ConnectError."""
         loop = asyncio.get_running_loop()
-        core = ClientSession(self._session)
-        connection = ClientConnection(
-            self.url,
-            loop.time(),
-            config=self._config,
-            headers=self._headers,
-            origin=self._origin,
-            session=core,
-        )
+        connection, core = self.dialing.connection(loop.time())
         pump = Pump(connection, for_the_client)
         watch = Opening()
         opened = asyncio.Event()
@@ -73,7 +50,7 @@ class _Opener:
         pump.client = client
         tls = None
         if connection.secure:
-            tls = self._ssl_context or ssl.create_default_context()
+            tls = self.dialing.ssl_context or ssl.create_default_context()
         try:
             async with asyncio.timeout(self._timeout):
                 try:
@@ -116,8 +93,8 @@ async def connect(
     """Open a connection to *url*, open the MCP session on it and yield the ready
     :class:`~mcpws.app.Client`; close both on exit. The options and the reconnection are
     those of :func:`mcpws.trio.connect`."""
-    opener = _Opener(
-        url,
+    dialing = Dialing(
+        url=url,
         headers=headers,
         ssl_context=ssl_context,
         origin=origin,
@@ -125,6 +102,7 @@ async def connect(
         session=session if session is not None else ClientSessionConfig(**session_options),
         open_timeout=open_timeout,
     )
+    opener = _Opener(dialing)
     pump, core = await opener.open(None)
     client = Client(pump, core)
     pump.client = client

@@ -11,7 +11,7 @@ from typing import Any
 import trio
 
 from mcpws.app import Client, ConnectError, Link, Opening, Reconnect, ReconnectCallback
-from mcpws.app._pumping import come_back, for_the_client
+from mcpws.app._pumping import Dialing, come_back, for_the_client
 from mcpws.core.connection import ClientConnection
 from mcpws.core.session import (
     ClientSession,
@@ -28,40 +28,18 @@ _log = logging.getLogger("mcpws")
 class _Opener:
     """Opens connections to one URL, each with a new session, for one client."""
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        headers: Sequence[tuple[str, str]],
-        ssl_context: ssl.SSLContext | None,
-        origin: str | None,
-        config: WebSocketConfig | None,
-        session: ClientSessionConfig,
-        open_timeout: float,
-    ) -> None:
-        self.url = url
-        self._headers = headers
-        self._ssl_context = ssl_context
-        self._origin = origin
-        self._config = config
-        self._session = session
-        self._timeout = open_timeout
+    def __init__(self, dialing: Dialing) -> None:
+        self.dialing = dialing
+        self.url = dialing.url
+        self._timeout = dialing.open_timeout
 
     async def open(
         self, nursery: trio.Nursery, client: Client | None
     ) -> tuple[Pump, ClientSession]:
         """Open a connection and its session, pumped in *nursery*; raises ConnectError."""
-        core = ClientSession(self._session)
-        connection = ClientConnection(
-            self.url,
-            trio.current_time(),
-            config=self._config,
-            headers=self._headers,
-            origin=self._origin,
-            session=core,
-        )
+        connection, core = self.dialing.connection(trio.current_time())
         with trio.move_on_after(self._timeout) as opening:
-            stream = await _open_stream(connection, self._ssl_context)
+            stream = await _open_stream(connection, self.dialing.ssl_context)
         if opening.cancelled_caught:
             raise ConnectError(f"could not connect to {self.url} in {self._timeout} s")
         pump = Pump(stream, connection, for_the_client)
@@ -117,8 +95,8 @@ async def connect(
     :class:`~mcpws.app.ConnectionLost` and are never retried, as are requests made while
     the client is away. *on_reconnect* is called after each reconnection.
     """
-    opener = _Opener(
-        url,
+    dialing = Dialing(
+        url=url,
         headers=headers,
         ssl_context=ssl_context,
         origin=origin,
@@ -126,6 +104,7 @@ async def connect(
         session=session if session is not None else ClientSessionConfig(**session_options),
         open_timeout=open_timeout,
     )
+    opener = _Opener(dialing)
     raised: BaseException | None = None
     async with trio.open_nursery() as nursery:
         try:
