@@ -882,13 +882,17 @@ def test_an_exception_without_a_message_is_named_by_its_type() -> None:
     assert text_of(result) == "KeyError: "
 
 
-def test_a_tool_raising_mcp_error_gets_that_error_reply() -> None:
+@pytest.mark.parametrize("coroutine", [True, False])
+def test_a_tool_raising_mcp_error_gets_that_error_reply(coroutine: bool) -> None:
     app = Server("srv")
 
-    @app.tool()
-    async def refuse() -> str:
+    async def later() -> str:
         raise McpError(-32099, "not today", {"retry": 60})
 
+    def now() -> str:
+        raise McpError(-32099, "not today", {"retry": 60})
+
+    app.add_tool(later if coroutine else now, name="refuse")
     error = mcp_error(app, received("tools/call", {"name": "refuse"}))
     assert (error.code, error.message, error.data) == (-32099, "not today", {"retry": 60})
 
