@@ -39,6 +39,14 @@ __all__ = ["Dialing", "PumpBase", "come_back", "for_the_client", "server_policy"
 
 _log = logging.getLogger("mcpws")
 
+#: What the drivers say when a connection ends or a server stops: the reason of the 1001 close,
+#: the error of a request a shutdown cut short, and of the requests a lost connection fails.
+SHUTTING_DOWN = "the server is shutting down"
+NOT_ANSWERED = "the server shut down before answering"
+LOST = "the connection closed before the answer came"
+CLOSED = "the connection is closed"
+CANCELLED = "cancelled by the caller"
+
 
 class _Closed(Protocol):
     """The loop's event for the end of the connection."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from mcpws.app import ConnectionLost, ProgressCallback
 from mcpws.app._driving import Handler, answer, settles
-from mcpws.app._pumping import PumpBase
+from mcpws.app._pumping import CANCELLED, CLOSED, LOST, NOT_ANSWERED, SHUTTING_DOWN, PumpBase
 from mcpws.core.connection import ClientConnection, ConnectionClosed, ServerConnection
 from mcpws.core.jsonrpc import INTERNAL_ERROR
 from mcpws.core.mcp import Model
@@ -214,7 +214,7 @@ class Pump(PumpBase, asyncio.Protocol):
             self._timer = self._deadline = None
         for waiter in self._waiters.values():
             if not waiter.future.done():
-                lost = ConnectionLost("the connection closed before the answer came")
+                lost = ConnectionLost(LOST)
                 waiter.future.set_exception(lost)
         for task in self._handlers.values():
             task.cancel()
@@ -263,8 +263,7 @@ class Pump(PumpBase, asyncio.Protocol):
         except asyncio.CancelledError:
             # The core drops this answer when the peer cancelled the request.
             if not self.connection.closed:
-                reason = "the server shut down before answering"
-                self.session.respond_error(event.request_id, INTERNAL_ERROR, reason)
+                self.session.respond_error(event.request_id, INTERNAL_ERROR, NOT_ANSWERED)
         self.flush()
 
     async def shutdown(self) -> None:
@@ -275,8 +274,7 @@ class Pump(PumpBase, asyncio.Protocol):
         for task in list(self._handlers.values()):
             task.cancel()
         if self.connection.is_open:
-            reason = "the server is shutting down"
-            self.connection.close(GOING_AWAY, reason, now=self._loop.time())
+            self.connection.close(GOING_AWAY, SHUTTING_DOWN, now=self._loop.time())
             self.flush()
             try:
                 async with asyncio.timeout(1.0):
@@ -299,7 +297,7 @@ class Pump(PumpBase, asyncio.Protocol):
     ) -> Model:
         """Send a request and wait for its answer."""
         if self.closed.is_set():
-            raise ConnectionLost("the connection is closed")
+            raise ConnectionLost(CLOSED)
         request_id = self.session.send_request(
             method,
             params,
@@ -316,7 +314,7 @@ class Pump(PumpBase, asyncio.Protocol):
             # Cancelling the caller cancels the future too; an answer may have come first.
             answered = future.done() and not future.cancelled()
             if not answered and not self.closed.is_set():
-                self.session.cancel(request_id, "cancelled by the caller")
+                self.session.cancel(request_id, CANCELLED)
                 self.flush()
             raise
         finally:

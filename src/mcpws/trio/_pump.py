@@ -17,7 +17,7 @@ import trio
 
 from mcpws.app import ConnectionLost, ProgressCallback
 from mcpws.app._driving import Handler, answer, settles
-from mcpws.app._pumping import PumpBase
+from mcpws.app._pumping import CANCELLED, CLOSED, LOST, NOT_ANSWERED, SHUTTING_DOWN, PumpBase
 from mcpws.core.connection import ClientConnection, ConnectionClosed, ServerConnection
 from mcpws.core.jsonrpc import INTERNAL_ERROR
 from mcpws.core.mcp import Model
@@ -101,8 +101,7 @@ class Pump(PumpBase):
         finally:
             with trio.CancelScope(shield=True):
                 if cancelled and self.connection.is_open:
-                    reason = "the server is shutting down"
-                    self.connection.close(GOING_AWAY, reason, now=trio.current_time())
+                    self.connection.close(GOING_AWAY, SHUTTING_DOWN, now=trio.current_time())
                     with trio.move_on_after(1.0):
                         await self.flush()
                 self._lost()
@@ -218,7 +217,7 @@ class Pump(PumpBase):
         """The connection is over: every waiting request fails."""
         for waiter in self._waiters.values():
             if not waiter.done.is_set():
-                waiter.outcome = ConnectionLost("the connection closed before the answer came")
+                waiter.outcome = ConnectionLost(LOST)
                 waiter.done.set()
         self.closed.set()
 
@@ -265,8 +264,7 @@ class Pump(PumpBase):
                 del self._handlers[event.request_id]
         if scope.cancelled_caught:
             # The core drops this answer when the peer cancelled the request.
-            reason = "the server shut down before answering"
-            self.session.respond_error(event.request_id, INTERNAL_ERROR, reason)
+            self.session.respond_error(event.request_id, INTERNAL_ERROR, NOT_ANSWERED)
         await self.flush(shield=True)
 
     # The Link of this connection -----------------------------------------------------------
@@ -281,7 +279,7 @@ class Pump(PumpBase):
     ) -> Model:
         """Send a request and wait for its answer."""
         if self.closed.is_set():
-            raise ConnectionLost("the connection is closed")
+            raise ConnectionLost(CLOSED)
         now = trio.current_time()
         request_id = self.session.send_request(
             method, params, now=now, timeout=timeout, progress=on_progress is not None
@@ -291,7 +289,7 @@ class Pump(PumpBase):
             await self.flush()
             await waiter.done.wait()
         except trio.Cancelled:
-            self.session.cancel(request_id, "cancelled by the caller")
+            self.session.cancel(request_id, CANCELLED)
             await self.flush(shield=True)
             raise
         finally:
