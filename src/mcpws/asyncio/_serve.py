@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import ssl
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -98,9 +97,7 @@ async def serve(
         app.connected(pump)
         return pump
 
-    server = await loop.create_server(
-        connection_for_one_client, host, port, ssl=ssl_context, family=socket.AF_UNSPEC
-    )
+    server = await loop.create_server(connection_for_one_client, host, port, ssl=ssl_context)
     if task_status is not None:
         task_status.started(server.sockets)
     try:
