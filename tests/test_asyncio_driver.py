@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from mcpws import Context, Server
-from mcpws.app import ConnectionLost
+from mcpws.app import ConnectionLost, McpError
 from mcpws.asyncio import ConnectError, Reconnect, connect, serve
 from mcpws.core.mcp import CallToolResult, ClientCapabilities, ListRootsResult, Root, TextContent
 from mcpws.core.websocket import WebSocketConfig
@@ -256,7 +256,7 @@ def test_a_client_comes_back_after_the_server_restarts() -> None:
             await lab.opened(1)
             server.cancel()  # with a request in flight, and no grace period
             await asyncio.gather(server, return_exceptions=True)
-            with pytest.raises(ConnectionLost):
+            with pytest.raises(McpError, match="shut down before answering"):
                 await call
             status = Started()
             server = asyncio.create_task(serve(lab.app, port=port, task_status=status))

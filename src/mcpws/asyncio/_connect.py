@@ -136,3 +136,6 @@ async def _close(client: Client) -> None:
                 await pump.closed.wait()
         except TimeoutError:
             await pump.shutdown()
+        except asyncio.CancelledError:
+            pump.abort()
+            raise

@@ -102,6 +102,7 @@ class Pump(PumpBase, asyncio.Protocol):
         self._handlers: dict[str | int, asyncio.Task[None]] = {}
         self._slots = _Slots(max_concurrent)
         self._grace = grace
+        self._shutting_down = False
         self._writable = asyncio.Event()
         self._writable.set()
         self.closed = asyncio.Event()
@@ -138,8 +139,9 @@ class Pump(PumpBase, asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._writable.set()
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.resume_reading()
+        transport = self._transport
+        if transport is not None and not transport.is_closing() and not self._shutting_down:
+            transport.resume_reading()
 
     # Pumping -----------------------------------------------------------------------------
 
@@ -267,20 +269,31 @@ class Pump(PumpBase, asyncio.Protocol):
         self.flush()
 
     async def shutdown(self) -> None:
-        """Close gracefully: the requests being handled get the grace period to finish and
-        send their answers, then the connection closes with 1001."""
+        """Close gracefully: read nothing more; the requests being handled get the grace
+        period to finish and send their answers; then the connection closes with 1001."""
+        self._shutting_down = True
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.pause_reading()
         if self._handlers:
             await asyncio.wait(list(self._handlers.values()), timeout=self._grace)
-        for task in list(self._handlers.values()):
-            task.cancel()
+        if late := list(self._handlers.values()):
+            for task in late:
+                task.cancel()
+            await asyncio.wait(late, timeout=1.0)  # their error answers go out first
         if self.connection.is_open:
             self.connection.close(GOING_AWAY, SHUTTING_DOWN, now=self._loop.time())
             self.flush()
+        if self._transport is not None:
+            self._transport.close()  # once what is written has gone out
             try:
                 async with asyncio.timeout(1.0):
                     await self.closed.wait()
             except TimeoutError:
                 pass
+        self.abort()
+
+    def abort(self) -> None:
+        """Drop the connection at once, without a closing handshake."""
         if self._transport is not None:
             self._transport.abort()
         self._lost()

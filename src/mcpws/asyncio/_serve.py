@@ -65,7 +65,8 @@ async def serve(
     Beyond *max_connections*, an upgrade is answered with HTTP 503. The listening sockets
     are reported to *task_status*, once listening, so that port 0 can be used. Cancelled,
     the server stops accepting, gives the requests in flight *shutdown_timeout* seconds to
-    finish, and closes each connection with 1001.
+    finish, and closes each connection with 1001; cancelled again meanwhile, it drops every
+    connection at once.
     """
     policy = server_policy(host, path, allowed_origins, allowed_hosts)
     session_config = app.session_config(**session_options)
@@ -104,10 +105,22 @@ async def serve(
         await asyncio.Event().wait()  # until cancelled
     finally:
         server.close()
-        results = await asyncio.gather(
-            *(pump.shutdown() for pump in list(pumps)), return_exceptions=True
-        )
-        for result in results:
-            if isinstance(result, Exception):
-                _log.error("a connection failed to shut down", exc_info=result)
-        await server.wait_closed()
+        shutting_down = asyncio.ensure_future(_shut_down(server, pumps))
+        try:
+            await asyncio.shield(shutting_down)
+        except asyncio.CancelledError:
+            # Cancelled again (as an anyio cancel scope does at every await): at once.
+            shutting_down.cancel()
+            for pump in list(pumps):
+                pump.abort()
+            raise
+
+
+async def _shut_down(server: asyncio.Server, pumps: set[Pump]) -> None:
+    results = await asyncio.gather(
+        *(pump.shutdown() for pump in list(pumps)), return_exceptions=True
+    )
+    for result in results:
+        if isinstance(result, Exception):
+            _log.error("a connection failed to shut down", exc_info=result)
+    await server.wait_closed()

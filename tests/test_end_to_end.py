@@ -1,8 +1,6 @@
-"""The trio driver end to end: a :class:`~mcpws.app.Server` served with ``mcpws.trio.serve``
-and used through ``mcpws.trio.connect``, over real loopback sockets, in every era.
-
-Each test runs under a mock clock (see ``trio_helpers``): timeouts and slow tools take
-virtual time, and a stuck test fails with ``TooSlowError`` at once.
+"""Both drivers end to end: a :class:`~mcpws.app.Server` served with ``serve`` and used
+through ``connect``, over real loopback sockets, in every era, for every pair of drivers
+(see ``drivers``): each alone on a virtual clock, and each as the other's peer.
 """
 
 from __future__ import annotations
@@ -11,15 +9,16 @@ import contextlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import attrs
 import pytest
-import trio
 
-from mcpws.app import Answer, Client, ConnectionLost, Context, McpError, Server
+from drivers import Pair, Served, Watch, forever, text_of
+from mcpws.app import Answer, Client, ConnectError, ConnectionLost, Context, McpError, Server
 from mcpws.core.connection import AuthenticationFailed, ConnectionRequested
 from mcpws.core.errors import LocalProtocolError
 from mcpws.core.mcp import (
@@ -49,18 +48,7 @@ from mcpws.core.mcp import (
 )
 from mcpws.core.session import RequestReceived
 from mcpws.core.versions import LATEST, STATELESS_REVISIONS
-from mcpws.trio import ConnectError, connect
-from trio_helpers import (
-    Watch,
-    masked_text_frame_head,
-    proxy,
-    raw_upgrade,
-    run,
-    serving,
-    silent_server,
-    text_of,
-    upgrade_request,
-)
+from network import masked_text_frame_head, proxy, raw_upgrade, silent_server, upgrade_request
 
 Revisions = tuple[str, ...] | None
 
@@ -98,7 +86,7 @@ class Lab:
         self.app = app = app or Server("lab", "1.2.3", instructions="Tools to test with.")
         app.enable_logging()
         #: Per-call gates the ``gate`` tool waits on, by number.
-        self.gates: defaultdict[int, trio.Event] = defaultdict(trio.Event)
+        self.gates: defaultdict[int, anyio.Event] = defaultdict(anyio.Event)
         #: Numbers of the ``gate`` calls that started, in order; calls running now, at most.
         self.entered: list[int] = []
         self.running = 0
@@ -113,9 +101,24 @@ class Lab:
         self.changed = Watch()
         self._register(app)
 
+    @asynccontextmanager
+    async def served(self, pair: Pair, **options: Any) -> AsyncIterator[Served]:
+        """Serve the lab for the block; *options* go to ``serve``."""
+        async with pair.serving(self.app, **options) as server:
+            self._server = server
+            yield server
+
+    async def until(self, condition: Callable[[], bool]) -> None:
+        """Wait, in the server's loop, until *condition* holds."""
+        await self._server.call(self.changed.until, condition)
+
     async def wait_entered(self, count: int) -> None:
         """Wait until *count* ``gate`` calls have started."""
-        await self.changed.until(lambda: len(self.entered) >= count)
+        await self.until(lambda: len(self.entered) >= count)
+
+    async def open(self, n: int) -> None:
+        """Open gate *n*."""
+        await self._server.call(lambda: self.gates[n].set())
 
     def _register(self, app: Server) -> None:
         @app.tool()
@@ -159,7 +162,7 @@ class Lab:
         async def countdown(ctx: Context, steps: int) -> str:
             """One virtual second per step, reporting progress after each."""
             for step in range(1, steps + 1):
-                await trio.sleep(1)
+                await anyio.sleep(1)
                 await ctx.report_progress(step, steps, f"step {step}")
             return "lift-off"
 
@@ -189,9 +192,9 @@ class Lab:
             self.hangs += 1
             self.changed.poke()
             try:
-                await trio.sleep_forever()
-            except trio.Cancelled:
-                self.hangs_cancelled.append(trio.current_time())
+                await forever()
+            except anyio.get_cancelled_exc_class():
+                self.hangs_cancelled.append(anyio.current_time())
                 raise
             finally:
                 self.hangs_ended += 1
@@ -287,12 +290,13 @@ class Lab:
 
 @asynccontextmanager
 async def session(
-    app: Server, revisions: Revisions, **client_options: Any
+    pair: Pair, served: Server | Lab, revisions: Revisions, **client_options: Any
 ) -> AsyncIterator[Client]:
-    """A client connected to *app*, served for the block."""
+    """A client connected to *served* (an app, or a lab), served for the block."""
+    serving = served.served(pair) if isinstance(served, Lab) else pair.serving(served)
     async with (
-        serving(app) as server,
-        connect(server.url, **options(revisions), **client_options) as client,
+        serving as server,
+        pair.connect(server.url, **options(revisions), **client_options) as client,
     ):
         yield client
 
@@ -306,9 +310,11 @@ def error_texts(result: CallToolResult) -> str:
 
 
 @pytest.mark.parametrize("revisions", ERAS)
-def test_connect_returns_a_ready_client_that_knows_the_server(revisions: Revisions) -> None:
+def test_connect_returns_a_ready_client_that_knows_the_server(
+    pair: Pair, revisions: Revisions
+) -> None:
     async def main() -> None:
-        async with session(Lab().app, revisions) as client:
+        async with session(pair, Lab(), revisions) as client:
             assert client.revision == negotiated(revisions)
             assert client.server_info is not None
             assert (client.server_info.name, client.server_info.version) == ("lab", "1.2.3")
@@ -320,7 +326,7 @@ def test_connect_returns_a_ready_client_that_knows_the_server(revisions: Revisio
             assert capabilities.prompts is not None
             assert capabilities.logging is not None
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize(
@@ -334,29 +340,29 @@ def test_connect_returns_a_ready_client_that_knows_the_server(revisions: Revisio
     ],
 )
 def test_the_revision_is_agreed_or_connect_fails(
-    server_revisions: tuple[str, ...], client_revisions: Revisions, expected: str | None
+    pair: Pair, server_revisions: tuple[str, ...], client_revisions: Revisions, expected: str | None
 ) -> None:
     async def main() -> None:
-        async with serving(Lab().app, revisions=server_revisions) as server:
+        async with Lab().served(pair, revisions=server_revisions) as server:
             if expected is None:
                 with pytest.raises(ConnectError):
-                    async with connect(server.url, **options(client_revisions)):
+                    async with pair.connect(server.url, **options(client_revisions)):
                         pytest.fail("the session opened")  # pragma: no cover
             else:
-                async with connect(server.url, **options(client_revisions)) as client:
+                async with pair.connect(server.url, **options(client_revisions)) as client:
                     assert client.revision == expected
                     assert text_of(await client.call_tool("add", {"a": 1, "b": 2})) == "3"
 
-    run(main)
+    pair.run(main)
 
 
 # Tools ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("revisions", ERAS)
-def test_list_tools_describes_every_tool(revisions: Revisions) -> None:
+def test_list_tools_describes_every_tool(pair: Pair, revisions: Revisions) -> None:
     async def main() -> None:
-        async with session(Lab().app, revisions) as client:
+        async with session(pair, Lab(), revisions) as client:
             tools = {tool.name: tool for tool in await client.list_tools()}
         assert list(tools)[:4] == ["add", "echo", "blocks", "verdict"]
         assert "whoami" in tools
@@ -371,13 +377,13 @@ def test_list_tools_describes_every_tool(revisions: Revisions) -> None:
         assert tools["blocks"].description == "One text block per tag."
         assert tools["blocks"].input_schema["properties"]["tags"]["items"] == {"type": "string"}
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize("revisions", ERAS)
-def test_call_tool_returns_each_kind_of_result(revisions: Revisions) -> None:
+def test_call_tool_returns_each_kind_of_result(pair: Pair, revisions: Revisions) -> None:
     async def main() -> None:
-        async with session(Lab().app, revisions) as client:
+        async with session(pair, Lab(), revisions) as client:
             added = await client.call_tool("add", {"a": 2, "b": 3})
             assert text_of(added) == "5"
             assert not added.is_error
@@ -393,13 +399,13 @@ def test_call_tool_returns_each_kind_of_result(revisions: Revisions) -> None:
             assert (text_of(fine), fine.is_error) == ("fine", False)
             assert error_texts(await client.call_tool("verdict", {"ok": False})) == "bad"
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize("revisions", ERAS)
-def test_bad_arguments_are_a_tool_error_naming_the_field(revisions: Revisions) -> None:
+def test_bad_arguments_are_a_tool_error_naming_the_field(pair: Pair, revisions: Revisions) -> None:
     async def main() -> None:
-        async with session(Lab().app, revisions) as client:
+        async with session(pair, Lab(), revisions) as client:
             wrong_type = await client.call_tool("add", {"a": "two", "b": 3})
             assert "'a'" in error_texts(wrong_type)
             assert "integer" in error_texts(wrong_type)
@@ -410,51 +416,51 @@ def test_bad_arguments_are_a_tool_error_naming_the_field(revisions: Revisions) -
             # The connection is none the worse for it.
             assert text_of(await client.call_tool("add", {"a": 1, "b": 1})) == "2"
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize("revisions", ERAS)
 def test_an_exception_in_a_tool_is_an_error_result_its_traceback_logged_not_sent(
-    revisions: Revisions, caplog: pytest.LogCaptureFixture
+    pair: Pair, revisions: Revisions, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def main() -> None:
-        async with session(Lab().app, revisions) as client:
+        async with session(pair, Lab(), revisions) as client:
             with caplog.at_level(logging.ERROR, logger="mcpws"):
                 failed = await client.call_tool("boom")
             assert error_texts(failed) == "RuntimeError: kaput"
             assert "Traceback" not in error_texts(failed)
             assert text_of(await client.call_tool("add", {"a": 1, "b": 1})) == "2"
 
-    run(main)
+    pair.run(main)
     (record,) = [r for r in caplog.records if r.name == "mcpws"]
     assert record.exc_info is not None
     assert isinstance(record.exc_info[1], RuntimeError)
 
 
 @pytest.mark.parametrize("revisions", ERAS)
-def test_progress_reaches_on_progress_in_order(revisions: Revisions) -> None:
+def test_progress_reaches_on_progress_in_order(pair: Pair, revisions: Revisions) -> None:
     async def main() -> None:
         seen: list[tuple[float, float | None, str | None, float]] = []
 
         def on_progress(progress: float, total: float | None, message: str | None) -> None:
-            seen.append((progress, total, message, trio.current_time()))
+            seen.append((progress, total, message, anyio.current_time()))
 
-        async with session(Lab().app, revisions) as client:
-            start = trio.current_time()
+        async with session(pair, Lab(), revisions) as client:
+            start = anyio.current_time()
             result = await client.call_tool("countdown", {"steps": 4}, on_progress=on_progress)
             assert text_of(result) == "lift-off"
-            assert trio.current_time() - start == 4
+            assert pair.lasted(start, 4)
         # A progress message came in 2025-03-26.
         old = revisions == ("2024-11-05",)
         expected = [(i, 4, None if old else f"step {i}") for i in range(1, 5)]
         assert [(p, t, m) for p, t, m, _ in seen] == expected
-        assert [when - start for *_, when in seen] == [1, 2, 3, 4]
+        assert all(pair.took(when - start, i) for i, (*_, when) in enumerate(seen, 1))
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize("revisions", ERAS)
-def test_list_tools_follows_pagination(revisions: Revisions) -> None:
+def test_list_tools_follows_pagination(pair: Pair, revisions: Revisions) -> None:
     class Paged(Server):
         """Serves its tools three pages long."""
 
@@ -467,17 +473,16 @@ def test_list_tools_follows_pagination(revisions: Revisions) -> None:
             return ListToolsResult(tools=tools, next_cursor=str(page + 1) if page < 2 else None)
 
     async def main() -> None:
-        app = Paged("paged")
-        async with session(Lab(app).app, revisions) as client:
+        async with session(pair, Lab(Paged("paged")), revisions) as client:
             names = [tool.name for tool in await client.list_tools()]
         assert names == ["t0-0", "t0-1", "t1-0", "t1-1", "t2-0", "t2-1"]
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize("revisions", ERAS)
 def test_a_handler_result_that_does_not_answer_the_method_is_an_internal_error(
-    revisions: Revisions, caplog: pytest.LogCaptureFixture
+    pair: Pair, revisions: Revisions, caplog: pytest.LogCaptureFixture
 ) -> None:
     class Confused(Server):
         """Answers ``prompts/list`` with a list of tools."""
@@ -488,13 +493,13 @@ def test_a_handler_result_that_does_not_answer_the_method_is_an_internal_error(
             return super().handle(request, link)
 
     async def main() -> None:
-        async with session(Lab(Confused("confused")).app, revisions) as client:
+        async with session(pair, Lab(Confused("confused")), revisions) as client:
             with caplog.at_level(logging.ERROR, logger="mcpws"), pytest.raises(McpError) as err:
                 await client.list_prompts()
             assert text_of(await client.call_tool("add", {"a": 1, "b": 1})) == "2"
         assert (err.value.code, err.value.message) == (-32603, "invalid result")
 
-    run(main)
+    pair.run(main)
     assert [r.name for r in caplog.records] == ["mcpws"]
 
 
@@ -502,9 +507,9 @@ def test_a_handler_result_that_does_not_answer_the_method_is_an_internal_error(
 
 
 @pytest.mark.parametrize("revisions", ERAS)
-def test_resources_and_templates_are_listed_and_read(revisions: Revisions) -> None:
+def test_resources_and_templates_are_listed_and_read(pair: Pair, revisions: Revisions) -> None:
     async def main() -> None:
-        async with session(Lab().app, revisions) as client:
+        async with session(pair, Lab(), revisions) as client:
             resources = {r.uri: r for r in await client.list_resources()}
             templates = await client.list_resource_templates()
             readme = await client.read_resource("lab://readme")
@@ -526,16 +531,16 @@ def test_resources_and_templates_are_listed_and_read(revisions: Revisions) -> No
             )
         ]
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize("revisions", ERAS)
-def test_prompts_are_listed_and_rendered(revisions: Revisions) -> None:
+def test_prompts_are_listed_and_rendered(pair: Pair, revisions: Revisions) -> None:
     async def main() -> None:
-        async with session(Lab().app, revisions) as client:
+        async with session(pair, Lab(), revisions) as client:
             prompts = {p.name: p for p in await client.list_prompts()}
             review = await client.get_prompt("review", {"code": "x = 1"})
-            pair = await client.get_prompt("pair", {"topic": "tides"})
+            two = await client.get_prompt("pair", {"topic": "tides"})
             with pytest.raises(McpError) as missing:
                 await client.get_prompt("review")
             with pytest.raises(McpError) as unknown:
@@ -547,7 +552,7 @@ def test_prompts_are_listed_and_rendered(revisions: Revisions) -> None:
             PromptMessage(role="user", content=TextContent(text="Review this python: x = 1"))
         ]
         assert review.description == "Ask for a code review."
-        assert [m.content for m in pair.messages] == [
+        assert [m.content for m in two.messages] == [
             TextContent(text="talk about tides"),
             TextContent(text=negotiated(revisions)),
         ]
@@ -557,13 +562,13 @@ def test_prompts_are_listed_and_rendered(revisions: Revisions) -> None:
         )
         assert unknown.value.code == -32602
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize("revisions", ERAS)
-def test_complete_answers_for_prompts_and_templates(revisions: Revisions) -> None:
+def test_complete_answers_for_prompts_and_templates(pair: Pair, revisions: Revisions) -> None:
     async def main() -> None:
-        async with session(Lab().app, revisions) as client:
+        async with session(pair, Lab(), revisions) as client:
             language = await client.complete(PromptReference(name="review"), "language", "ty")
             name = await client.complete(
                 ResourceTemplateReference(uri="lab://notes/{name}"), "name", "al"
@@ -572,11 +577,13 @@ def test_complete_answers_for_prompts_and_templates(revisions: Revisions) -> Non
         assert (language.completion.total, language.completion.has_more) == (1, False)
         assert name.completion.values == ["alpha", "alphabet"]
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize("revisions", ERAS)
-def test_complete_without_a_completion_handler_is_method_not_found(revisions: Revisions) -> None:
+def test_complete_without_a_completion_handler_is_method_not_found(
+    pair: Pair, revisions: Revisions
+) -> None:
     """A server with no completion handler does not offer ``completion/complete``: the
     client refuses locally where the capability exists, and in 2024-11-05, which has no
     such capability, the server answers -32601 (not an internal error)."""
@@ -588,7 +595,7 @@ def test_complete_without_a_completion_handler_is_method_not_found(revisions: Re
         def review(code: str) -> str:
             return code
 
-        async with session(app, revisions) as client:
+        async with session(pair, app, revisions) as client:
             if revisions == ("2024-11-05",):
                 with pytest.raises(McpError) as refused:
                     await client.complete(PromptReference(name="review"), "code", "x")
@@ -597,7 +604,7 @@ def test_complete_without_a_completion_handler_is_method_not_found(revisions: Re
                 with pytest.raises(LocalProtocolError, match="completions"):
                     await client.complete(PromptReference(name="review"), "code", "x")
 
-    run(main)
+    pair.run(main)
 
 
 # Logging -------------------------------------------------------------------------------------
@@ -605,11 +612,12 @@ def test_complete_without_a_completion_handler_is_method_not_found(revisions: Re
 
 @pytest.mark.parametrize("revisions", ERAS)
 def test_log_messages_reach_on_notification_from_the_level_asked_for(
+    pair: Pair,
     revisions: Revisions,
 ) -> None:
     async def main() -> None:
         heard: list[tuple[str, Model]] = []
-        async with session(Lab().app, revisions) as client:
+        async with session(pair, Lab(), revisions) as client:
             client.on_notification = lambda method, params: heard.append((method, params))
             assert text_of(await client.call_tool("chatty")) == "said"
             assert heard == []  # nobody asked for log messages yet
@@ -624,16 +632,18 @@ def test_log_messages_reach_on_notification_from_the_level_asked_for(
             for level in levels
         ]
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize("revisions", ERAS)
-def test_the_logging_level_travels_by_set_level_or_in_each_request(revisions: Revisions) -> None:
+def test_the_logging_level_travels_by_set_level_or_in_each_request(
+    pair: Pair, revisions: Revisions
+) -> None:
     """Handshake era: ``logging/setLevel`` sets it for the connection. Stateless era: each
     request carries it in ``_meta``."""
 
     async def main() -> None:
-        async with session(Lab().app, revisions) as client:
+        async with session(pair, Lab(), revisions) as client:
             before = json.loads(text_of(await client.call_tool("level")))
             await client.set_logging_level("error")
             after = json.loads(text_of(await client.call_tool("level")))
@@ -641,17 +651,17 @@ def test_the_logging_level_travels_by_set_level_or_in_each_request(revisions: Re
         in_meta = "error" if is_stateless(revisions) else None
         assert after == {"level": "error", "in_meta": in_meta}
 
-    run(main)
+    pair.run(main)
 
 
 # Raw requests and errors ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("revisions", ERAS)
-def test_raw_request_and_notify(revisions: Revisions) -> None:
+def test_raw_request_and_notify(pair: Pair, revisions: Revisions) -> None:
     async def main() -> None:
         progress: list[float] = []
-        async with session(Lab().app, revisions) as client:
+        async with session(pair, Lab(), revisions) as client:
             listed = await client.request("tools/list")
             assert isinstance(listed, ListToolsResult)
             assert "add" in [tool.name for tool in listed.tools]
@@ -670,7 +680,7 @@ def test_raw_request_and_notify(revisions: Revisions) -> None:
                 await client.notify("notifications/roots/list_changed")
             assert text_of(await client.call_tool("add", {"a": 1, "b": 1})) == "2"
 
-    run(main)
+    pair.run(main)
 
 
 class Subscribable(Server):
@@ -683,10 +693,11 @@ class Subscribable(Server):
 
 @pytest.mark.parametrize("revisions", ERAS)
 def test_an_error_reply_raises_mcp_error_with_code_message_and_data(
+    pair: Pair,
     revisions: Revisions,
 ) -> None:
     async def main() -> None:
-        async with session(Lab(Subscribable("lab")).app, revisions) as client:
+        async with session(pair, Lab(Subscribable("lab")), revisions) as client:
             with pytest.raises(McpError) as resource:
                 await client.read_resource("lab://nope")
             with pytest.raises(McpError) as tool:
@@ -711,22 +722,22 @@ def test_an_error_reply_raises_mcp_error_with_code_message_and_data(
             assert method.value.code == -32601
             assert "method not found" in method.value.message
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize("revisions", ERAS)
 def test_an_exception_in_another_handler_is_an_internal_error_its_traceback_logged(
-    revisions: Revisions, caplog: pytest.LogCaptureFixture
+    pair: Pair, revisions: Revisions, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def main() -> None:
-        async with session(Lab().app, revisions) as client:
+        async with session(pair, Lab(), revisions) as client:
             with caplog.at_level(logging.ERROR, logger="mcpws"), pytest.raises(McpError) as err:
                 await client.read_resource("lab://broken")
             assert text_of(await client.call_tool("add", {"a": 1, "b": 1})) == "2"
         assert (err.value.code, err.value.message) == (-32603, "internal error")
         assert "disk on fire" not in repr(err.value.data)
 
-    run(main)
+    pair.run(main)
     (record,) = [r for r in caplog.records if r.name == "mcpws"]
     assert record.exc_info is not None
     assert isinstance(record.exc_info[1], OSError)
@@ -737,6 +748,7 @@ def test_an_exception_in_another_handler_is_an_internal_error_its_traceback_logg
 
 @pytest.mark.parametrize("revisions", ERAS)
 def test_concurrent_requests_complete_out_of_order_with_the_right_answers(
+    pair: Pair,
     revisions: Revisions,
 ) -> None:
     calls = 20
@@ -745,143 +757,145 @@ def test_concurrent_requests_complete_out_of_order_with_the_right_answers(
         lab = Lab()
         answers: dict[int, str] = {}
         finished: list[int] = []
-        answered: defaultdict[int, trio.Event] = defaultdict(trio.Event)
+        answered: defaultdict[int, anyio.Event] = defaultdict(anyio.Event)
 
-        async with session(lab.app, revisions) as client:
+        async with session(pair, lab, revisions) as client:
 
             async def call(n: int) -> None:
                 answers[n] = text_of(await client.call_tool("gate", {"n": n}))
                 finished.append(n)
                 answered[n].set()
 
-            async with trio.open_nursery() as nursery:
+            async with anyio.create_task_group() as group:
                 for n in range(calls):
-                    nursery.start_soon(call, n)
-                await lab.changed.until(lambda: lab.running == calls)
+                    group.start_soon(call, n)
+                await lab.until(lambda: lab.running == calls)
                 for n in reversed(range(calls)):
-                    lab.gates[n].set()
+                    await lab.open(n)
                     await answered[n].wait()
         assert finished == list(reversed(range(calls)))
         assert answers == {n: f"gate {n}" for n in range(calls)}
         assert lab.max_running == calls
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize("revisions", ERAS)
-def test_handlers_are_bounded_per_connection(revisions: Revisions) -> None:
+def test_handlers_are_bounded_per_connection(pair: Pair, revisions: Revisions) -> None:
     async def main() -> None:
         lab = Lab()
         answers: list[str] = []
         async with (
-            serving(lab.app, max_concurrent_requests=2) as server,
-            connect(server.url, **options(revisions)) as client,
-            connect(server.url, **options(revisions)) as other,
+            lab.served(pair, max_concurrent_requests=2) as server,
+            pair.connect(server.url, **options(revisions)) as client,
+            pair.connect(server.url, **options(revisions)) as other,
         ):
 
             async def call(n: int) -> None:
                 answers.append(text_of(await client.call_tool("gate", {"n": n})))
 
-            async with trio.open_nursery() as nursery:
+            async with anyio.create_task_group() as group:
                 for n in range(5):
-                    nursery.start_soon(call, n)
-                await lab.changed.until(lambda: lab.running == 2)
+                    group.start_soon(call, n)
+                await lab.until(lambda: lab.running == 2)
                 # A round trip on another connection lets the server run all it can: two
                 # handlers run, three wait, and the other connection is not held up.
                 assert text_of(await other.call_tool("add", {"a": 1, "b": 1})) == "2"
                 assert lab.running == 2
                 for started in range(1, 6):  # open the gates in the order the calls began
                     await lab.wait_entered(started)
-                    lab.gates[lab.entered[started - 1]].set()
+                    await lab.open(lab.entered[started - 1])
         assert sorted(answers) == [f"gate {n}" for n in range(5)]
         assert lab.max_running == 2
 
-    run(main)
+    pair.run(main)
 
 
 # Cancellation and timeouts -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("revisions", ERAS)
-def test_cancelling_the_caller_cancels_the_server_handler(revisions: Revisions) -> None:
+def test_cancelling_the_caller_cancels_the_server_handler(pair: Pair, revisions: Revisions) -> None:
     async def main() -> None:
         lab = Lab()
-        async with serving(lab.app) as server:
-            async with connect(server.url, **options(revisions)) as client:
-                with trio.CancelScope() as caller:
-                    async with trio.open_nursery() as nursery:
-                        nursery.start_soon(client.call_tool, "hang")
-                        await lab.changed.until(lambda: lab.hangs == 1)
+        async with lab.served(pair) as server:
+            async with pair.connect(server.url, **options(revisions)) as client:
+                with anyio.CancelScope() as caller:
+                    async with anyio.create_task_group() as group:
+                        group.start_soon(client.call_tool, "hang")
+                        await lab.until(lambda: lab.hangs == 1)
                         caller.cancel()
                 assert caller.cancelled_caught
-                await lab.changed.until(lambda: lab.hangs_ended == 1)
+                await lab.until(lambda: lab.hangs_ended == 1)
                 assert len(lab.hangs_cancelled) == 1
                 # The connection and the server keep serving.
                 assert text_of(await client.call_tool("add", {"a": 1, "b": 1})) == "2"
-            async with connect(server.url, **options(revisions)) as client:
+            async with pair.connect(server.url, **options(revisions)) as client:
                 assert text_of(await client.call_tool("add", {"a": 2, "b": 2})) == "4"
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize("revisions", ERAS)
-def test_a_request_cancelled_while_queued_never_runs(revisions: Revisions) -> None:
+def test_a_request_cancelled_while_queued_never_runs(pair: Pair, revisions: Revisions) -> None:
     """With every handler slot taken, a request waits; cancelled by its caller meanwhile,
     its handler must not run once a slot frees."""
 
     async def main() -> None:
         lab = Lab()
         async with (
-            serving(lab.app, max_concurrent_requests=1) as server,
-            connect(server.url, **options(revisions)) as client,
+            lab.served(pair, max_concurrent_requests=1) as server,
+            pair.connect(server.url, **options(revisions)) as client,
         ):
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(client.call_tool, "gate", {"n": 0})
-                await lab.changed.until(lambda: lab.running == 1)
-                with trio.move_on_after(1) as queued:
+            async with anyio.create_task_group() as group:
+                group.start_soon(client.call_tool, "gate", {"n": 0})
+                await lab.until(lambda: lab.running == 1)
+                with anyio.move_on_after(1) as queued:
                     await client.call_tool("mark", {"n": 1})
                 assert queued.cancelled_caught
-                lab.gates[0].set()
+                await lab.open(0)
             assert text_of(await client.call_tool("mark", {"n": 2})) == "mark 2"
         assert lab.marked == [2]
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize("revisions", ERAS)
 def test_a_request_timeout_raises_timeout_error_and_cancels_the_handler(
+    pair: Pair,
     revisions: Revisions,
 ) -> None:
     async def main() -> None:
         lab = Lab()
-        async with session(lab.app, revisions) as client:
-            start = trio.current_time()
+        async with session(pair, lab, revisions) as client:
+            start = anyio.current_time()
             with pytest.raises(TimeoutError):
                 await client.call_tool("hang", timeout=5)
-            assert trio.current_time() - start == 5
-            await lab.changed.until(lambda: lab.hangs_ended == 1)
-            assert [when - start for when in lab.hangs_cancelled] == [5]
+            assert pair.lasted(start, 5)
+            await lab.until(lambda: lab.hangs_ended == 1)
+            assert [pair.took(when - start, 5) for when in lab.hangs_cancelled] == [True]
             assert text_of(await client.call_tool("add", {"a": 1, "b": 1})) == "2"
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize("revisions", ERAS)
 def test_the_configured_request_timeout_applies_unless_a_call_overrides_it(
+    pair: Pair,
     revisions: Revisions,
 ) -> None:
     async def main() -> None:
         lab = Lab()
-        async with session(lab.app, revisions, request_timeout=3) as client:
-            start = trio.current_time()
+        async with session(pair, lab, revisions, request_timeout=3) as client:
+            start = anyio.current_time()
             with pytest.raises(TimeoutError):
                 await client.call_tool("hang")
-            assert trio.current_time() - start == 3
+            assert pair.lasted(start, 3)
             # timeout=None waits as long as it takes: 6 virtual seconds here.
             result = await client.call_tool("countdown", {"steps": 6}, timeout=None)
             assert text_of(result) == "lift-off"
 
-    run(main)
+    pair.run(main)
 
 
 # Misbehaving peers and networks --------------------------------------------------------------
@@ -890,45 +904,48 @@ def test_the_configured_request_timeout_applies_unless_a_call_overrides_it(
 async def _misbehave(port: int, how: str) -> None:
     """Connect by hand and misbehave in the way named *how*, then go away."""
     if how == "half-upgrade":
-        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        stream = await anyio.connect_tcp("127.0.0.1", port)
         request = upgrade_request(port)
-        await stream.send_all(request[: len(request) // 2])
+        await stream.send(request[: len(request) // 2])
     else:
         stream, head = await raw_upgrade(port)
         assert head.startswith(b"HTTP/1.1 101")
         if how == "half-frame":
             payload = b'{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}'.ljust(200)
-            await stream.send_all(masked_text_frame_head(len(payload)) + payload[:100])
+            await stream.send(masked_text_frame_head(len(payload)) + payload[:100])
         else:  # an unmasked frame from a client: a protocol error
-            await stream.send_all(b"\x81\x05hello")
+            await stream.send(b"\x81\x05hello")
     await stream.aclose()
 
 
 @pytest.mark.parametrize("how", ["half-upgrade", "half-frame", "unmasked-frame"])
 @pytest.mark.parametrize("revisions", ERAS)
 def test_a_client_killed_mid_message_leaves_the_server_serving_others(
-    revisions: Revisions, how: str, caplog: pytest.LogCaptureFixture
+    pair: Pair, revisions: Revisions, how: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def main() -> None:
         lab = Lab()
         answer: list[str] = []
-        async with serving(lab.app) as server, connect(server.url, **options(revisions)) as client:
+        async with (
+            lab.served(pair) as server,
+            pair.connect(server.url, **options(revisions)) as client,
+        ):
 
             async def call() -> None:
                 answer.append(text_of(await client.call_tool("gate", {"n": 1})))
 
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(call)
-                await lab.changed.until(lambda: lab.running == 1)
+            async with anyio.create_task_group() as group:
+                group.start_soon(call)
+                await lab.until(lambda: lab.running == 1)
                 await _misbehave(server.port, how)
-                async with connect(server.url, **options(revisions)) as newcomer:
+                async with pair.connect(server.url, **options(revisions)) as newcomer:
                     assert text_of(await newcomer.call_tool("add", {"a": 1, "b": 1})) == "2"
-                lab.gates[1].set()
+                await lab.open(1)
             assert answer == ["gate 1"]
             assert text_of(await client.call_tool("add", {"a": 2, "b": 2})) == "4"
 
     with caplog.at_level(logging.ERROR, logger="mcpws"):
-        run(main)
+        pair.run(main)
     assert [r.getMessage() for r in caplog.records if r.name == "mcpws"] == []
 
 
@@ -947,71 +964,72 @@ def _refuse(request: ConnectionRequested) -> object:
 )
 @pytest.mark.parametrize("revisions", ERAS)
 def test_a_refused_upgrade_raises_connect_error(
-    revisions: Revisions, how: dict[str, Any], status: int
+    pair: Pair, revisions: Revisions, how: dict[str, Any], status: int
 ) -> None:
     async def main() -> None:
         serve_options = {k: v for k, v in how.items() if k in ("authenticate", "allowed_hosts")}
-        async with serving(Lab().app, **serve_options) as server:
+        async with Lab().served(pair, **serve_options) as server:
             url = server.url.replace("/mcp", how.get("path", "/mcp"))
-            start = trio.current_time()
+            start = anyio.current_time()
             with pytest.raises(ConnectError, match=f"HTTP {status}"):
-                async with connect(url, origin=how.get("origin"), **options(revisions)):
+                async with pair.connect(url, origin=how.get("origin"), **options(revisions)):
                     pytest.fail("the session opened")  # pragma: no cover
-            assert trio.current_time() == start  # refused at once, no timeout waited for
+            assert pair.lasted(start, 0)  # refused at once, no timeout waited for
             if not serve_options:
-                async with connect(server.url, **options(revisions)) as client:
+                async with pair.connect(server.url, **options(revisions)) as client:
                     assert text_of(await client.call_tool("add", {"a": 1, "b": 1})) == "2"
 
-    run(main)
+    pair.run(main)
 
 
-def test_connect_to_a_closed_port_raises_connect_error() -> None:
+def test_connect_to_a_closed_port_raises_connect_error(pair: Pair) -> None:
     async def main() -> None:
-        async with serving(Lab().app) as server:
+        async with Lab().served(pair) as server:
             port = server.port
         with pytest.raises(ConnectError):
-            async with connect(f"ws://127.0.0.1:{port}/mcp"):
+            async with pair.connect(f"ws://127.0.0.1:{port}/mcp"):
                 pytest.fail("the session opened")  # pragma: no cover
 
-    run(main)
+    pair.run(main)
 
 
-def test_connect_to_a_silent_server_gives_up_after_the_open_timeout() -> None:
+def test_connect_to_a_silent_server_gives_up_after_the_open_timeout(pair: Pair) -> None:
     async def main() -> None:
         async with silent_server() as port:
-            start = trio.current_time()
+            start = anyio.current_time()
             with pytest.raises(ConnectError):
-                async with connect(f"ws://127.0.0.1:{port}/mcp", open_timeout=3):
+                async with pair.connect(f"ws://127.0.0.1:{port}/mcp", open_timeout=3):
                     pytest.fail("the session opened")  # pragma: no cover
-            assert trio.current_time() - start == 3
+            assert pair.lasted(start, 3)
 
-    run(main)
+    pair.run(main)
 
 
-def test_beyond_max_connections_an_upgrade_is_refused_with_503() -> None:
+def test_beyond_max_connections_an_upgrade_is_refused_with_503(pair: Pair) -> None:
     async def main() -> None:
-        async with serving(Lab().app, max_connections=2) as server:
-            async with connect(server.url) as first, connect(server.url) as second:
+        async with Lab().served(pair, max_connections=2) as server:
+            async with pair.connect(server.url) as first, pair.connect(server.url) as second:
                 with pytest.raises(ConnectError, match="HTTP 503"):
-                    async with connect(server.url):
+                    async with pair.connect(server.url):
                         pytest.fail("the session opened")  # pragma: no cover
                 assert text_of(await first.call_tool("add", {"a": 1, "b": 1})) == "2"
                 assert text_of(await second.call_tool("add", {"a": 1, "b": 2})) == "3"
-            async with connect(server.url) as third:
+            async with pair.connect(server.url) as third:
                 assert text_of(await third.call_tool("add", {"a": 1, "b": 3})) == "4"
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize("revisions", ERAS)
 def test_requests_in_flight_fail_with_connection_lost_when_the_connection_drops(
+    pair: Pair,
     revisions: Revisions,
 ) -> None:
     async def main() -> None:
         lab = Lab()
         failures: list[BaseException] = []
-        async with serving(lab.app) as server, proxy(server.port) as network:
-            async with connect(network.url, **options(revisions)) as client:
+        async with lab.served(pair) as server, proxy(server.port) as network:
+            async with pair.connect(network.url, **options(revisions)) as client:
 
                 async def call(n: int) -> None:
                     try:
@@ -1019,31 +1037,32 @@ def test_requests_in_flight_fail_with_connection_lost_when_the_connection_drops(
                     except ConnectionLost as exc:
                         failures.append(exc)
 
-                async with trio.open_nursery() as nursery:
+                async with anyio.create_task_group() as group:
                     for n in range(3):
-                        nursery.start_soon(call, n)
-                    await lab.changed.until(lambda: lab.running == 3)
+                        group.start_soon(call, n)
+                    await lab.until(lambda: lab.running == 3)
                     network.cut()
                 assert len(failures) == 3
                 with pytest.raises(ConnectionLost):
                     await client.call_tool("add", {"a": 1, "b": 1})
             # The server lost a connection, not its wits.
-            async with connect(server.url, **options(revisions)) as client:
+            async with pair.connect(server.url, **options(revisions)) as client:
                 assert text_of(await client.call_tool("add", {"a": 1, "b": 1})) == "2"
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize("revisions", ERAS)
 def test_a_server_shutting_down_lets_requests_finish_within_the_grace_period(
+    pair: Pair,
     revisions: Revisions,
 ) -> None:
     async def main() -> None:
         lab = Lab()
         answers: list[str] = []
         async with (
-            serving(lab.app, shutdown_timeout=3) as server,
-            connect(server.url, **options(revisions)) as client,
+            lab.served(pair, shutdown_timeout=3) as server,
+            pair.connect(server.url, **options(revisions)) as client,
         ):
 
             async def hang() -> None:
@@ -1053,25 +1072,26 @@ def test_a_server_shutting_down_lets_requests_finish_within_the_grace_period(
             async def gate() -> None:
                 answers.append(text_of(await client.call_tool("gate", {"n": 0})))
 
-            start = trio.current_time()
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(hang)
-                nursery.start_soon(gate)
-                await lab.changed.until(lambda: lab.hangs == 1 and lab.running == 1)
-                server.stop()
-                await trio.sleep(1)
-                lab.gates[0].set()
-            await server.stopped.wait()
+            start = anyio.current_time()
+            async with anyio.create_task_group() as group:
+                group.start_soon(hang)
+                group.start_soon(gate)
+                await lab.until(lambda: lab.hangs == 1 and lab.running == 1)
+                await server.stop()
+                await anyio.sleep(1)
+                await lab.open(0)
+            await server.stopped()
             assert answers == ["gate 0"]
-            assert [when - start for when in lab.hangs_cancelled] == [3]
+            assert [pair.took(when - start, 3) for when in lab.hangs_cancelled] == [True]
             with pytest.raises(ConnectionLost):
                 await client.call_tool("add", {"a": 1, "b": 1})
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize("revisions", ERAS)
 def test_a_request_outliving_the_grace_period_is_answered_with_an_error(
+    pair: Pair,
     revisions: Revisions,
 ) -> None:
     """Cancelling ``serve`` while a slow tool runs: at the end of the grace period the
@@ -1081,41 +1101,43 @@ def test_a_request_outliving_the_grace_period_is_answered_with_an_error(
     async def main() -> None:
         lab = Lab()
         async with (
-            serving(lab.app, shutdown_timeout=3) as server,
-            connect(server.url, **options(revisions)) as client,
+            lab.served(pair, shutdown_timeout=3) as server,
+            pair.connect(server.url, **options(revisions)) as client,
         ):
-            start = trio.current_time()
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(_stop_when_hanging, lab, server.stop)
+            start = anyio.current_time()
+            async with anyio.create_task_group() as group:
+                group.start_soon(_stop_when_hanging, lab, server.stop)
                 with pytest.raises(McpError) as refused:
                     await client.call_tool("hang")
             assert refused.value.code == -32603
-            assert trio.current_time() - start == 3
-            assert [when - start for when in lab.hangs_cancelled] == [3]
+            assert pair.lasted(start, 3)
+            assert [pair.took(when - start, 3) for when in lab.hangs_cancelled] == [True]
             with pytest.raises(ConnectionLost):
                 await client.call_tool("add", {"a": 1, "b": 1})
 
-    run(main)
+    pair.run(main)
 
 
-async def _stop_when_hanging(lab: Lab, stop: Callable[[], None]) -> None:
-    await lab.changed.until(lambda: lab.hangs == 1)
-    stop()
+async def _stop_when_hanging(lab: Lab, stop: Callable[[], Awaitable[None]]) -> None:
+    await lab.until(lambda: lab.hangs == 1)
+    await stop()
 
 
 # What a handler sees and asks ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("revisions", ERAS)
-def test_the_context_sees_principal_revision_and_capabilities(revisions: Revisions) -> None:
+def test_the_context_sees_principal_revision_and_capabilities(
+    pair: Pair, revisions: Revisions
+) -> None:
     def authenticate(request: ConnectionRequested) -> object:
         return {"user": "ada", "authorization": request.request.header("authorization")}
 
     async def main() -> None:
         capabilities = ClientCapabilities(roots={"listChanged": True}, sampling={})
         async with (
-            serving(Lab().app, authenticate=authenticate) as server,
-            connect(
+            Lab().served(pair, authenticate=authenticate) as server,
+            pair.connect(
                 server.url,
                 headers=[("Authorization", "Bearer ada")],
                 capabilities=capabilities,
@@ -1130,11 +1152,13 @@ def test_the_context_sees_principal_revision_and_capabilities(revisions: Revisio
             "capabilities": {"roots": {"listChanged": True}, "sampling": {}},
         }
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize("revisions", ERAS)
-def test_a_tool_asks_the_client_for_roots_sampling_and_input(revisions: Revisions) -> None:
+def test_a_tool_asks_the_client_for_roots_sampling_and_input(
+    pair: Pair, revisions: Revisions
+) -> None:
     async def main() -> None:
         asked: list[Any] = []
 
@@ -1144,7 +1168,7 @@ def test_a_tool_asks_the_client_for_roots_sampling_and_input(revisions: Revision
 
         async def sample(params: CreateMessageRequestParams) -> CreateMessageResult:
             asked.append(params)
-            await trio.sleep(1)  # a slow model, in virtual time
+            await anyio.sleep(1)  # a slow model, in virtual time
             return CreateMessageResult(
                 role="assistant", content=TextContent(text="hello"), model="tiny"
             )
@@ -1154,7 +1178,7 @@ def test_a_tool_asks_the_client_for_roots_sampling_and_input(revisions: Revision
             return ElicitResult(action="accept", content={"name": "ada"})
 
         capabilities = ClientCapabilities(roots={}, sampling={}, elicitation={})
-        async with session(Lab().app, revisions, capabilities=capabilities) as client:
+        async with session(pair, Lab(), revisions, capabilities=capabilities) as client:
             client.handlers["roots/list"] = roots
             client.handlers["sampling/createMessage"] = sample
             client.handlers["elicitation/create"] = elicit
@@ -1178,49 +1202,52 @@ def test_a_tool_asks_the_client_for_roots_sampling_and_input(revisions: Revision
         else:
             assert text_of(results["elicit"]) == "accept {'name': 'ada'}"
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize("revisions", ERAS)
-def test_a_tool_cannot_ask_for_what_the_client_did_not_declare(revisions: Revisions) -> None:
+def test_a_tool_cannot_ask_for_what_the_client_did_not_declare(
+    pair: Pair, revisions: Revisions
+) -> None:
     async def main() -> None:
-        async with session(Lab().app, revisions) as client:
+        async with session(pair, Lab(), revisions) as client:
             client.handlers["roots/list"] = lambda params: ListRootsResult(roots=[])
             result = await client.call_tool("ask", {"what": "roots"})
         assert error_texts(result).startswith("LocalProtocolError: ")
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize("revisions", ERAS)
 def test_a_server_request_without_a_client_handler_is_answered_method_not_found(
+    pair: Pair,
     revisions: Revisions,
 ) -> None:
     async def main() -> None:
         capabilities = ClientCapabilities(roots={})
-        async with session(Lab().app, revisions, capabilities=capabilities) as client:
+        async with session(pair, Lab(), revisions, capabilities=capabilities) as client:
             result = await client.call_tool("ask", {"what": "roots"})
         if is_stateless(revisions):
             assert error_texts(result).startswith("LocalProtocolError: ")
         else:
             assert text_of(result) == "McpError -32601: no handler for roots/list"
 
-    run(main)
+    pair.run(main)
 
 
 class StuckModel:
     """A client's sampling handler that never answers, and notes when it is cancelled."""
 
     def __init__(self) -> None:
-        self.asked = trio.Event()
-        self.ended = trio.Event()
+        self.asked = anyio.Event()
+        self.ended = anyio.Event()
         self.cancelled = False
 
     async def __call__(self, params: CreateMessageRequestParams) -> CreateMessageResult:
         self.asked.set()
         try:
-            await trio.sleep_forever()
-        except trio.Cancelled:
+            await forever()
+        except anyio.get_cancelled_exc_class():
             self.cancelled = True
             raise
         finally:
@@ -1229,16 +1256,17 @@ class StuckModel:
 
 @pytest.mark.parametrize("revisions", HANDSHAKE_ERAS)
 def test_cancelling_a_tool_cancels_the_request_it_made_of_the_client(
+    pair: Pair,
     revisions: Revisions,
 ) -> None:
     async def main() -> None:
         model = StuckModel()
         capabilities = ClientCapabilities(sampling={})
-        async with session(Lab().app, revisions, capabilities=capabilities) as client:
+        async with session(pair, Lab(), revisions, capabilities=capabilities) as client:
             client.handlers["sampling/createMessage"] = model
-            with trio.CancelScope() as caller:
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(client.call_tool, "ask", {"what": "sample"})
+            with anyio.CancelScope() as caller:
+                async with anyio.create_task_group() as group:
+                    group.start_soon(client.call_tool, "ask", {"what": "sample"})
                     await model.asked.wait()
                     caller.cancel()
             # client -> server: cancelled; the tool's own request -> client: cancelled too.
@@ -1246,60 +1274,67 @@ def test_cancelling_a_tool_cancels_the_request_it_made_of_the_client(
             assert model.cancelled
             assert text_of(await client.call_tool("add", {"a": 1, "b": 1})) == "2"
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize("revisions", HANDSHAKE_ERAS)
-def test_a_request_of_the_client_times_out_on_the_server_timeout(revisions: Revisions) -> None:
+def test_a_request_of_the_client_times_out_on_the_server_timeout(
+    pair: Pair, revisions: Revisions
+) -> None:
     async def main() -> None:
         model = StuckModel()
         capabilities = ClientCapabilities(sampling={})
         async with (
-            serving(Lab().app, request_timeout=2) as server,
-            connect(server.url, capabilities=capabilities, **options(revisions)) as client,
+            Lab().served(pair, request_timeout=2) as server,
+            pair.connect(server.url, capabilities=capabilities, **options(revisions)) as client,
         ):
             client.handlers["sampling/createMessage"] = model
-            start = trio.current_time()
+            start = anyio.current_time()
             result = await client.call_tool("ask", {"what": "sample"})
             assert error_texts(result).startswith("TimeoutError: ")
-            assert trio.current_time() - start == 2
+            assert pair.lasted(start, 2)
             await model.ended.wait()
             assert model.cancelled
 
-    run(main)
+    pair.run(main)
 
 
-# The connect() block -------------------------------------------------------------------------
+# The pair.connect() block -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("revisions", ERAS)
-def test_connect_propagates_an_exception_from_its_body_unchanged(revisions: Revisions) -> None:
+def test_connect_propagates_an_exception_from_its_body_unchanged(
+    pair: Pair, revisions: Revisions
+) -> None:
     class Oops(Exception):
         pass
 
     async def main() -> None:
         oops = Oops("from the body")
-        async with serving(Lab().app) as server:
+        async with Lab().served(pair) as server:
             with pytest.raises(Oops) as raised:  # noqa: PT012 - the block is the subject
-                async with connect(server.url, **options(revisions)) as client:
+                async with pair.connect(server.url, **options(revisions)) as client:
                     await client.call_tool("add", {"a": 1, "b": 1})
                     raise oops
             assert raised.value is oops
             assert type(raised.value) is Oops  # not an exception group around it
 
-    run(main)
+    pair.run(main)
 
 
 @pytest.mark.parametrize("revisions", ERAS)
-def test_a_body_cancelled_from_outside_leaves_connect_cleanly(revisions: Revisions) -> None:
+def test_a_body_cancelled_from_outside_leaves_connect_cleanly(
+    pair: Pair, revisions: Revisions
+) -> None:
     async def main() -> None:
-        async with serving(Lab().app) as server:
-            with trio.move_on_after(2) as outside:
-                async with connect(server.url, **options(revisions)) as client:
+        async with Lab().served(pair) as server:
+            start = anyio.current_time()
+            with anyio.move_on_after(2) as outside:
+                async with pair.connect(server.url, **options(revisions)) as client:
                     await client.call_tool("countdown", {"steps": 5})
             assert outside.cancelled_caught
-            assert trio.current_time() == 2
-            async with connect(server.url, **options(revisions)) as client:
+            assert pair.lasted(start, 2)
+            async with pair.connect(server.url, **options(revisions)) as client:
                 assert text_of(await client.call_tool("add", {"a": 1, "b": 1})) == "2"
 
-    run(main)
+    pair.run(main)

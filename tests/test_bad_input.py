@@ -1,13 +1,16 @@
 """Bad input over a real socket: each kind of fault the core answers, checked once against
-``serve``, with the connection (and other connections) surviving where they should."""
+each driver's ``serve``, with the connection (and other connections) surviving where they
+should."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-import trio
+import anyio
+import anyio.abc
 
+from drivers import Pair
 from mcpws import Server
 from mcpws.core.websocket import (
     ConnectionAccepted,
@@ -16,7 +19,6 @@ from mcpws.core.websocket import (
     WebSocketClient,
     WebSocketConfig,
 )
-from trio_helpers import run, serving
 
 
 def _app() -> Server:
@@ -30,18 +32,18 @@ def _app() -> Server:
 
 
 class RawClient:
-    """A WebSocket client core over a trio stream, sending whatever a test asks."""
+    """A WebSocket client core over a TCP stream, sending whatever a test asks."""
 
-    def __init__(self, stream: trio.SocketStream, core: WebSocketClient) -> None:
+    def __init__(self, stream: anyio.abc.SocketStream, core: WebSocketClient) -> None:
         self.stream = stream
         self.core = core
         self.events: list[Any] = []
 
     @classmethod
     async def open(cls, port: int) -> RawClient:
-        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        stream = await anyio.connect_tcp("127.0.0.1", port)
         core = WebSocketClient(
-            f"ws://127.0.0.1:{port}/mcp", trio.current_time(), subprotocols=["mcp"]
+            f"ws://127.0.0.1:{port}/mcp", anyio.current_time(), subprotocols=["mcp"]
         )
         client = cls(stream, core)
         await client.flush()
@@ -51,15 +53,16 @@ class RawClient:
     async def flush(self) -> None:
         for data in self.core.data_to_send():
             if data:
-                await self.stream.send_all(data)
+                await self.stream.send(data)
 
     async def until(self, done: Any) -> None:
         while not done():
-            data = await self.stream.receive_some(65536)
-            if data:
-                self.core.receive_data(data, trio.current_time())
+            try:
+                data = await self.stream.receive()
+            except anyio.EndOfStream:
+                self.core.receive_eof(anyio.current_time())
             else:
-                self.core.receive_eof(trio.current_time())
+                self.core.receive_data(data, anyio.current_time())
             self.events.extend(self.core.events_received())
             await self.flush()
 
@@ -90,9 +93,9 @@ INITIALIZE = json.dumps(
 )
 
 
-def test_json_rpc_faults_are_answered_and_the_connection_goes_on() -> None:
+def test_json_rpc_faults_are_answered_and_the_connection_goes_on(pair: Pair) -> None:
     async def main() -> None:
-        async with serving(_app()) as served:
+        async with pair.serving(_app()) as served:
             client = await RawClient.open(served.port)
             parse = await client.ask('{"jsonrpc": "2.0", "id": 1, "method":')
             assert parse["error"]["code"] == -32700
@@ -117,12 +120,12 @@ def test_json_rpc_faults_are_answered_and_the_connection_goes_on() -> None:
             assert client.closed() is None
             await client.stream.aclose()
 
-    run(main)
+    pair.run(main)
 
 
-def test_a_binary_message_closes_with_1003_and_others_are_served() -> None:
+def test_a_binary_message_closes_with_1003_and_others_are_served(pair: Pair) -> None:
     async def main() -> None:
-        async with serving(_app()) as served:
+        async with pair.serving(_app()) as served:
             bystander = await RawClient.open(served.port)
             offender = await RawClient.open(served.port)
             offender.core.send_bytes(b"\x00\x01")
@@ -135,13 +138,13 @@ def test_a_binary_message_closes_with_1003_and_others_are_served() -> None:
             await bystander.stream.aclose()
             await offender.stream.aclose()
 
-    run(main)
+    pair.run(main)
 
 
-def test_a_message_over_the_size_limit_closes_with_1009() -> None:
+def test_a_message_over_the_size_limit_closes_with_1009(pair: Pair) -> None:
     async def main() -> None:
         config = WebSocketConfig(max_message_size=1024)
-        async with serving(_app(), config=config) as served:
+        async with pair.serving(_app(), config=config) as served:
             client = await RawClient.open(served.port)
             client.core.send_text(json.dumps({"jsonrpc": "2.0", "method": "x" * 2000}))
             await client.flush()
@@ -151,20 +154,20 @@ def test_a_message_over_the_size_limit_closes_with_1009() -> None:
             assert closed.code == 1009
             await client.stream.aclose()
 
-    run(main)
+    pair.run(main)
 
 
-def test_a_peer_that_stops_answering_pings_is_dropped_by_the_keepalive() -> None:
+def test_a_peer_that_stops_answering_pings_is_dropped_by_the_keepalive(pair: Pair) -> None:
     async def main() -> None:
         config = WebSocketConfig(ping_interval=5, ping_timeout=5)
-        async with serving(_app(), config=config) as served:
+        async with pair.serving(_app(), config=config) as served:
             client = await RawClient.open(served.port)
-            opened = trio.current_time()
+            opened = anyio.current_time()
             # Stop reading: the server's pings go unanswered.
-            with trio.move_on_after(60):
-                while await client.stream.receive_some(65536):
+            with anyio.move_on_after(60):
+                async for _ in client.stream:
                     pass  # the ping, then the close frame; then end of stream
-            assert 10 <= trio.current_time() - opened < 11  # one ping interval, one timeout
+            assert pair.lasted(opened, 10)  # one ping interval, one timeout
             await client.stream.aclose()
 
-    run(main)
+    pair.run(main)

@@ -1,0 +1,369 @@
+"""The event loops the end-to-end tests run on, and the pairs of drivers they run across.
+
+Each end-to-end scenario is written once, with anyio, and run for every :class:`Pair`: a
+server served by one driver (``mcpws.trio`` or ``mcpws.asyncio``) and clients connected
+through one, over real loopback sockets.
+
+A pair of one driver runs in one event loop on a virtual clock that jumps ahead whenever
+every task waits and no I/O is ready: trio's ``MockClock(autojump_threshold=0)``, or a
+:class:`VirtualLoop` for asyncio. Timeouts and slow tools take no real time, and a test that
+deadlocks fails at once instead of hanging. Data written to a loopback socket is readable at
+the other end as soon as the write returns, so the clock never jumps while bytes are in
+flight.
+
+A pair of two drivers runs the server in a thread with a loop of its own. Both clocks then
+run :data:`CROSS_RATE` times faster than real time from one origin, so a scenario takes a
+tenth of its virtual time and times read in either loop compare. :meth:`Pair.lasted` is
+exact on one loop and within :data:`CROSS_SLACK` across two.
+
+asyncio runs in debug mode: never-awaited coroutines and unclosed transports fail a test
+as warnings do, and anything the ``asyncio`` logger says (a slow callback, an exception
+nobody retrieved) fails the test during which it was said.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+import logging
+import selectors
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from typing import Any, Literal, NoReturn
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+import attrs
+import trio
+import trio.testing
+
+import mcpws.asyncio
+import mcpws.trio
+from mcpws.app import Client, Server
+from mcpws.core.mcp import CallToolResult, TextContent
+
+Driver = Literal["trio", "asyncio"]
+
+#: Virtual seconds a scenario may take on one loop: more than any timeout a test waits for on
+#: purpose, less than the default keepalive interval (20 s), so a stuck test fails before
+#: pings begin.
+HARD_TIMEOUT = 15.0
+#: How many times faster than real time the clocks of a pair of two loops run.
+CROSS_RATE = 10.0
+#: Virtual seconds a wait may overrun across two loops (a tenth of that in real time).
+CROSS_SLACK = 2.0
+
+
+class Clock:
+    """Time for a test: virtual and jumping when idle (*rate* 0), or *rate* times real time
+    from the moment the clock was made."""
+
+    def __init__(self, rate: float = 0.0) -> None:
+        self.rate = rate
+        self._origin = time.perf_counter()
+        self._jumped = 0.0
+
+    def now(self) -> float:
+        if self.rate:
+            return self.rate * (time.perf_counter() - self._origin)
+        return self._jumped
+
+    def wait(self, select: Callable[[float | None], Any], timeout: float | None) -> Any:
+        """Wait for I/O with *select* for at most *timeout* of this clock's seconds."""
+        if self.rate:
+            return select(None if timeout is None else timeout / self.rate)
+        ready = select(0)
+        if ready or (timeout is not None and timeout <= 0):
+            return ready
+        if timeout is None:  # nothing is due: only I/O can wake the loop
+            return select(None)
+        self._jumped += timeout
+        return ready
+
+
+class _ClockedSelector(selectors.DefaultSelector):
+    def __init__(self, clock: Clock) -> None:
+        super().__init__()
+        self._clock = clock
+
+    def select(self, timeout: float | None = None) -> Any:
+        return self._clock.wait(super().select, timeout)
+
+
+class VirtualLoop(asyncio.SelectorEventLoop):
+    """An asyncio event loop whose time is a :class:`Clock`'s."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        super().__init__(_ClockedSelector(clock))
+        self.slow_callback_duration *= clock.rate or 1
+
+    def time(self) -> float:
+        return self._clock.now()
+
+
+class _TrioClock(trio.abc.Clock):
+    """A running :class:`Clock` as trio's clock."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def start_clock(self) -> None:
+        pass
+
+    def current_time(self) -> float:
+        return self._clock.now()
+
+    def deadline_to_sleep_time(self, deadline: float) -> float:
+        return max(0.0, (deadline - self._clock.now()) / self._clock.rate)
+
+
+def _backend_options(driver: Driver, clock: Clock) -> dict[str, Any]:
+    if driver == "asyncio":
+        return {"debug": True, "loop_factory": functools.partial(VirtualLoop, clock)}
+    if clock.rate:
+        return {"clock": _TrioClock(clock)}
+    return {"clock": trio.testing.MockClock(autojump_threshold=0)}
+
+
+class _Heard(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.said: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.said.append(record.getMessage())
+
+
+@contextmanager
+def _asyncio_says_nothing() -> Iterator[None]:
+    heard = _Heard()
+    logger = logging.getLogger("asyncio")
+    logger.addHandler(heard)
+    try:
+        yield
+    finally:
+        logger.removeHandler(heard)
+    assert heard.said == []
+
+
+#: The loop a pair of two drivers serves in, while its scenario runs.
+_server_loop: contextvars.ContextVar[anyio.from_thread.BlockingPortal] = contextvars.ContextVar(
+    "_server_loop"
+)
+
+
+@attrs.frozen
+class Pair:
+    """A server's driver and its clients' driver."""
+
+    server: Driver
+    client: Driver
+
+    def __str__(self) -> str:
+        if self.one_loop:
+            return self.server
+        return f"{self.client}-client-{self.server}-server"
+
+    @property
+    def one_loop(self) -> bool:
+        return self.server == self.client
+
+    def run(self, main: Callable[[], Awaitable[None]]) -> None:
+        """Run the scenario *main* within a hard timeout."""
+
+        async def guarded() -> None:
+            with anyio.fail_after(HARD_TIMEOUT if self.one_loop else 4 * HARD_TIMEOUT):
+                await main()
+
+        with _asyncio_says_nothing():
+            if self.one_loop:
+                clock = Clock()
+                anyio.run(
+                    guarded,
+                    backend=self.client,
+                    backend_options=_backend_options(self.client, clock),
+                )
+                return
+            clock = Clock(CROSS_RATE)
+            options = _backend_options(self.server, clock)
+            with anyio.from_thread.start_blocking_portal(self.server, options) as portal:
+                token = _server_loop.set(portal)
+                try:
+                    anyio.run(
+                        guarded,
+                        backend=self.client,
+                        backend_options=_backend_options(self.client, clock),
+                    )
+                finally:
+                    _server_loop.reset(token)
+
+    def lasted(self, since: float, seconds: float) -> bool:
+        """Whether *seconds* have passed since the time *since*: exactly, on one loop."""
+        return self.took(anyio.current_time() - since, seconds)
+
+    def took(self, took: float, seconds: float) -> bool:
+        """Whether a wait that *took* so long was one of *seconds*: exactly, on one loop."""
+        if self.one_loop:
+            return took == seconds
+        return seconds <= took <= seconds + CROSS_SLACK
+
+    def connect(self, url: str, **options: Any) -> AbstractAsyncContextManager[Client]:
+        """The client driver's ``connect``."""
+        if self.client == "trio":
+            return mcpws.trio.connect(url, **options)
+        return mcpws.asyncio.connect(url, **options)
+
+    def serving(self, app: Server, **options: Any) -> AbstractAsyncContextManager[Served]:
+        """Serve *app* on 127.0.0.1, port 0, for the block; *options* go to ``serve``."""
+        if self.one_loop:
+            return _serving(self.server, app, options)
+        return _serving_elsewhere(_server_loop.get(), self.server, app, options)
+
+
+class Served:
+    """A server on a loopback port, and a way into the loop it runs in."""
+
+    def __init__(
+        self, port: int, stop: Callable[[], object], stopped: Callable[[], Awaitable[object]]
+    ) -> None:
+        self.port = port
+        self.url = f"ws://127.0.0.1:{port}/mcp"
+        self._stop = stop
+        self._stopped = stopped
+        self._portal: anyio.from_thread.BlockingPortal | None = None
+
+    async def call(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Call *function* in the server's loop (awaiting what it returns, if need be)."""
+        if self._portal is None:
+            return await _called(function, *args)
+        return await anyio.to_thread.run_sync(self._portal.call, _called, function, *args)
+
+    async def stop(self) -> None:
+        """Cancel the ``serve`` task, as its loop's users do: it shuts down gracefully."""
+        await self.call(self._stop)
+
+    async def stopped(self) -> None:
+        """Wait until the ``serve`` task has returned."""
+        await self.call(self._stopped)
+
+
+async def _called(function: Callable[..., Any], *args: Any) -> Any:
+    result = function(*args)
+    return await result if inspect.isawaitable(result) else result
+
+
+def _port(listening: Any) -> int:
+    first = listening[0]
+    return int(getattr(first, "socket", first).getsockname()[1])
+
+
+@asynccontextmanager
+async def running(
+    function: Callable[..., Coroutine[Any, Any, None]], *args: Any
+) -> AsyncIterator[Any]:
+    """Run ``function(*args, task_status=...)`` in the background for the block, yielding
+    what it reports started, then cancel it. An exception from the block comes out as it is,
+    not in an exception group."""
+    raised: BaseException | None = None
+    async with anyio.create_task_group() as group:
+        started = await group.start(function, *args)
+        try:
+            yield started
+        except BaseException as exc:  # raised again below, outside the task group
+            raised = exc
+        group.cancel_scope.cancel()
+    if raised is not None:
+        raise raised
+
+
+def _serving(
+    driver: Driver, app: Server, options: dict[str, Any]
+) -> AbstractAsyncContextManager[Served]:
+    if driver == "trio":
+        return _serving_trio(app, options)
+    return _serving_asyncio(app, options)
+
+
+@asynccontextmanager
+async def _serving_trio(app: Server, options: dict[str, Any]) -> AsyncIterator[Served]:
+    scope = trio.CancelScope()
+    stopped = trio.Event()
+
+    async def run_server(*, task_status: Any) -> None:
+        try:
+            with scope:
+                await mcpws.trio.serve(app, task_status=task_status, **options)
+        finally:
+            stopped.set()
+
+    async with running(run_server) as listening:
+        yield Served(_port(listening), scope.cancel, stopped.wait)
+
+
+@asynccontextmanager
+async def _serving_asyncio(app: Server, options: dict[str, Any]) -> AsyncIterator[Served]:
+    status = mcpws.asyncio.TaskStatus()
+    task = asyncio.create_task(mcpws.asyncio.serve(app, task_status=status, **options))
+
+    async def stopped() -> None:
+        await asyncio.wait([task])
+
+    try:
+        yield Served(_port(await status.wait()), task.cancel, stopped)
+    finally:
+        task.cancel()
+        await asyncio.wait([task])
+        if not task.cancelled():
+            task.result()  # what made it end early
+
+
+@asynccontextmanager
+async def _serving_elsewhere(
+    portal: anyio.from_thread.BlockingPortal,
+    driver: Driver,
+    app: Server,
+    options: dict[str, Any],
+) -> AsyncIterator[Served]:
+    serving = portal.wrap_async_context_manager(_serving(driver, app, options))
+    served = await anyio.to_thread.run_sync(serving.__enter__)
+    served._portal = portal
+    try:
+        yield served
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(serving.__exit__, None, None, None)
+
+
+class Watch:
+    """Something tasks wait to change: :meth:`poke` after each change, :meth:`until` a
+    condition holds. Made in one loop, it may be used in another."""
+
+    def __init__(self) -> None:
+        self._event: anyio.Event | None = None
+
+    def poke(self) -> None:
+        if self._event is not None:
+            self._event.set()
+            self._event = None
+
+    async def until(self, condition: Callable[[], bool]) -> None:
+        while not condition():
+            if self._event is None:
+                self._event = anyio.Event()
+            await self._event.wait()
+
+
+async def forever() -> NoReturn:
+    """Sleep until cancelled."""
+    await anyio.sleep_forever()
+    raise AssertionError("woke up")  # pragma: no cover
+
+
+def text_of(result: CallToolResult) -> str:
+    """The text blocks of a tool result, joined with spaces."""
+    return " ".join(block.text for block in result.content if isinstance(block, TextContent))
