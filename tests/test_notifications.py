@@ -3,15 +3,14 @@ updates to the clients that subscribed, over real loopback connections."""
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
-import trio
+import anyio
 
+from drivers import Pair
 from mcpws import Server
 from mcpws.app import Context
 from mcpws.core.mcp import Model
-from mcpws.trio import connect, serve
 
 HANDSHAKE = ("2025-11-25",)
 STATELESS = ("2026-07-28",)
@@ -37,7 +36,9 @@ def _app() -> Server:
     return app
 
 
-def test_updates_reach_subscribers_and_list_changes_reach_every_handshake_client() -> None:
+def test_updates_reach_subscribers_and_list_changes_reach_every_handshake_client(
+    pair: Pair,
+) -> None:
     app = _app()
     seen: dict[str, list[tuple[str, Any]]] = {"a": [], "b": [], "c": []}
 
@@ -48,28 +49,26 @@ def test_updates_reach_subscribers_and_list_changes_reach_every_handshake_client
         return note
 
     async def main() -> None:
-        with trio.fail_after(20):
-            async with trio.open_nursery() as nursery:
-                listeners = await nursery.start(functools.partial(serve, app))
-                url = f"ws://127.0.0.1:{listeners[0].socket.getsockname()[1]}/mcp"
-                async with (
-                    connect(url, revisions=HANDSHAKE) as a,
-                    connect(url, revisions=HANDSHAKE) as b,
-                    connect(url, revisions=STATELESS) as c,
-                ):
-                    for name, client in (("a", a), ("b", b), ("c", c)):
-                        client.on_notification = listener(name)
-                    await a.subscribe_resource("news://today")
-                    await b.subscribe_resource("news://weather")
-                    await b.subscribe_resource("news://today")
-                    await b.unsubscribe_resource("news://today")
-                    await c.call_tool("publish", {"uri": "news://today"})
-                    # a round trip on each connection lets its notifications arrive first
-                    for client in (a, b, c):
-                        await client.list_resources()
-                nursery.cancel_scope.cancel()
+        async with (
+            pair.serving(app) as server,
+            pair.connect(server.url, revisions=HANDSHAKE) as a,
+            pair.connect(server.url, revisions=HANDSHAKE) as b,
+            pair.connect(server.url, revisions=STATELESS) as c,
+            pair.connect(server.url, revisions=HANDSHAKE) as deaf,
+        ):
+            for name, client in (("a", a), ("b", b), ("c", c)):
+                client.on_notification = listener(name)
+            await deaf.subscribe_resource("news://today")  # and has no listener
+            await a.subscribe_resource("news://today")
+            await b.subscribe_resource("news://weather")
+            await b.subscribe_resource("news://today")
+            await b.unsubscribe_resource("news://today")
+            await c.call_tool("publish", {"uri": "news://today"})
+            # a round trip on each connection lets its notifications arrive first
+            for client in (a, b, c, deaf):
+                await client.list_resources()
 
-    trio.run(main)
+    pair.run(main)
     updated = ("notifications/resources/updated", {"uri": "news://today"})
     changed: tuple[str, dict[str, Any]] = ("notifications/resources/list_changed", {})
     assert seen["a"] == [updated, changed]
@@ -89,5 +88,5 @@ def test_a_notification_for_a_connection_that_cannot_take_it_is_skipped() -> Non
             raise RuntimeError("gone")
 
     app.connected(Closed())  # type: ignore[arg-type]
-    trio.run(app.list_changed, "tools")
+    anyio.run(app.list_changed, "tools")
     app.disconnected(Closed())  # type: ignore[arg-type]
