@@ -1,8 +1,10 @@
 """Peers and networks for the end-to-end tests, in whichever loop a test runs: a raw
-WebSocket upgrade, a TCP forwarder that can fail, and a server that never answers."""
+WebSocket upgrade and handshake, a TCP forwarder that can fail, and a server that never
+answers."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +14,20 @@ import anyio.abc
 from anyio.abc import SocketAttribute
 
 from drivers import running
+
+#: An ``initialize`` request of the 2025-11-25 revision, for raw clients.
+INITIALIZE = json.dumps(
+    {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "1"},
+        },
+    }
+)
 
 
 def upgrade_request(port: int, path: str = "/mcp") -> bytes:

@@ -18,6 +18,7 @@ from mcpws.app import ConnectionLost
 from mcpws.asyncio import TaskStatus, connect, serve
 from mcpws.asyncio._pump import _Slots
 from mcpws.core._frames import FIN_TEXT, frame, read_header
+from network import INITIALIZE
 
 
 @pytest.fixture(autouse=True)
@@ -112,19 +113,7 @@ def test_a_peer_that_does_not_read_is_not_read_from_until_it_does() -> None:
     async def main() -> None:
         async with serving(app) as (url, _), connect(url) as bystander:
             reader, writer = await upgraded(url)
-            send(
-                writer,
-                {
-                    "jsonrpc": "2.0",
-                    "id": 0,
-                    "method": "initialize",
-                    "params": {
-                        "protocolVersion": "2025-11-25",
-                        "capabilities": {},
-                        "clientInfo": {"name": "slow reader", "version": "1"},
-                    },
-                },
-            )
+            writer.write(frame(FIN_TEXT, INITIALIZE.encode(), masked=True))
             assert "result" in await receive(reader)
             send(writer, {"jsonrpc": "2.0", "method": "notifications/initialized"})
 

@@ -19,6 +19,7 @@ from mcpws.core.websocket import (
     WebSocketClient,
     WebSocketConfig,
 )
+from network import INITIALIZE
 
 
 def _app() -> Server:
@@ -77,20 +78,6 @@ class RawClient:
 
     def closed(self) -> ConnectionClosed | None:
         return next((e for e in self.events if isinstance(e, ConnectionClosed)), None)
-
-
-INITIALIZE = json.dumps(
-    {
-        "jsonrpc": "2.0",
-        "id": 0,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "raw", "version": "1"},
-        },
-    }
-)
 
 
 def test_json_rpc_faults_are_answered_and_the_connection_goes_on(pair: Pair) -> None:

@@ -4,6 +4,7 @@ for every pair of drivers, and a server process killed and restarted."""
 from __future__ import annotations
 
 import logging
+import runpy
 import signal
 import socket
 import subprocess
@@ -19,6 +20,12 @@ from mcpws.app import ConnectionLost, McpError, Server
 from mcpws.trio import Reconnect
 
 SERVERS = Path(__file__).parent / "interop"
+
+
+def _slow_app() -> Server:
+    """The server the killed processes serve, here in process."""
+    app: Server = runpy.run_path(str(SERVERS / "slow_app.py"))["app"]
+    return app
 
 
 def test_the_delays_grow_to_the_cap_and_stop_after_the_attempts() -> None:
@@ -70,21 +77,6 @@ def server() -> Iterator[ServerProcess]:
         process.kill()
 
 
-def _app() -> Server:
-    app = Server("steady")
-
-    @app.tool()
-    def add(a: int, b: int) -> int:
-        return a + b
-
-    @app.tool()
-    async def hang() -> str:
-        await anyio.sleep_forever()
-        return "never"  # pragma: no cover
-
-    return app
-
-
 def test_a_client_comes_back_after_the_server_restarts(pair: Pair) -> None:
     """The server stops with a request in flight, which is answered with an error, never
     retried; calls fail while it is away; once it listens again on its port, the client
@@ -92,7 +84,7 @@ def test_a_client_comes_back_after_the_server_restarts(pair: Pair) -> None:
     reconnects: list[int] = []
 
     async def main() -> None:
-        app = _app()
+        app = _slow_app()
         policy = Reconnect(initial_delay=1, multiplier=2, jitter=0, max_delay=4)
         async with (
             pair.serving(app, shutdown_timeout=0) as first,
@@ -130,7 +122,7 @@ def test_a_client_gives_up_when_its_attempts_run_out(
 
     async def main() -> None:
         policy = Reconnect(initial_delay=1, multiplier=1, jitter=0, max_attempts=3)
-        async with pair.serving(_app()) as server:
+        async with pair.serving(_slow_app()) as server:
             urls.append(server.url)
             connecting = pair.connect(server.url, reconnect=policy, on_reconnect=reconnects.append)
             async with connecting as client:

@@ -1,8 +1,9 @@
-"""A server for the tests that kill and restart ``mcpws serve``: ``slow_app:app``."""
+"""A server for the reconnection tests, which kill and restart ``mcpws serve slow_app:app``
+or serve it in process, on either driver."""
 
 from __future__ import annotations
 
-import trio
+import anyio
 
 from mcpws import Server
 
@@ -18,4 +19,4 @@ def add(a: int, b: int) -> int:
 @app.tool()
 async def hang() -> None:
     """Never answer."""
-    await trio.sleep_forever()
+    await anyio.sleep_forever()
