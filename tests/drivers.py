@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import gc
 import inspect
 import logging
 import selectors
@@ -167,12 +168,17 @@ class _Heard(logging.Handler):
 
 @contextmanager
 def _asyncio_says_nothing() -> Iterator[None]:
+    """Fail if the ``asyncio`` logger says anything meanwhile. The garbage collector waits
+    until the end: in a process that has run thousands of tests, one full collection can
+    take longer than debug mode lets a callback take."""
     heard = _Heard()
     logger = logging.getLogger("asyncio")
     logger.addHandler(heard)
+    gc.disable()
     try:
         yield
     finally:
+        gc.enable()
         logger.removeHandler(heard)
     assert heard.said == []
 
