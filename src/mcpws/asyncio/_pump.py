@@ -123,7 +123,8 @@ class Pump(PumpBase, asyncio.Protocol):
     def eof_received(self) -> bool:
         self.connection.receive_eof(self._loop.time())
         self._process()
-        return True  # the core closes the transport when it is done
+        # The core closes the transport when it is done; over TLS, asyncio closes it.
+        return self._transport is None or self._transport.get_extra_info("ssl_object") is None
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.connection.closed:
