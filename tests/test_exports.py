@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import types
 
 import pytest
@@ -51,6 +52,7 @@ def test_every_public_class_and_function_defined_there_is_in_all(name: str) -> N
         ("mcpws.core.session", ("_client", "_config", "_events", "_server", "_state")),
         ("mcpws.app", ("_client", "_context", "_driving", "_server")),
         ("mcpws.trio", ("_connect", "_serve")),
+        ("mcpws.asyncio", ("_connect", "_serve")),
     ],
 )
 def test_packages_reexport_their_private_modules(package: str, privates: tuple[str, ...]) -> None:
@@ -58,3 +60,21 @@ def test_packages_reexport_their_private_modules(package: str, privates: tuple[s
     for private in privates:
         module = importlib.import_module(f"{package}.{private}")
         assert set(module.__all__) <= set(public.__all__)
+
+
+def test_the_drivers_offer_one_api() -> None:
+    """An application changes event loop by changing one import: the same names (asyncio
+    adds ``TaskStatus``, its stand-in for trio's ``nursery.start``), and ``serve`` and
+    ``connect`` take the same parameters with the same defaults."""
+    trio_driver = importlib.import_module("mcpws.trio")
+    asyncio_driver = importlib.import_module("mcpws.asyncio")
+    assert set(asyncio_driver.__all__) - set(trio_driver.__all__) == {"TaskStatus"}
+    assert set(trio_driver.__all__) <= set(asyncio_driver.__all__)
+    for name in ("serve", "connect"):
+        ours = inspect.signature(getattr(trio_driver, name)).parameters
+        theirs = inspect.signature(getattr(asyncio_driver, name)).parameters
+        assert list(ours) == list(theirs)
+        for parameter in ours.values():
+            if parameter.name != "task_status":  # trio's default is its own "ignored"
+                assert theirs[parameter.name].default == parameter.default, parameter.name
+                assert theirs[parameter.name].kind == parameter.kind, parameter.name
