@@ -209,12 +209,16 @@ def test_the_defaults_are_those_of_the_issue() -> None:
     assert (config.ping_interval, config.ping_timeout) == (20.0, 20.0)
     assert (config.handshake_timeout, config.close_timeout) == (10.0, 10.0)
     assert (config.max_handshake_size, config.max_buffer) == (16 * 1024, 4 * MIB)
-    assert config.compression is True
+    assert (config.compression, config.compression_level) == (True, 1)
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
     [
+        ("compression_level", -1),
+        ("compression_level", 10),
+        ("compression_level", True),
+        ("compression_level", 1.0),
         ("max_message_size", 0),
         ("max_message_size", -1),
         ("max_message_size", "big"),
@@ -944,6 +948,24 @@ def test_compressed_messages_share_the_window_or_not_as_negotiated() -> None:
     for _ in range(2):
         client.receive_data(frame(BINARY, deflate(b"\x03" * 300), rsv1=True, masked=False), 1.0)
     assert client.events_received() == [BytesReceived(b"\x03" * 300)] * 2
+
+
+def _sent_size(level: int, texts: list[str]) -> int:
+    """Bytes a client at *level* sends for *texts*, which the server must receive whole."""
+    pair = open_pair(config=WebSocketConfig(compression_level=level))
+    for text in texts:
+        pair.client.send_text(text)
+    sent = b"".join(pair.client.data_to_send())
+    pair.server.receive_data(sent, 1.0)
+    assert pair.server.events_received() == [TextReceived(text) for text in texts]
+    return len(sent)
+
+
+def test_the_compression_level_is_zlibs_for_every_message_sent() -> None:
+    texts = [f"line {n}: {n * n} is the square of {n}\n" * 40 for n in range(2)]
+    sizes = {level: _sent_size(level, texts) for level in (0, 1, 9)}
+    raw = sum(map(len, texts))
+    assert sizes[9] < sizes[1] < raw < sizes[0]  # level 0 stores the bytes, framed
 
 
 def test_a_compressed_message_after_a_control_frame_is_inflated() -> None:

@@ -99,6 +99,11 @@ def _positive_int(_: object, attribute: attrs.Attribute[Any], value: object) -> 
         raise ValueError(f"{attribute.name} must be a positive integer, not {value!r}")
 
 
+def _level(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 9:
+        raise ValueError(f"{attribute.name} must be an integer from 0 to 9, not {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class WebSocketConfig:
     """Limits and timers of a WebSocket connection, for either role. ``None`` switches one off.
@@ -107,6 +112,9 @@ class WebSocketConfig:
       1009. Enforced while the fragments arrive.
     * ``compression``: negotiate permessage-deflate when the peer offers it (server) or offer
       it (client); messages under :data:`COMPRESSION_THRESHOLD` bytes still go uncompressed.
+    * ``compression_level``: zlib's level for the messages sent, 0 (none) to 9 (smallest,
+      slowest). The default, 1, deflates JSON 2 to 3 times as fast as zlib's default (6) for
+      output about a third larger, and base64 data, which hardly shrinks, 3 times as fast.
     * ``ping_interval``, ``ping_timeout``: seconds between keepalive pings, and how long to
       wait for the pong before failing the connection with 1011.
     * ``handshake_timeout``: seconds for the opening handshake to complete.
@@ -119,6 +127,7 @@ class WebSocketConfig:
 
     max_message_size: int | None = attrs.field(default=16 * _MIB, validator=_positive_or_none)
     compression: bool = True
+    compression_level: int = attrs.field(default=1, validator=_level)
     ping_interval: float | None = attrs.field(default=20.0, validator=_positive_or_none)
     ping_timeout: float | None = attrs.field(default=20.0, validator=_positive_or_none)
     handshake_timeout: float | None = attrs.field(default=10.0, validator=_positive_or_none)
@@ -358,9 +367,10 @@ class _BoundedDeflate(PerMessageDeflate):
     at most one byte past the limit and then fails the connection with 1009.
     """
 
-    def __init__(self, limit: int | None) -> None:
+    def __init__(self, limit: int | None, level: int) -> None:
         super().__init__()
         self._limit = limit
+        self._level = level
         self._inflated = 0
 
     def frame_outbound(
@@ -370,6 +380,10 @@ class _BoundedDeflate(PerMessageDeflate):
         # and RFC 7692 compresses message by message.
         if fin and opcode is not Opcode.CONTINUATION and len(data) < COMPRESSION_THRESHOLD:
             return (rsv, data)
+        if self._compressor is None and opcode in (Opcode.TEXT, Opcode.BINARY):
+            # What wsproto would make, at our level instead of zlib's default.
+            bits = self.client_max_window_bits if proto.client else self.server_max_window_bits
+            self._compressor = zlib.compressobj(self._level, zlib.DEFLATED, -bits)
         return super().frame_outbound(proto, opcode, rsv, data, fin)
 
     def frame_inbound_payload_data(self, proto: Any, data: bytes) -> bytes | CloseReason:
@@ -579,7 +593,7 @@ class _WebSocket:
     def _extensions(self) -> list[PerMessageDeflate]:
         if not self.config.compression:
             return []
-        return [_BoundedDeflate(self.config.max_message_size)]
+        return [_BoundedDeflate(self.config.max_message_size, self.config.compression_level)]
 
     def _handshake_timed_out(self) -> None:
         raise NotImplementedError
