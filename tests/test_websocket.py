@@ -968,6 +968,27 @@ def test_the_compression_level_is_zlibs_for_every_message_sent() -> None:
     assert sizes[9] < sizes[1] < raw < sizes[0]  # level 0 stores the bytes, framed
 
 
+@pytest.mark.parametrize("takeover", [True, False])
+def test_messages_sent_share_the_window_unless_negotiated_otherwise(takeover: bool) -> None:
+    offer = "permessage-deflate" + ("" if takeover else "; server_no_context_takeover")
+    server = open_server(None, ("Sec-WebSocket-Extensions", offer))
+    text = " ".join(str(n * 7919 % 10007) for n in range(400))  # hardly repeats itself
+    sent = []
+    for _ in range(2):
+        server.send_text(text)
+        (data,) = server.data_to_send()
+        sent.append(data)
+    assert [data[0] for data in sent] == [0xC1, 0xC1]  # FIN, RSV1 (compressed), text
+    # Sharing the window, the second says "the same as before" in a few bytes.
+    assert (len(sent[1]) < len(sent[0]) // 2) is takeover
+    inflater = zlib.decompressobj(-15)
+    for data in sent:
+        (_, payload), *_ = server_frames([data, b""])
+        assert inflater.decompress(payload + b"\x00\x00\xff\xff").decode() == text
+        if not takeover:
+            inflater = zlib.decompressobj(-15)
+
+
 def test_a_compressed_message_after_a_control_frame_is_inflated() -> None:
     pair = open_pair()
     pair.client.ping(b"")

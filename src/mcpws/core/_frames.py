@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 from typing import Final, NamedTuple
 
-__all__ = ["FIN_TEXT", "Header", "frame", "mask", "minimal", "read_header"]
+__all__ = ["FIN_TEXT", "RSV1", "Header", "frame", "mask", "minimal", "read_header"]
 
 #: The first byte of a whole text message: FIN, no RSV bits, opcode 1.
 FIN_TEXT: Final = 0x81
+#: The bit of a frame's first byte that marks a compressed message (RFC 7692).
+RSV1: Final = 0x40
 _MASKED: Final = 0x80
 
 

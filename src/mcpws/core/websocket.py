@@ -37,7 +37,7 @@ from wsproto.extensions import PerMessageDeflate
 from wsproto.frame_protocol import CloseReason, Opcode, RsvBits
 from wsproto.utilities import ProtocolError as WsprotoProtocolError
 
-from mcpws.core._frames import FIN_TEXT, Header, frame, mask, minimal, read_header
+from mcpws.core._frames import FIN_TEXT, RSV1, Header, frame, mask, minimal, read_header
 from mcpws.core._timers import Timers
 from mcpws.core.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 
@@ -378,13 +378,22 @@ class _BoundedDeflate(PerMessageDeflate):
     ) -> tuple[RsvBits, bytes]:
         # A whole small message goes out as it is: deflating it costs more than it saves,
         # and RFC 7692 compresses message by message.
-        if fin and opcode is not Opcode.CONTINUATION and len(data) < COMPRESSION_THRESHOLD:
+        if opcode not in (Opcode.TEXT, Opcode.BINARY) or not fin:
+            return super().frame_outbound(proto, opcode, rsv, data, fin)
+        if len(data) < COMPRESSION_THRESHOLD:
             return (rsv, data)
-        if self._compressor is None and opcode in (Opcode.TEXT, Opcode.BINARY):
-            # What wsproto would make, at our level instead of zlib's default.
-            bits = self.client_max_window_bits if proto.client else self.server_max_window_bits
+        return (RsvBits(True, rsv.rsv2, rsv.rsv3), self.deflate(data, client=proto.client))
+
+    def deflate(self, data: bytes, *, client: bool) -> bytes:
+        """The payload of one whole message compressed (RFC 7692, section 7.2.1), at our
+        level, in the window the peers agreed on."""
+        if self._compressor is None:
+            bits = self.client_max_window_bits if client else self.server_max_window_bits
             self._compressor = zlib.compressobj(self._level, zlib.DEFLATED, -bits)
-        return super().frame_outbound(proto, opcode, rsv, data, fin)
+        out = self._compressor.compress(data) + self._compressor.flush(zlib.Z_SYNC_FLUSH)
+        if self.client_no_context_takeover if client else self.server_no_context_takeover:
+            self._compressor = None
+        return out[:-4]
 
     def frame_inbound_payload_data(self, proto: Any, data: bytes) -> bytes | CloseReason:
         if self._limit is None or not self._inbound_compressed or not self._inbound_is_compressible:
@@ -456,7 +465,7 @@ class _WebSocket:
         self._frames = bytearray()  # the start of a frame not yet complete
         self._owed = 0  # bytes of the current frame still to go to wsproto
         self._fragmented = False  # whether wsproto is amid a fragmented message
-        self._deflate = False  # whether permessage-deflate was negotiated
+        self._deflate: _BoundedDeflate | None = None  # permessage-deflate, if negotiated
         self._pings_sent = 0
         self._close_code: int | None = None
         self._close_reason = ""
@@ -530,8 +539,9 @@ class _WebSocket:
         """Send a text message."""
         self._require_open()
         data = text.encode()
-        if self._deflate and len(data) >= COMPRESSION_THRESHOLD:
-            self._queue(self._send_ws(ws.TextMessage(data=text)))
+        if self._deflate is not None and len(data) >= COMPRESSION_THRESHOLD:
+            compressed = self._deflate.deflate(data, client=self._MASK_OUT)
+            self._queue(frame(FIN_TEXT | RSV1, compressed, masked=self._MASK_OUT))
         else:  # a message that goes out uncompressed, in one frame
             self._queue(frame(FIN_TEXT, data, masked=self._MASK_OUT))
 
@@ -587,7 +597,7 @@ class _WebSocket:
         if self.config.ping_interval is not None:
             self._timers.set("ping", now + self.config.ping_interval)
         names = tuple(extension.name for extension in extensions)
-        self._deflate = PerMessageDeflate.name in names
+        self._deflate = next((e for e in extensions if isinstance(e, _BoundedDeflate)), None)
         self._events.append(ConnectionAccepted(subprotocol, names))
 
     def _extensions(self) -> list[PerMessageDeflate]:
