@@ -9,8 +9,8 @@ hook as slow as it likes. :class:`WebSocketClient` builds the request from a ``w
 ``wss://`` URL and checks the answer.
 
 Once open, the core reads every frame's header itself. A whole, uncompressed text message (the
-usual MCP message) is read and written here directly; wsproto reads every other frame, handed
-over byte for byte, and checks it to the letter.
+usual MCP message) is read here directly; wsproto reads every other frame, handed over byte
+for byte, and checks it to the letter. Text messages, compressed or not, are written here.
 
 Both roles deliver whole text and binary messages, reassembled from fragments, and
 enforce ``max_message_size`` while the fragments arrive, after permessage-deflate inflation
@@ -376,10 +376,10 @@ class _BoundedDeflate(PerMessageDeflate):
     def frame_outbound(
         self, proto: Any, opcode: Opcode, rsv: RsvBits, data: bytes, fin: bool
     ) -> tuple[RsvBits, bytes]:
-        # A whole small message goes out as it is: deflating it costs more than it saves,
-        # and RFC 7692 compresses message by message.
         if opcode not in (Opcode.TEXT, Opcode.BINARY) or not fin:
             return super().frame_outbound(proto, opcode, rsv, data, fin)
+        # A small message goes out as it is: deflating it costs more than it saves, and
+        # RFC 7692 compresses message by message.
         if len(data) < COMPRESSION_THRESHOLD:
             return (rsv, data)
         return (RsvBits(True, rsv.rsv2, rsv.rsv3), self.deflate(data, client=proto.client))
