@@ -114,7 +114,7 @@ class WebSocketConfig:
       it (client); messages under :data:`COMPRESSION_THRESHOLD` bytes still go uncompressed.
     * ``compression_level``: zlib's level for the messages sent, 0 (none) to 9 (smallest,
       slowest). The default, 1, deflates JSON 2 to 3 times as fast as zlib's default (6) for
-      output about a third larger, and base64 data, which hardly shrinks, 3 times as fast.
+      output up to 1.5 times as large, and base64 data, which hardly shrinks, 3 times as fast.
     * ``ping_interval``, ``ping_timeout``: seconds between keepalive pings, and how long to
       wait for the pong before failing the connection with 1011.
     * ``handshake_timeout``: seconds for the opening handshake to complete.
