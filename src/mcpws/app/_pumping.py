@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -35,7 +35,7 @@ from mcpws.core.session import (
 )
 from mcpws.core.websocket import LOOPBACK_HOSTS, ServerPolicy, WebSocketConfig
 
-__all__ = ["Dialing", "PumpBase", "come_back", "for_the_client", "server_policy"]
+__all__ = ["Dialing", "PumpBase", "come_back", "for_the_client", "full", "server_policy"]
 
 _log = logging.getLogger("mcpws")
 
@@ -116,6 +116,13 @@ def server_policy(
         allowed_origins=tuple(allowed_origins),
         allowed_hosts=None if allowed_hosts is None else tuple(allowed_hosts),
     )
+
+
+def full(pumps: Iterable[PumpBase], limit: int | None) -> bool:
+    """Whether a server of at most *limit* connections is full: *pumps*, the one asking
+    among them, are more than *limit*. A connection whose WebSocket has closed counts no
+    more, though its transport may still be closing: its peer may be back already."""
+    return limit is not None and sum(not pump.connection.closed for pump in pumps) > limit
 
 
 @attrs.frozen(kw_only=True)

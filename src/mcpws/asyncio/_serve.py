@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from mcpws.app import Server, admit
-from mcpws.app._pumping import server_policy
+from mcpws.app._pumping import full, server_policy
 from mcpws.asyncio._pump import Pump
 from mcpws.core.connection import Authenticate, ConnectionRequested, ServerConnection
 from mcpws.core.session import ServerSession
@@ -83,9 +83,12 @@ async def serve(
 
         def upgrade(event: Any) -> None:
             if isinstance(event, ConnectionRequested):
-                full = max_connections is not None and len(pumps) > max_connections
                 pump.principal = admit(
-                    connection, event, full=full, authenticate=authenticate, now=loop.time()
+                    connection,
+                    event,
+                    full=full(pumps, max_connections),
+                    authenticate=authenticate,
+                    now=loop.time(),
                 )
 
         def lost() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import trio
 
 from mcpws.app import Server, admit
-from mcpws.app._pumping import server_policy
+from mcpws.app._pumping import full, server_policy
 from mcpws.core.connection import (
     Authenticate,
     ConnectionRequested,
@@ -56,10 +56,9 @@ async def serve(
     policy = server_policy(host, path, allowed_origins, allowed_hosts)
     session_config = app.session_config(**session_options)
     listeners = await trio.open_tcp_listeners(port, host=host)
-    active = 0
+    pumps: set[Pump] = set()
 
     async def handle(stream: trio.abc.Stream) -> None:
-        nonlocal active
         if ssl_context is not None:
             stream = trio.SSLStream(stream, ssl_context, server_side=True)
         connection = ServerConnection(
@@ -75,17 +74,16 @@ async def serve(
 
         def upgrade(event: Any) -> None:
             if isinstance(event, ConnectionRequested):
-                full = max_connections is not None and active > max_connections
                 pump.principal = admit(
                     connection,
                     event,
-                    full=full,
+                    full=full(pumps, max_connections),
                     authenticate=authenticate,
                     now=trio.current_time(),
                 )
 
         pump.on_event = upgrade
-        active += 1
+        pumps.add(pump)
         app.connected(pump)
         try:
             await pump.run()
@@ -93,7 +91,7 @@ async def serve(
             _log.exception("a connection failed")
         finally:
             app.disconnected(pump)
-            active -= 1
+            pumps.discard(pump)
 
     task_status.started(listeners)
     await trio.serve_listeners(handle, listeners)
