@@ -24,6 +24,7 @@ nobody retrieved) fails the test during which it was said.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import gc
@@ -42,6 +43,7 @@ import anyio.to_thread
 import attrs
 import trio
 import trio.testing
+from anyio.from_thread import start_blocking_portal
 
 import mcpws.asyncio
 import mcpws.trio
@@ -218,27 +220,14 @@ class Pair:
             with anyio.fail_after(HARD_TIMEOUT if self.one_loop else 4 * HARD_TIMEOUT):
                 await main()
 
-        with _asyncio_says_nothing():
-            if self.one_loop:
-                clock = Clock()
-                anyio.run(
-                    guarded,
-                    backend=self.client,
-                    backend_options=_backend_options(self.client, clock),
-                )
-                return
-            clock = Clock(CROSS_RATE)
-            options = _backend_options(self.server, clock)
-            with anyio.from_thread.start_blocking_portal(self.server, options) as portal:
-                token = _server_loop.set(portal)
-                try:
-                    anyio.run(
-                        guarded,
-                        backend=self.client,
-                        backend_options=_backend_options(self.client, clock),
-                    )
-                finally:
-                    _server_loop.reset(token)
+        clock = Clock() if self.one_loop else Clock(CROSS_RATE)
+        with _asyncio_says_nothing(), contextlib.ExitStack() as stack:
+            if not self.one_loop:
+                options = _backend_options(self.server, clock)
+                portal = stack.enter_context(start_blocking_portal(self.server, options))
+                stack.callback(_server_loop.reset, _server_loop.set(portal))
+            options = _backend_options(self.client, clock)
+            anyio.run(guarded, backend=self.client, backend_options=options)
 
     def lasted(self, since: float, seconds: float) -> bool:
         """Whether *seconds* have passed since the time *since*: exactly, on one loop."""

@@ -18,7 +18,7 @@ from mcpws.app import ConnectionLost
 from mcpws.asyncio import TaskStatus, connect, serve
 from mcpws.asyncio._pump import _Slots
 from mcpws.core._frames import FIN_TEXT, frame, read_header
-from network import INITIALIZE
+from network import INITIALIZE, upgrade_request
 
 
 @pytest.fixture(autouse=True)
@@ -59,11 +59,7 @@ async def upgraded(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter
     """A raw connection to *url*'s server, upgraded by hand: frames are the test's to write."""
     port = int(url.rsplit(":", 1)[1].split("/")[0])
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(
-        b"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-        b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mcp\r\n\r\n"
-    )
+    writer.write(upgrade_request(port))
     head = await reader.readuntil(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 101 ")
     return reader, writer
