@@ -8,8 +8,10 @@ A pair of one driver runs in one event loop on a virtual clock that jumps ahead 
 every task waits and no I/O is ready: trio's ``MockClock(autojump_threshold=0)``, or a
 :class:`VirtualLoop` for asyncio. Timeouts and slow tools take no real time, and a test that
 deadlocks fails at once instead of hanging. Data written to a loopback socket is readable at
-the other end as soon as the write returns, so the clock never jumps while bytes are in
-flight.
+the other end as soon as the write returns, so the clock does not jump while bytes are in
+flight; but once a socket's buffer has filled, the kernel may take a moment to let the
+writer go on when the reader makes room, so scenarios that move more bytes than the
+sockets hold let the loop wait a little real time before the clock jumps (``idle``).
 
 A pair of two drivers runs the server in a thread with a loop of its own. Both clocks then
 run :data:`CROSS_RATE` times faster than real time from one origin, so a scenario takes a
@@ -63,11 +65,12 @@ CROSS_SLACK = 5.0
 
 
 class Clock:
-    """Time for a test: virtual and jumping when idle (*rate* 0), or *rate* times real time
-    from the moment the clock was made."""
+    """Time for a test: virtual and jumping when idle (*rate* 0) for *idle* real seconds, or
+    *rate* times real time from the moment the clock was made."""
 
-    def __init__(self, rate: float = 0.0) -> None:
+    def __init__(self, rate: float = 0.0, idle: float = 0.0) -> None:
         self.rate = rate
+        self.idle = idle
         self._origin = time.perf_counter()
         self._jumped = 0.0
 
@@ -80,8 +83,10 @@ class Clock:
         """Wait for I/O with *select* for at most *timeout* of this clock's seconds."""
         if self.rate:
             return select(None if timeout is None else timeout / self.rate)
-        ready = select(0)
-        if ready or (timeout is not None and timeout <= 0):
+        if timeout is not None and timeout <= 0:
+            return select(0)
+        ready = select(self.idle)
+        if ready:
             return ready
         if timeout is None:  # nothing is due: only I/O can wake the loop
             return select(None)
@@ -156,7 +161,7 @@ def _backend_options(driver: Driver, clock: Clock) -> dict[str, Any]:
         return {"debug": True, "loop_factory": functools.partial(VirtualLoop, clock)}
     if clock.rate:
         return {"clock": _TrioClock(clock)}
-    return {"clock": trio.testing.MockClock(autojump_threshold=0)}
+    return {"clock": trio.testing.MockClock(autojump_threshold=clock.idle)}
 
 
 class _Heard(logging.Handler):
@@ -213,14 +218,15 @@ class Pair:
     def one_loop(self) -> bool:
         return self.server == self.client
 
-    def run(self, main: Callable[[], Awaitable[None]]) -> None:
-        """Run the scenario *main* within a hard timeout."""
+    def run(self, main: Callable[[], Awaitable[None]], *, idle: float = 0.0) -> None:
+        """Run the scenario *main* within a hard timeout. On one loop, the virtual clock
+        jumps once the loop has waited *idle* real seconds with nothing to do."""
 
         async def guarded() -> None:
             with anyio.fail_after(HARD_TIMEOUT if self.one_loop else 4 * HARD_TIMEOUT):
                 await main()
 
-        clock = Clock() if self.one_loop else Clock(CROSS_RATE)
+        clock = Clock(idle=idle) if self.one_loop else Clock(CROSS_RATE)
         with _asyncio_says_nothing(), contextlib.ExitStack() as stack:
             if not self.one_loop:
                 options = _backend_options(self.server, clock)

@@ -47,6 +47,10 @@ LOST = "the connection closed before the answer came"
 CLOSED = "the connection is closed"
 CANCELLED = "cancelled by the caller"
 
+#: Seconds that the bytes still unsent when a connection ends get to go out, and that the
+#: answers of handlers cancelled by a shutdown get to be sent, before the stream is cut.
+LINGER = 1.0
+
 
 class _Closed(Protocol):
     """The loop's event for the end of the connection."""

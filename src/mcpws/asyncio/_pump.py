@@ -17,7 +17,15 @@ from typing import Any
 
 from mcpws.app import ConnectionLost, ProgressCallback
 from mcpws.app._driving import Handler, answer, settles
-from mcpws.app._pumping import CANCELLED, CLOSED, LOST, NOT_ANSWERED, SHUTTING_DOWN, PumpBase
+from mcpws.app._pumping import (
+    CANCELLED,
+    CLOSED,
+    LINGER,
+    LOST,
+    NOT_ANSWERED,
+    SHUTTING_DOWN,
+    PumpBase,
+)
 from mcpws.core.connection import ClientConnection, ConnectionClosed, ServerConnection
 from mcpws.core.jsonrpc import INTERNAL_ERROR
 from mcpws.core.mcp import Model
@@ -106,7 +114,7 @@ class Pump(PumpBase, asyncio.Protocol):
         self._writable = asyncio.Event()
         self._writable.set()
         self.closed = asyncio.Event()
-        #: Called once the connection is over.
+        #: Called once the transport is closed.
         self.on_lost: Callable[[], None] = lambda: None
 
     # The protocol ------------------------------------------------------------------------
@@ -131,11 +139,14 @@ class Pump(PumpBase, asyncio.Protocol):
             self.connection.receive_eof(self._loop.time())
             self._process()
         self._lost()
+        self.on_lost()
 
     def pause_writing(self) -> None:
-        # The peer does not read what it is sent: read nothing more from it meanwhile.
+        # The peer does not read what it is sent. A server reads nothing more from it
+        # meanwhile; a client reads on, for its server may be waiting to be read from before
+        # it reads in turn, and two ends that both wait would wait for ever.
         self._writable.clear()
-        if self._transport is not None:
+        if self._transport is not None and isinstance(self.connection, ServerConnection):
             self._transport.pause_reading()
 
     def resume_writing(self) -> None:
@@ -147,7 +158,10 @@ class Pump(PumpBase, asyncio.Protocol):
     # Pumping -----------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Write what the core has to send (``b""`` closes the transport) and re-arm."""
+        """Write what the core has to send (``b""`` closes the transport) and re-arm.
+
+        A transport closed with bytes still unsent gets a little time to send them, then
+        is cut: a peer that does not read cannot keep it open."""
         transport = self._transport
         for data in self.connection.data_to_send():
             if transport is None or transport.is_closing():
@@ -156,6 +170,8 @@ class Pump(PumpBase, asyncio.Protocol):
                 transport.write(data)
             else:
                 transport.close()
+                if transport.get_write_buffer_size():
+                    self._loop.call_later(LINGER, transport.abort)
         self._rearm()
 
     def _rearm(self) -> None:
@@ -221,7 +237,6 @@ class Pump(PumpBase, asyncio.Protocol):
                 waiter.future.set_exception(lost)
         for task in self._handlers.values():
             task.cancel()
-        self.on_lost()
 
     # Answering the peer ------------------------------------------------------------------
 
@@ -280,14 +295,14 @@ class Pump(PumpBase, asyncio.Protocol):
         if late := list(self._handlers.values()):
             for task in late:
                 task.cancel()
-            await asyncio.wait(late, timeout=1.0)  # their error answers go out first
+            await asyncio.wait(late, timeout=LINGER)  # their error answers go out first
         if self.connection.is_open:
             self.connection.close(GOING_AWAY, SHUTTING_DOWN, now=self._loop.time())
             self.flush()
         if self._transport is not None:
             self._transport.close()  # once what is written has gone out
             try:
-                async with asyncio.timeout(1.0):
+                async with asyncio.timeout(LINGER):
                     await self.closed.wait()
             except TimeoutError:
                 pass

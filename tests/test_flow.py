@@ -1,0 +1,127 @@
+"""Large messages and peers that do not read, for every pair of drivers: large calls made
+at once in both directions go through, a peer that does not read holds up nobody else and
+gets its answers in order once it reads."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+
+import anyio
+import anyio.abc
+
+from drivers import Pair, text_of
+from mcpws import Server
+from mcpws.core._frames import FIN_TEXT, frame, read_header
+from mcpws.core.websocket import WebSocketConfig
+from network import INITIALIZE, raw_upgrade
+
+#: Real seconds a loop waits with nothing to do before its virtual clock jumps: once the
+#: sockets are full, the kernel may take a moment to let a writer go on.
+_IDLE = 0.1
+
+#: Text that deflate cannot shrink, so that it fills the sockets' buffers.
+_NOISE = base64.b64encode(random.Random(5).randbytes(3 << 17)).decode()  # 512 KiB
+
+
+def _echo() -> Server:
+    app = Server("echo")
+
+    @app.tool()
+    def echo(text: str) -> str:
+        return text
+
+    @app.tool()
+    async def big(n: int) -> str:  # async: each answer is written by a task of its own
+        return "x" * 2_000_000
+
+    return app
+
+
+def test_large_calls_made_at_once_both_ways_go_through(pair: Pair) -> None:
+    """Thirty-two 512 KiB calls at once: more than the sockets hold both ways, so each end must
+    read while it still has to write, or both wait for ever."""
+
+    async def main() -> None:
+        config = WebSocketConfig(compression=False)
+        async with (
+            pair.serving(_echo(), config=config) as served,
+            pair.connect(served.url, config=config) as client,
+        ):
+            echoed: list[str] = []
+
+            async def call() -> None:
+                result = await client.call_tool("echo", {"text": _NOISE})
+                echoed.append(text_of(result))
+
+            async with anyio.create_task_group() as group:
+                for _ in range(32):
+                    group.start_soon(call)
+                    await anyio.sleep(0)  # one call's encoding per turn of the loop
+            assert echoed == [_NOISE] * 32
+
+    pair.run(main, idle=_IDLE)
+
+
+class _Deaf:
+    """A raw client that upgrades, initializes, then writes without reading."""
+
+    def __init__(self, stream: anyio.abc.SocketStream) -> None:
+        self.stream = stream
+        self.unread = b""
+
+    @classmethod
+    async def open(cls, port: int) -> _Deaf:
+        stream, head = await raw_upgrade(port)
+        assert head.startswith(b"HTTP/1.1 101 ")
+        deaf = cls(stream)
+        deaf.unread = head.partition(b"\r\n\r\n")[2]
+        await deaf.send(json.loads(INITIALIZE))
+        assert "result" in await deaf.receive()
+        await deaf.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        return deaf
+
+    async def send(self, *messages: dict[str, object]) -> None:
+        """Write *messages* in one go."""
+        await self.stream.send(
+            b"".join(frame(FIN_TEXT, json.dumps(m).encode(), masked=True) for m in messages)
+        )
+
+    async def _exactly(self, size: int) -> bytes:
+        while len(self.unread) < size:
+            self.unread += await self.stream.receive(1 << 20)
+        data, self.unread = self.unread[:size], self.unread[size:]
+        return data
+
+    async def receive(self) -> dict[str, object]:
+        """The next message, a whole text frame."""
+        start = await self._exactly(2)
+        head = start + await self._exactly({126: 2, 127: 8}.get(start[1] & 0x7F, 0))
+        header = read_header(head, 0)
+        assert header is not None
+        assert header.first == FIN_TEXT
+        message: dict[str, object] = json.loads(await self._exactly(header.length))
+        return message
+
+
+def _big(n: int) -> dict[str, object]:
+    params = {"name": "big", "arguments": {"n": n}}
+    return {"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": params}
+
+
+def test_a_peer_that_does_not_read_holds_up_nobody_and_is_answered_when_it_reads(
+    pair: Pair,
+) -> None:
+    async def main() -> None:
+        async with pair.serving(_echo()) as served, pair.connect(served.url) as bystander:
+            deaf = await _Deaf.open(served.port)
+            await deaf.send(*map(_big, range(12)))  # 24 MB of answers: more than sockets hold
+            await anyio.sleep(1)
+            result = await bystander.call_tool("echo", {"text": "still here"})
+            assert text_of(result) == "still here"
+            answered = [(await deaf.receive())["id"] for _ in range(12)]
+            assert sorted(answered) == list(range(12))  # type: ignore[type-var]
+            await deaf.stream.aclose()
+
+    pair.run(main, idle=_IDLE)
