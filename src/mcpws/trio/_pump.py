@@ -17,7 +17,15 @@ import trio
 
 from mcpws.app import ConnectionLost, ProgressCallback
 from mcpws.app._driving import Handler, answer, settles
-from mcpws.app._pumping import CANCELLED, CLOSED, LOST, NOT_ANSWERED, SHUTTING_DOWN, PumpBase
+from mcpws.app._pumping import (
+    CANCELLED,
+    CLOSED,
+    LINGER,
+    LOST,
+    NOT_ANSWERED,
+    SHUTTING_DOWN,
+    PumpBase,
+)
 from mcpws.core.connection import ClientConnection, ConnectionClosed, ServerConnection
 from mcpws.core.jsonrpc import INTERNAL_ERROR
 from mcpws.core.mcp import Model
@@ -39,14 +47,37 @@ _CHUNK = 65536
 
 
 class _Waiter:
-    """A task waiting for the answer to its request."""
+    """A task waiting for the answer to its request: the answer, or the error it meets,
+    settles it once."""
 
-    __slots__ = ("done", "on_progress", "outcome")
+    __slots__ = ("_task", "on_progress", "outcome")
 
     def __init__(self, on_progress: ProgressCallback | None) -> None:
-        self.done = trio.Event()
         self.on_progress = on_progress
         self.outcome: Model | BaseException | None = None
+        self._task: trio.lowlevel.Task | None = None
+
+    async def wait(self) -> Model | BaseException:
+        """The outcome, once it has come. Always a checkpoint."""
+        if self.outcome is None:
+            self._task = trio.lowlevel.current_task()
+            await trio.lowlevel.wait_task_rescheduled(self._abort)
+        else:
+            await trio.lowlevel.checkpoint()
+        assert self.outcome is not None
+        return self.outcome
+
+    def _abort(self, _: object) -> trio.lowlevel.Abort:
+        self._task = None
+        return trio.lowlevel.Abort.SUCCEEDED
+
+    def settle(self, outcome: Model | BaseException) -> None:
+        """Give the waiting task its outcome, unless it has one."""
+        if self.outcome is None:
+            self.outcome = outcome
+            if self._task is not None:
+                trio.lowlevel.reschedule(self._task)
+                self._task = None
 
 
 class Pump(PumpBase):
@@ -65,11 +96,16 @@ class Pump(PumpBase):
         self.stream = stream
         #: What is read and written: the stream, or its socket directly while running.
         self._io: trio.abc.Stream | DirectSocket = stream
-        self._send_lock = trio.Lock()
+        #: Whether a task is writing; the tasks waiting to write queue in ``_writers``.
+        self._writing = False
+        self._writers = trio.lowlevel.ParkingLot()
         self._timer_scope: trio.CancelScope | None = None
         self._waiters: dict[str | int, _Waiter] = {}
         self._handlers: dict[str | int, trio.CancelScope] = {}
         self._handler_slots = trio.Semaphore(max_concurrent)
+        #: Handler tasks not yet done (their answers sent), and where a shutdown waits for them.
+        self._answering = 0
+        self._answered = trio.lowlevel.ParkingLot()
         self._grace = grace
         self._nursery: trio.Nursery | None = None
         self.closed = trio.Event()
@@ -82,7 +118,6 @@ class Pump(PumpBase):
         Cancelled, it shuts down gracefully: the requests being handled get ``grace``
         seconds to finish and send their answers, then the connection closes with 1001.
         """
-        cancelled = False
         self._io = direct(self.stream) or self.stream
         try:
             async with trio.open_nursery() as nursery:
@@ -93,19 +128,30 @@ class Pump(PumpBase):
                 try:
                     await self._read()
                 except trio.Cancelled:
-                    cancelled = True
-                    self._stop_handlers(trio.current_time() + self._grace)
+                    with trio.CancelScope(shield=True):
+                        await self._shut_down()
                     raise
                 self._stop_handlers(-math.inf)
                 nursery.cancel_scope.cancel()
-        finally:
-            with trio.CancelScope(shield=True):
-                if cancelled and self.connection.is_open:
-                    self.connection.close(GOING_AWAY, SHUTTING_DOWN, now=trio.current_time())
-                    with trio.move_on_after(1.0):
-                        await self.flush()
-                self._lost()
+                # A handler may still be writing to a peer that does not read: it stops.
                 await self._close_stream(forcefully=True)
+        finally:
+            self._lost()
+            with trio.CancelScope(shield=True):
+                await self._close_stream(forcefully=True)
+
+    async def _shut_down(self) -> None:
+        """Give the handlers the grace period, and their answers a little longer to go
+        out; close with 1001; then cut the stream, which stops any write still waiting."""
+        self._stop_handlers(trio.current_time() + self._grace)
+        with trio.move_on_after(self._grace + LINGER):
+            while self._answering:
+                await self._answered.park()
+        if self.connection.is_open:
+            self.connection.close(GOING_AWAY, SHUTTING_DOWN, now=trio.current_time())
+            with trio.move_on_after(LINGER):
+                await self.flush()
+        await self._close_stream(forcefully=True)
 
     def _stop_handlers(self, deadline: float) -> None:
         """Give the handlers until *deadline* to finish."""
@@ -137,31 +183,46 @@ class Pump(PumpBase):
                 await self._process()
 
     def rearm(self) -> None:
-        """Set the timer to the core's next deadline (when it moved)."""
+        """Bring the timer forward to the core's next deadline when that is sooner.
+
+        A deadline that moved later is left as it was: the timer then wakes early, finds
+        nothing due and is set again. Most calls move the deadline later (a request's
+        timeout, the keepalive), and moving a cancel scope's deadline is not free."""
         if self._timer_scope is not None:
             deadline = self.connection.next_deadline()
-            deadline = math.inf if deadline is None else deadline
-            if deadline != self._timer_scope.deadline:
+            if deadline is not None and deadline < self._timer_scope.deadline:
                 self._timer_scope.deadline = deadline
 
     async def flush(self, *, shield: bool = False) -> None:
         """Write what the core has to send; ``b""`` closes the stream. With *shield*, the
         writing is not cancelled (an answer or a cancel must go out).
 
-        The bytes are taken before the lock is: the lock is fair, so they go out in the
-        order they were taken. With nothing to send, nothing waits."""
+        The bytes are taken before the turn to write: turns come in the order they were
+        asked for, so the bytes go out in the order they were taken. With nothing to send,
+        nothing waits."""
         chunks = self.connection.data_to_send()
         self.rearm()
         if not chunks:
             return
-        with trio.CancelScope(shield=shield):
+        if shield:
+            with trio.CancelScope(shield=True):
+                await self._write(chunks)
+        else:
             await self._write(chunks)
 
     async def _write(self, chunks: list[bytes]) -> None:
-        try:
-            self._send_lock.acquire_nowait()  # no scheduling when nobody else writes
-        except trio.WouldBlock:
-            await self._send_lock.acquire()
+        if not self._writing:
+            self._writing = True  # no scheduling when nobody else writes
+        elif chunks[-1]:
+            await self._writers.park()  # the writer before hands its turn over
+        else:
+            # The core is done with the stream while a write waits on the peer: what is
+            # still to send gets a little time to go out, then the stream is cut.
+            with trio.move_on_after(LINGER) as waiting:
+                await self._writers.park()
+            if waiting.cancelled_caught:
+                await self._close_stream(forcefully=True)
+                return
         try:
             for data in chunks:
                 try:
@@ -172,7 +233,10 @@ class Pump(PumpBase):
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
                     pass
         finally:
-            self._send_lock.release()
+            if self._writers:
+                self._writers.unpark()
+            else:
+                self._writing = False
 
     async def _close_stream(self, *, forcefully: bool = False) -> None:
         if isinstance(self._io, DirectSocket):
@@ -210,15 +274,12 @@ class Pump(PumpBase):
     def _resolve(self, request_id: str | int, outcome: Model | BaseException) -> None:
         waiter = self._waiters.get(request_id)
         if waiter is not None:
-            waiter.outcome = outcome
-            waiter.done.set()
+            waiter.settle(outcome)
 
     def _lost(self) -> None:
         """The connection is over: every waiting request fails."""
         for waiter in self._waiters.values():
-            if not waiter.done.is_set():
-                waiter.outcome = ConnectionLost(LOST)
-                waiter.done.set()
+            waiter.settle(ConnectionLost(LOST))
         self.closed.set()
 
     def _start_answering(self, event: RequestReceived) -> None:
@@ -237,6 +298,7 @@ class Pump(PumpBase):
         # Registered now, so that a cancel reaches the request whatever it is waiting for.
         scope = self._handlers[event.request_id] = trio.CancelScope(shield=True)
         assert self._nursery is not None
+        self._answering += 1
         self._nursery.start_soon(self._answer, event, scope, later)
 
     async def _answer(
@@ -262,10 +324,15 @@ class Pump(PumpBase):
                     self._handler_slots.release()
             finally:
                 del self._handlers[event.request_id]
-        if scope.cancelled_caught:
-            # The core drops this answer when the peer cancelled the request.
-            self.session.respond_error(event.request_id, INTERNAL_ERROR, NOT_ANSWERED)
-        await self.flush(shield=True)
+        try:
+            if scope.cancelled_caught:
+                # The core drops this answer when the peer cancelled the request.
+                self.session.respond_error(event.request_id, INTERNAL_ERROR, NOT_ANSWERED)
+            await self.flush(shield=True)
+        finally:
+            self._answering -= 1
+            if not self._answering:
+                self._answered.unpark_all()
 
     # The Link of this connection -----------------------------------------------------------
 
@@ -287,17 +354,15 @@ class Pump(PumpBase):
         waiter = self._waiters[request_id] = _Waiter(on_progress)
         try:
             await self.flush()
-            await waiter.done.wait()
+            outcome = await waiter.wait()
         except trio.Cancelled:
             self.session.cancel(request_id, CANCELLED)
             await self.flush(shield=True)
             raise
         finally:
             del self._waiters[request_id]
-        outcome = waiter.outcome
         if isinstance(outcome, BaseException):
             raise outcome
-        assert outcome is not None
         return outcome
 
     async def notify(self, method: str, params: Params = None) -> None:
