@@ -1,11 +1,12 @@
 """Large messages and peers that do not read, for every pair of drivers: large calls made
 at once in both directions go through, a peer that does not read holds up nobody else and
-gets its answers in order once it reads."""
+gets its answers in order once it reads, and a peer that never reads is dropped."""
 
 from __future__ import annotations
 
 import base64
 import json
+import math
 import random
 
 import anyio
@@ -125,3 +126,23 @@ def test_a_peer_that_does_not_read_holds_up_nobody_and_is_answered_when_it_reads
             await deaf.stream.aclose()
 
     pair.run(main, idle=_IDLE)
+
+
+def test_a_peer_that_never_reads_is_dropped(pair: Pair) -> None:
+    """Its pings go unanswered: once the keepalive has timed out, the server gives what it
+    still has to send a second to go out, then cuts the connection."""
+    app = _echo()
+
+    async def main() -> None:
+        config = WebSocketConfig(ping_interval=5, ping_timeout=5)
+        async with pair.serving(app, config=config) as served:
+            began = anyio.current_time()
+            deaf = await _Deaf.open(served.port)
+            await deaf.send(*map(_big, range(12)))
+            while await served.call(lambda: len(app._links)):
+                await anyio.sleep(0.25)
+            dropped = math.floor(anyio.current_time() - began)
+            assert pair.took(dropped, 11)  # a ping, its timeout, then a second more
+            await deaf.stream.aclose()
+
+    pair.run(main)  # nothing moves once the sockets are full: no need to wait for it

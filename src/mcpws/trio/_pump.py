@@ -96,9 +96,12 @@ class Pump(PumpBase):
         self.stream = stream
         #: What is read and written: the stream, or its socket directly while running.
         self._io: trio.abc.Stream | DirectSocket = stream
-        #: Whether a task is writing; the tasks waiting to write queue in ``_writers``.
+        #: The chunks to write, whether a task is writing them, how many chunks were ever
+        #: queued and written, and where tasks wait for theirs to be written.
+        self._outbox: list[bytes] = []
         self._writing = False
-        self._writers = trio.lowlevel.ParkingLot()
+        self._queued = self._sent = 0
+        self._drained = trio.lowlevel.ParkingLot()
         self._timer_scope: trio.CancelScope | None = None
         self._waiters: dict[str | int, _Waiter] = {}
         self._handlers: dict[str | int, trio.CancelScope] = {}
@@ -180,7 +183,7 @@ class Pump(PumpBase):
             deadline = self.connection.next_deadline()
             if deadline is not None and trio.current_time() >= deadline:
                 self.connection.handle_timeout(trio.current_time())
-                await self._process()
+                await self._process(wait=False)
 
     def rearm(self) -> None:
         """Bring the timer forward to the core's next deadline when that is sooner.
@@ -193,65 +196,102 @@ class Pump(PumpBase):
             if deadline is not None and deadline < self._timer_scope.deadline:
                 self._timer_scope.deadline = deadline
 
-    async def flush(self, *, shield: bool = False) -> None:
-        """Write what the core has to send; ``b""`` closes the stream. With *shield*, the
-        writing is not cancelled (an answer or a cancel must go out).
+    async def flush(self, *, wait: bool = True) -> None:
+        """Send what the core has to send; ``b""`` closes the stream.
 
-        The bytes are taken before the turn to write: turns come in the order they were
-        asked for, so the bytes go out in the order they were taken. With nothing to send,
-        nothing waits."""
+        The bytes join the outbox at once, in the order they were taken, and go out whatever
+        happens to the task that took them: a stream that lost bytes would be corrupt. The
+        first task to find no writer becomes it and writes the whole outbox, out of reach
+        of cancellation; the others wait until their bytes are written, unless *wait* is
+        false (the timer must never wait on the peer). Once the core is done with the
+        stream while a write still waits on the peer, the rest gets a little time to go
+        out, then the stream is cut."""
         chunks = self.connection.data_to_send()
         self.rearm()
         if not chunks:
             return
-        if shield:
-            with trio.CancelScope(shield=True):
-                await self._write(chunks)
-        else:
-            await self._write(chunks)
-
-    async def _write(self, chunks: list[bytes]) -> None:
+        self._outbox += chunks
+        self._queued += len(chunks)
+        mine = self._queued
         if not self._writing:
-            self._writing = True  # no scheduling when nobody else writes
-        elif chunks[-1]:
-            await self._writers.park()  # the writer before hands its turn over
-        else:
-            # The core is done with the stream while a write waits on the peer: what is
-            # still to send gets a little time to go out, then the stream is cut.
-            with trio.move_on_after(LINGER) as waiting:
-                await self._writers.park()
-            if waiting.cancelled_caught:
-                await self._close_stream(forcefully=True)
+            if self._write_now():
                 return
+            self._writing = True
+            if wait:
+                with trio.CancelScope(shield=True):
+                    await self._drain()
+                return
+            assert self._nursery is not None
+            self._nursery.start_soon(self._drain_shielded)
+        if chunks[-1]:
+            if wait:
+                await self._written(mine)
+            return
+        with trio.move_on_after(LINGER) as lingering:
+            await self._written(mine)
+        if lingering.cancelled_caught:
+            await self._close_stream(forcefully=True)
+
+    def _write_now(self) -> bool:
+        """Write the outbox without waiting, as far as the stream allows (a plain TCP socket
+        with room for the bytes); whether it is empty now."""
+        io, outbox = self._io, self._outbox
+        if not isinstance(io, DirectSocket):
+            return False
+        while outbox and (data := outbox[0]):
+            try:
+                sent = io.send_now(data)
+            except trio.BrokenResourceError:
+                sent = len(data)  # lost with the connection, as the writer would lose it
+            if sent < len(data):
+                outbox[0] = data[sent:]
+                return False
+            del outbox[0]
+            self._sent += 1
+        return not outbox
+
+    async def _written(self, count: int) -> None:
+        """Wait until the first *count* chunks ever queued are written."""
+        while self._sent < count:
+            await self._drained.park()
+
+    async def _drain(self) -> None:
+        """Write the outbox until it is empty, then give up being the writer."""
         try:
-            for data in chunks:
-                try:
-                    if data:
-                        await self._io.send_all(data)
-                    else:
-                        await self._close_stream()
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
-                    pass
+            while self._outbox:
+                chunks, self._outbox = self._outbox, []
+                for data in chunks:
+                    try:
+                        if data:
+                            await self._io.send_all(data)
+                        else:
+                            await self._close_stream()
+                    except (trio.BrokenResourceError, trio.ClosedResourceError):
+                        pass
+                    self._sent += 1
         finally:
-            if self._writers:
-                self._writers.unpark()
-            else:
-                self._writing = False
+            self._writing = False
+            self._drained.unpark_all()
+
+    async def _drain_shielded(self) -> None:
+        with trio.CancelScope(shield=True):
+            await self._drain()
 
     async def _close_stream(self, *, forcefully: bool = False) -> None:
+        """Close the stream: at once, or giving TLS a little time to say goodbye."""
         if isinstance(self._io, DirectSocket):
             self._io.close()
-        if forcefully:
-            await trio.aclose_forcefully(self.stream)
-        else:
-            await self.stream.aclose()
+        if not forcefully:
+            with trio.move_on_after(LINGER):
+                await self.stream.aclose()
+        await trio.aclose_forcefully(self.stream)
 
-    async def _process(self) -> None:
+    async def _process(self, *, wait: bool = True) -> None:
         """Act on the core's events (and on those that acting produced), then write."""
         while events := self.connection.events_received():
             for event in events:
                 self._dispatch(event)
-        await self.flush()
+        await self.flush(wait=wait)
 
     def _dispatch(self, event: Any) -> None:
         if isinstance(event, RequestReceived):
@@ -328,7 +368,7 @@ class Pump(PumpBase):
             if scope.cancelled_caught:
                 # The core drops this answer when the peer cancelled the request.
                 self.session.respond_error(event.request_id, INTERNAL_ERROR, NOT_ANSWERED)
-            await self.flush(shield=True)
+            await self.flush()
         finally:
             self._answering -= 1
             if not self._answering:
@@ -357,7 +397,7 @@ class Pump(PumpBase):
             outcome = await waiter.wait()
         except trio.Cancelled:
             self.session.cancel(request_id, CANCELLED)
-            await self.flush(shield=True)
+            await self.flush()
             raise
         finally:
             del self._waiters[request_id]

@@ -46,17 +46,22 @@ class DirectSocket:
                 await trio.lowlevel.checkpoint()
             return data
 
+    def send_now(self, data: bytes | memoryview) -> int:
+        """Write what of *data* the socket takes without waiting; return how much it took."""
+        try:
+            return self._socket.send(data)
+        except BlockingIOError:
+            return 0
+        except OSError as exc:
+            raise trio.BrokenResourceError(str(exc)) from exc
+
     async def send_all(self, data: bytes) -> None:
         """Write all of *data*."""
         view = memoryview(data)
         while view:
-            try:
-                sent = self._socket.send(view)
-            except BlockingIOError:
+            sent = self.send_now(view)
+            if not sent:
                 await trio.lowlevel.wait_writable(self._waitable)
-                continue
-            except OSError as exc:
-                raise trio.BrokenResourceError(str(exc)) from exc
             view = view[sent:]
 
     def close(self) -> None:
