@@ -26,8 +26,10 @@ _IDLE = 0.1
 _NOISE = base64.b64encode(random.Random(5).randbytes(3 << 17)).decode()  # 512 KiB
 
 
-def _echo() -> Server:
+def _echo(handled: list[int] | None = None) -> Server:
+    """A server with ``echo``, and ``big``, whose calls are noted in *handled*."""
     app = Server("echo")
+    noted = [] if handled is None else handled
 
     @app.tool()
     def echo(text: str) -> str:
@@ -35,6 +37,7 @@ def _echo() -> Server:
 
     @app.tool()
     async def big(n: int) -> str:  # async: each answer is written by a task of its own
+        noted.append(n)
         return "x" * 2_000_000
 
     return app
@@ -111,18 +114,24 @@ def _big(n: int) -> dict[str, object]:
     return {"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": params}
 
 
-def test_a_peer_that_does_not_read_holds_up_nobody_and_is_answered_when_it_reads(
-    pair: Pair,
-) -> None:
+def test_a_peer_that_does_not_read_is_not_read_from_until_it_does(pair: Pair) -> None:
+    """Answers to a peer that reads nothing pile up: the server takes no new request from it
+    meanwhile, serves everyone else, and answers everything once the peer reads."""
+    handled: list[int] = []
+
     async def main() -> None:
-        async with pair.serving(_echo()) as served, pair.connect(served.url) as bystander:
+        async with pair.serving(_echo(handled)) as served, pair.connect(served.url) as bystander:
             deaf = await _Deaf.open(served.port)
             await deaf.send(*map(_big, range(12)))  # 24 MB of answers: more than sockets hold
             await anyio.sleep(1)
+            await deaf.send(*map(_big, range(12, 20)))
+            await anyio.sleep(1)
+            assert await served.call(sorted, handled) == list(range(12))
             result = await bystander.call_tool("echo", {"text": "still here"})
             assert text_of(result) == "still here"
-            answered = [(await deaf.receive())["id"] for _ in range(12)]
-            assert sorted(answered) == list(range(12))  # type: ignore[type-var]
+            answered = [(await deaf.receive())["id"] for _ in range(20)]
+            assert sorted(answered) == list(range(20))  # type: ignore[type-var]
+            assert await served.call(sorted, handled) == list(range(20))
             await deaf.stream.aclose()
 
     pair.run(main, idle=_IDLE)

@@ -162,17 +162,24 @@ class Pump(PumpBase):
             scope.deadline = min(scope.deadline, deadline)
 
     async def _read(self) -> None:
+        """Read until the connection is over. A server reads no further from a peer that
+        does not read what it is sent; a client reads on, for its server may be waiting to
+        be read from before it reads in turn, and two ends that both wait would wait for
+        ever."""
+        server = isinstance(self.connection, ServerConnection)
         while not self.connection.closed:
             try:
                 data = await self._io.receive_some(_CHUNK)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 data = b""
+            if data and server and self._writing:
+                await self._written(self._queued)
             now = trio.current_time()
             if data:
                 self.connection.receive_data(bytes(data), now)
             else:
                 self.connection.receive_eof(now)
-            await self._process()
+            await self._process(wait=server)
 
     async def _timer(self) -> None:
         while True:
