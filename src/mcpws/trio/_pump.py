@@ -1,7 +1,7 @@
 """The trio pump of one MCP connection, for either role.
 
-It reads the stream and feeds the core, writes what the core hands back under one send
-lock, re-arms one deadline (a timer task's cancel scope) after every change, and turns the
+It reads the stream and feeds the core, writes what the core hands back through one outbox,
+re-arms one deadline (a timer task's cancel scope) after every change, and turns the
 core's events into trio actions: requests start handler tasks in their own cancel scopes,
 answers wake the tasks that wait for them, cancellations cancel scopes. It holds no protocol
 logic: every decision is the core's.
@@ -139,6 +139,7 @@ class Pump(PumpBase):
                 # A handler may still be writing to a peer that does not read: it stops.
                 await self._close_stream(forcefully=True)
         finally:
+            self._nursery = None
             self._lost()
             with trio.CancelScope(shield=True):
                 await self._close_stream(forcefully=True)
@@ -207,16 +208,19 @@ class Pump(PumpBase):
         """Send what the core has to send; ``b""`` closes the stream.
 
         The bytes join the outbox at once, in the order they were taken, and go out whatever
-        happens to the task that took them: a stream that lost bytes would be corrupt. The
-        first task to find no writer becomes it and writes the whole outbox, out of reach
-        of cancellation; the others wait until their bytes are written, unless *wait* is
-        false (the timer must never wait on the peer). Once the core is done with the
-        stream while a write still waits on the peer, the rest gets a little time to go
-        out, then the stream is cut."""
+        happens to the task that took them: a stream that lost bytes would be corrupt. They
+        are written at once when the stream takes them without waiting (a plain TCP socket
+        with room for them); else a writer task of the connection's own writes the outbox,
+        out of reach of cancellation, while the task that took them waits until they are
+        written, unless *wait* is false (the timer must never wait on the peer). Once the
+        core is done with the stream while a write still waits on the peer, the rest gets
+        a little time to go out, then the stream is cut."""
         chunks = self.connection.data_to_send()
         self.rearm()
         if not chunks:
             return
+        if self._nursery is None:
+            return  # not running, or no more: there is no stream to write to
         self._outbox += chunks
         self._queued += len(chunks)
         mine = self._queued
@@ -224,12 +228,7 @@ class Pump(PumpBase):
             if self._write_now():
                 return
             self._writing = True
-            if wait:
-                with trio.CancelScope(shield=True):
-                    await self._drain()
-                return
-            assert self._nursery is not None
-            self._nursery.start_soon(self._drain_shielded)
+            self._nursery.start_soon(self._drain)
         if chunks[-1]:
             if wait:
                 await self._written(mine)
@@ -263,26 +262,24 @@ class Pump(PumpBase):
             await self._drained.park()
 
     async def _drain(self) -> None:
-        """Write the outbox until it is empty, then give up being the writer."""
+        """The writer task: write the outbox until it is empty, out of reach of
+        cancellation (cutting the stream stops it)."""
         try:
-            while self._outbox:
-                chunks, self._outbox = self._outbox, []
-                for data in chunks:
-                    try:
-                        if data:
-                            await self._io.send_all(data)
-                        else:
-                            await self._close_stream()
-                    except (trio.BrokenResourceError, trio.ClosedResourceError):
-                        pass
-                    self._sent += 1
+            with trio.CancelScope(shield=True):
+                while self._outbox:
+                    chunks, self._outbox = self._outbox, []
+                    for data in chunks:
+                        try:
+                            if data:
+                                await self._io.send_all(data)
+                            else:
+                                await self._close_stream()
+                        except (trio.BrokenResourceError, trio.ClosedResourceError):
+                            pass
+                        self._sent += 1
         finally:
             self._writing = False
             self._drained.unpark_all()
-
-    async def _drain_shielded(self) -> None:
-        with trio.CancelScope(shield=True):
-            await self._drain()
 
     async def _close_stream(self, *, forcefully: bool = False) -> None:
         """Close the stream: at once, or giving TLS a little time to say goodbye."""
