@@ -210,11 +210,12 @@ class Pump(PumpBase):
         The bytes join the outbox at once, in the order they were taken, and go out whatever
         happens to the task that took them: a stream that lost bytes would be corrupt. They
         are written at once when the stream takes them without waiting (a plain TCP socket
-        with room for them); else a writer task of the connection's own writes the outbox,
-        out of reach of cancellation, while the task that took them waits until they are
-        written, unless *wait* is false (the timer must never wait on the peer). Once the
-        core is done with the stream while a write still waits on the peer, the rest gets
-        a little time to go out, then the stream is cut."""
+        with room for them). Else the outbox is written out of reach of cancellation: over
+        TLS by the task that took them, when it waits; otherwise by a writer task of the
+        connection's own, while the task that took them waits until they are written,
+        unless *wait* is false (the timer must never wait on the peer). Once the core is
+        done with the stream while a write still waits on the peer, the rest gets a little
+        time to go out, then the stream is cut."""
         chunks = self.connection.data_to_send()
         self.rearm()
         if not chunks:
@@ -228,6 +229,9 @@ class Pump(PumpBase):
             if self._write_now():
                 return
             self._writing = True
+            if wait and not isinstance(self._io, DirectSocket):
+                await self._drain()  # a TLS stream: no task switch for each message
+                return
             self._nursery.start_soon(self._drain)
         if chunks[-1]:
             if wait:
