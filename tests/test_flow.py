@@ -1,6 +1,7 @@
 """Large messages and peers that do not read, for every pair of drivers: large calls made
-at once in both directions go through, a peer that does not read holds up nobody else and
-gets its answers in order once it reads, and a peer that never reads is dropped."""
+at once in both directions go through, a peer that does not read is not read from and holds
+up nobody else, and gets every answer once it reads, and a peer that never reads is
+dropped."""
 
 from __future__ import annotations
 
