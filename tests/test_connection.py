@@ -84,14 +84,50 @@ class TestSubprotocols:
         assert server.principal == "alice"
         assert "s3cret" not in repr(client.events_received())
 
-    def test_a_client_offering_only_other_subprotocols_gets_400(self) -> None:
+    @pytest.mark.parametrize("offered", [["graphql-ws"], ["mcp.auth.s3cret"], ["MCP"]])
+    @pytest.mark.parametrize("policy", [None, ServerPolicy(path=None)])
+    def test_a_client_offering_no_mcp_subprotocol_gets_400(
+        self, offered: list[str], policy: ServerPolicy | None
+    ) -> None:
         client = ClientConnection("ws://localhost/mcp", 0.0)
-        client._ws = WebSocketClient("ws://localhost/mcp", 0.0, subprotocols=["graphql-ws"])
-        server = ServerConnection(0.0)
+        client._ws = WebSocketClient("ws://localhost/mcp", 0.0, subprotocols=offered)
+        server = ServerConnection(0.0, policy=policy)
         pump(client, server, 0.0)
         rejected = [e for e in client.events_received() if isinstance(e, ConnectionRejected)]
         assert rejected[0].status_code == 400
-        assert b"'mcp'" in rejected[0].body
+        assert rejected[0].body.startswith(b"this endpoint speaks the WebSocket subprotocols")
+        assert b"'mcp.version.2026-07-28'" in rejected[0].body
+        assert b"s3cret" not in rejected[0].body
+
+    @pytest.mark.parametrize(
+        ("offered", "selected"),
+        [
+            (["mcp"], "mcp"),
+            (["mcp.auth.s3cret", "mcp"], "mcp"),
+            (["foo", "mcp", "bar"], "mcp"),
+            (["mcp", "mcp.version.2025-03-26"], "mcp.version.2025-03-26"),
+            (["mcp.version.2025-06-18"], "mcp.version.2025-06-18"),
+            ([], None),
+        ],
+    )
+    @pytest.mark.parametrize("policy", [None, ServerPolicy(path=None, health_path=None)])
+    def test_every_policy_selects_the_mcp_subprotocols(
+        self, offered: list[str], selected: str | None, policy: ServerPolicy | None
+    ) -> None:
+        client = ClientConnection("ws://localhost/mcp", 0.0)
+        client._ws = WebSocketClient("ws://localhost/mcp", 0.0, subprotocols=offered)
+        server = ServerConnection(0.0, policy=policy)
+        pump(client, server, 0.0)
+        assert request_of(server).subprotocol == selected
+        server.accept(now=0.0)
+        pump(client, server, 0.0)
+        (accepted,) = client.events_received()
+        assert isinstance(accepted, ConnectionAccepted)
+        assert accepted.subprotocol == selected
+
+    def test_a_policy_cannot_name_other_subprotocols(self) -> None:
+        with pytest.raises(ValueError, match="selects its WebSocket subprotocols itself"):
+            ServerConnection(0.0, policy=ServerPolicy(subprotocols=("graphql-ws",)))
 
     def test_the_client_knows_where_to_connect(self) -> None:
         client = ClientConnection("wss://example.com:8443/x?y=1", 0.0)
@@ -221,7 +257,7 @@ class TestVocabulary:
     def test_timers_pings_and_closing_pass_through(self) -> None:
         config = WebSocketConfig(ping_interval=5.0, ping_timeout=2.0)
         client = ClientConnection("ws://localhost/mcp", 0.0, config=config)
-        server = ServerConnection(0.0, config=config, policy=ServerPolicy(subprotocols=("mcp",)))
+        server = ServerConnection(0.0, config=config, policy=ServerPolicy())
         pump(client, server, 0.0)
         request_of(server)
         server.accept(now=1.0)

@@ -507,8 +507,8 @@ def test_a_missing_required_subprotocol_gets_400(policy: ServerPolicy, offered: 
         request(extra=[("Sec-WebSocket-Protocol", offered)] if offered else []),
         policy=policy,
     )
-    wanted = " or ".join(map(repr, policy.subprotocols))
-    reason = f"this endpoint requires the WebSocket subprotocol {wanted}"
+    spoken = ", ".join(map(repr, policy.subprotocols))
+    reason = f"this endpoint speaks the WebSocket subprotocols {spoken} only"
     assert_refused(answer, events, 400, reason)
 
 

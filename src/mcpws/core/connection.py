@@ -313,6 +313,17 @@ def _parse_offer(offered: Sequence[str], revisions: Sequence[str]) -> tuple[str 
     return revision, token
 
 
+def _mcp_policy(policy: ServerPolicy | None, revisions: Sequence[str]) -> ServerPolicy:
+    """*policy* (the default one if ``None``) with the subprotocols of MCP: ``mcp`` first,
+    then ``mcp.version.<revision>`` for each of *revisions*. They are the connection's to
+    decide, so that no policy can leave them out: a policy naming others is refused."""
+    policy = policy or ServerPolicy()
+    if policy.subprotocols:
+        raise ValueError("an MCP server connection selects its WebSocket subprotocols itself")
+    versioned = tuple(f"{_VERSION_PREFIX}{revision}" for revision in revisions)
+    return attrs.evolve(policy, subprotocols=(SUBPROTOCOL, *versioned))
+
+
 class ServerConnection(_Connection):
     """The server side of one MCP connection over WebSocket.
 
@@ -340,10 +351,7 @@ class ServerConnection(_Connection):
         if session is not None and revisions is REVISIONS:
             revisions = session.config.revisions
         self._authenticate = authenticate
-        if policy is None:
-            versioned = tuple(f"{_VERSION_PREFIX}{revision}" for revision in revisions)
-            policy = ServerPolicy(subprotocols=(SUBPROTOCOL, *versioned))
-        self._ws = wsc.WebSocketServer(now, config=config, policy=policy)
+        self._ws = wsc.WebSocketServer(now, config=config, policy=_mcp_policy(policy, revisions))
         self._revisions = tuple(revisions)
         self._default: str | None = None
 

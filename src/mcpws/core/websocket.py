@@ -783,9 +783,9 @@ def _select(policy: ServerPolicy, offered: Sequence[str]) -> tuple[str | None, s
     chosen = next((name for name in policy.subprotocols if name in offered), None)
     if chosen is not None or not policy.subprotocols:
         return chosen, None
-    wanted = " or ".join(repr(name) for name in policy.subprotocols)
     if offered or policy.require_subprotocol:
-        return None, f"this endpoint requires the WebSocket subprotocol {wanted}"
+        spoken = ", ".join(repr(name) for name in policy.subprotocols)
+        return None, f"this endpoint speaks the WebSocket subprotocols {spoken} only"
     return None, None
 
 
