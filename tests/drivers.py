@@ -19,8 +19,10 @@ tenth of its virtual time and times read in either loop compare. :meth:`Pair.las
 exact on one loop and within :data:`CROSS_SLACK` across two.
 
 asyncio runs in debug mode: never-awaited coroutines and unclosed transports fail a test
-as warnings do, and anything the ``asyncio`` logger says (a slow callback, an exception
-nobody retrieved) fails the test during which it was said.
+as warnings do, and anything the ``asyncio`` logger says (an exception nobody retrieved, a
+transport closed with a pending write) fails the test during which it was said. Debug
+mode's report of a slow callback is switched off: how long a callback takes says how busy
+the machine is, not whether the code is right.
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ import asyncio
 import contextlib
 import contextvars
 import functools
-import gc
 import inspect
 import logging
+import math
 import selectors
 import socket
 import time
@@ -94,24 +96,13 @@ class Clock:
         return ready
 
 
-#: Real seconds one turn of a virtual-clock asyncio loop may take, as debug mode allows one
-#: callback (a virtual clock does not move while callbacks run, so debug mode sees none slow).
-SLOW_TURN = 0.1
-
-
 class _ClockedSelector(selectors.DefaultSelector):
     def __init__(self, clock: Clock) -> None:
         super().__init__()
         self._clock = clock
-        self._turned = time.perf_counter()
 
     def select(self, timeout: float | None = None) -> Any:
-        busy = time.perf_counter() - self._turned
-        if not self._clock.rate and busy > SLOW_TURN:
-            logging.getLogger("asyncio").warning("one turn of the loop took %.3f s", busy)
-        ready = self._clock.wait(super().select, timeout)
-        self._turned = time.perf_counter()
-        return ready
+        return self._clock.wait(super().select, timeout)
 
 
 class VirtualLoop(asyncio.SelectorEventLoop):
@@ -122,7 +113,7 @@ class VirtualLoop(asyncio.SelectorEventLoop):
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         super().__init__(_ClockedSelector(clock))
-        self.slow_callback_duration *= clock.rate or 1
+        self.slow_callback_duration = math.inf
 
     def time(self) -> float:
         return self._clock.now()
@@ -181,17 +172,13 @@ _TLS_REFUSED = "Error on transport creation for incoming connection"
 
 @contextmanager
 def _asyncio_says_nothing() -> Iterator[None]:
-    """Fail if the ``asyncio`` logger says anything meanwhile. The garbage collector waits
-    until the end: in a process that has run thousands of tests, one full collection can
-    take longer than debug mode lets a callback take."""
+    """Fail if the ``asyncio`` logger says anything meanwhile."""
     heard = _Heard()
     logger = logging.getLogger("asyncio")
     logger.addHandler(heard)
-    gc.disable()
     try:
         yield
     finally:
-        gc.enable()
         logger.removeHandler(heard)
     assert heard.said == []
 
