@@ -592,6 +592,40 @@ def test_reject_defaults_to_403_forbidden() -> None:
     assert_refused(answer, server.events_received(), 403, "Forbidden", blamed=False)
 
 
+@pytest.mark.parametrize(
+    ("status", "status_line", "body"),
+    [
+        (403, b"HTTP/1.1 403 Forbidden\r\n", b"Forbidden\n"),
+        (401, b"HTTP/1.1 401 Unauthorized\r\n", b"Unauthorized\n"),
+        (503, b"HTTP/1.1 503 Service Unavailable\r\n", b"Service Unavailable\n"),
+        (499, b"HTTP/1.1 499 \r\n", b"Error\n"),  # no standard phrase to send
+    ],
+)
+def test_a_rejection_sends_the_standard_reason_phrase(
+    status: int, status_line: bytes, body: bytes
+) -> None:
+    server, _ = pending_server()
+    server.reject(status)
+    data = b"".join(server.data_to_send())
+    assert data.startswith(status_line)
+    assert data.endswith(b"\r\n\r\n" + body)
+
+
+@pytest.mark.parametrize(
+    ("data", "status_line"),
+    [
+        (request(target="/healthz"), b"HTTP/1.1 200 OK\r\n"),
+        (request(target="/elsewhere"), b"HTTP/1.1 404 Not Found\r\n"),
+        (b"GET /mcp HTTP/1.1\r\nHost: x\r\n\r\n", b"HTTP/1.1 426 Upgrade Required\r\n"),
+        (b"nonsense\r\n\r\n", b"HTTP/1.1 400 Bad Request\r\n"),
+    ],
+)
+def test_every_answer_of_the_policy_has_its_reason_phrase(data: bytes, status_line: bytes) -> None:
+    server = WebSocketServer(0.0)
+    server.receive_data(data, 0.0)
+    assert b"".join(server.data_to_send()).startswith(status_line)
+
+
 def test_a_rejection_with_status_204_has_no_body() -> None:
     server, _ = pending_server()
     server.reject(204)

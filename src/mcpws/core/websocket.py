@@ -26,6 +26,7 @@ import enum
 import re
 import zlib
 from collections.abc import Sequence
+from http import HTTPStatus
 from typing import Any, Final, TypeAlias
 from urllib.parse import urlsplit
 
@@ -872,7 +873,10 @@ class WebSocketServer(_WebSocket):
             raise LocalProtocolError(f"no upgrade to reject while {self._state.value}")
         try:
             self._answer(
-                status_code, body or _reason(status_code), headers=headers, blame_client=False
+                status_code,
+                body or _reason(status_code) or "Error",
+                headers=headers,
+                blame_client=False,
             )
         except h11.LocalProtocolError as exc:  # raised by h11.Response(): nothing was sent
             raise LocalProtocolError(f"cannot answer with that response: {exc}") from None
@@ -993,7 +997,10 @@ class WebSocketServer(_WebSocket):
         body = (reason + "\n").encode()
         head = [_TEXT_PLAIN, ("content-length", str(len(body))), ("connection", "close")]
         # h11 answers in every state, even before or after a bad request.
-        data = self._h11.send(h11.Response(status_code=status, headers=[*head, *headers])) or b""
+        response = h11.Response(
+            status_code=status, headers=[*head, *headers], reason=_reason(status)
+        )
+        data = self._h11.send(response) or b""
         if self._method != b"HEAD" and status not in (204, 304):  # these have no body
             data += self._h11.send(h11.Data(data=body)) or b""
         data += self._h11.send(h11.EndOfMessage()) or b""
@@ -1015,18 +1022,11 @@ class WebSocketServer(_WebSocket):
 
 
 def _reason(status: int) -> str:
-    return {
-        200: "OK",
-        400: "Bad Request",
-        401: "Unauthorized",
-        403: "Forbidden",
-        404: "Not Found",
-        405: "Method Not Allowed",
-        408: "Request Timeout",
-        426: "Upgrade Required",
-        431: "Request Header Fields Too Large",
-        503: "Service Unavailable",
-    }.get(status, "Error")
+    """The standard reason phrase of *status*, or ``""`` for a status the standard lacks."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 # The client -------------------------------------------------------------------------------------
