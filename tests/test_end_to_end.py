@@ -46,7 +46,7 @@ from mcpws.core.mcp import (
     TextResourceContents,
     Tool,
 )
-from mcpws.core.session import RequestReceived
+from mcpws.core.session import SHUTTING_DOWN, RequestReceived
 from mcpws.core.versions import LATEST, STATELESS_REVISIONS
 from network import masked_text_frame_head, proxy, raw_upgrade, silent_server, upgrade_request
 
@@ -1114,10 +1114,47 @@ def test_a_request_outliving_the_grace_period_is_answered_with_an_error(
             assert refused.value.code == -32603
             assert pair.lasted(start, 3)
             assert [pair.took(when - start, 3) for when in lab.hangs_cancelled] == [True]
+            await server.stopped()
             with pytest.raises(ConnectionLost):
                 await client.call_tool("add", {"a": 1, "b": 1})
 
     pair.run(main)
+
+
+@pytest.mark.parametrize("revisions", ERAS)
+def test_a_new_request_during_a_graceful_shutdown_is_refused_at_once(
+    pair: Pair,
+    revisions: Revisions,
+) -> None:
+    """While the requests in flight get their grace period, a new one gets an error at
+    once, saying why, instead of waiting for the connection to close."""
+
+    async def main() -> None:
+        lab = Lab()
+        async with (
+            lab.served(pair, shutdown_timeout=3) as server,
+            pair.connect(server.url, **options(revisions)) as client,
+        ):
+            async with anyio.create_task_group() as group:
+                group.start_soon(_answered_in_the_end, client)
+                await lab.until(lambda: lab.running == 1)
+                await server.stop()
+                asked = anyio.current_time()
+                with pytest.raises(McpError) as refused:
+                    await client.call_tool("add", {"a": 1, "b": 1})
+                assert (refused.value.code, refused.value.message) == (
+                    SHUTTING_DOWN,
+                    "the server is shutting down",
+                )
+                assert pair.lasted(asked, 0)
+                await lab.open(0)
+            await server.stopped()
+
+    pair.run(main)
+
+
+async def _answered_in_the_end(client: Client) -> None:
+    assert text_of(await client.call_tool("gate", {"n": 0})) == "gate 0"
 
 
 async def _stop_when_hanging(lab: Lab, stop: Callable[[], Awaitable[None]]) -> None:

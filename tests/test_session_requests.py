@@ -29,6 +29,7 @@ from mcpws.core.mcp import (
     TextContent,
 )
 from mcpws.core.session import (
+    SHUTTING_DOWN,
     TOO_MANY_REQUESTS,
     ClientSession,
     ClientSessionConfig,
@@ -953,6 +954,34 @@ def test_peer_requests_beyond_max_pending_get_too_many_requests(transport: str) 
     pair.pump(1.0)
     _, server_events = pair.events()
     assert only(server_events, RequestReceived).request_id == again
+
+
+@REQUESTS_IN
+def test_a_draining_session_refuses_new_requests_and_answers_those_in_flight(
+    transport: str,
+) -> None:
+    pair = handshake_pair(transport)
+    first = pair.client.send_request("tools/list", now=0.0)
+    pair.pump(0.0)
+    pair.events()
+    pair.server.drain()
+    second = pair.client.send_request("tools/list", now=1.0)
+    pair.client.send_request("ping", now=1.0)
+    pair.pump(1.0)
+    client_events, server_events = pair.events()
+    (rejected,) = server_events
+    assert isinstance(rejected, RequestRejected)
+    assert (rejected.request_id, rejected.error.code) == (second, SHUTTING_DOWN)
+    refused, pong = client_events
+    assert isinstance(refused, ErrorReceived)
+    assert (refused.request_id, refused.error.code) == (second, -32006)
+    assert refused.error.message == "the server is shutting down"
+    assert isinstance(pong, ResponseReceived)
+    assert pong.method == "ping"
+    pair.server.respond(first, ListToolsResult(tools=[]))
+    pair.pump(2.0)
+    client_events, _ = pair.events()
+    assert only(client_events, ResponseReceived).request_id == first
 
 
 def test_a_client_answers_too_many_server_requests_with_32005() -> None:

@@ -110,7 +110,6 @@ class Pump(PumpBase, asyncio.Protocol):
         self._handlers: dict[str | int, asyncio.Task[None]] = {}
         self._slots = _Slots(max_concurrent)
         self._grace = grace
-        self._shutting_down = False
         self._writable = asyncio.Event()
         self._writable.set()
         self.closed = asyncio.Event()
@@ -152,7 +151,7 @@ class Pump(PumpBase, asyncio.Protocol):
     def resume_writing(self) -> None:
         self._writable.set()
         transport = self._transport
-        if transport is not None and not transport.is_closing() and not self._shutting_down:
+        if transport is not None and not transport.is_closing():
             transport.resume_reading()
 
     # Pumping -----------------------------------------------------------------------------
@@ -284,12 +283,15 @@ class Pump(PumpBase, asyncio.Protocol):
                 self.session.respond_error(event.request_id, INTERNAL_ERROR, NOT_ANSWERED)
         self.flush()
 
+    def drain(self) -> None:
+        """Refuse the peer's new requests from now on, at once: the server shuts down."""
+        self.session.drain(SHUTTING_DOWN)
+
     async def shutdown(self) -> None:
-        """Close gracefully: read nothing more; the requests being handled get the grace
-        period to finish and send their answers; then the connection closes with 1001."""
-        self._shutting_down = True
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.pause_reading()
+        """Close gracefully: the requests being handled get the grace period to finish and
+        send their answers, while new ones are refused at once (:meth:`drain`); then the
+        connection closes with 1001."""
+        self.drain()
         if self._handlers:
             await asyncio.wait(list(self._handlers.values()), timeout=self._grace)
         if late := list(self._handlers.values()):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from mcpws.app import Server, admit
@@ -26,8 +27,10 @@ class _Reports(Protocol):
 
 class TaskStatus:
     """Where :func:`serve` reports its listening sockets once it listens: pass one as
-    ``task_status``, then ``await status.wait()`` for them (anything with a ``started``
-    method will do, as trio's ``task_status`` does)."""
+    ``task_status``, then ``await status.wait()`` for them, which raises what stopped
+    ``serve`` before it listened (a port in use, say). Anything with a ``started`` method
+    will do, as trio's ``task_status`` does, but only a :class:`TaskStatus` hears of a
+    failure."""
 
     def __init__(self) -> None:
         self._value: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -36,9 +39,30 @@ class TaskStatus:
         """Report *value* (the server's listening sockets)."""
         self._value.set_result(value)
 
+    def failed(self, exc: BaseException, /) -> None:
+        """Report that the task ended with *exc* before it started, unless it had."""
+        if self._value.done():
+            return
+        if isinstance(exc, asyncio.CancelledError):
+            self._value.cancel()
+        else:
+            self._value.set_exception(exc)
+            self._value.exception()  # the task raises it too: not "never retrieved" here
+
     async def wait(self) -> Any:
-        """The value reported, once it is."""
+        """The value reported, once it is; raises what ended the task before it started."""
         return await self._value
+
+
+@contextlib.contextmanager
+def _failures_reported(task_status: _Reports | None) -> Iterator[None]:
+    """Report an exception raised in the block to *task_status*, and let it go on."""
+    try:
+        yield
+    except BaseException as exc:
+        if isinstance(task_status, TaskStatus):
+            task_status.failed(exc)
+        raise
 
 
 async def serve(
@@ -68,46 +92,52 @@ async def serve(
     finish, and closes each connection with 1001; cancelled again meanwhile, it drops every
     connection at once.
     """
-    policy = server_policy(host, path, allowed_origins, allowed_hosts)
-    session_config = app.session_config(**session_options)
-    loop = asyncio.get_running_loop()
-    pumps: set[Pump] = set()
+    with _failures_reported(task_status):
+        policy = server_policy(host, port, path, allowed_origins, allowed_hosts)
+        session_config = app.session_config(**session_options)
+        loop = asyncio.get_running_loop()
+        pumps: set[Pump] = set()
 
-    def connection_for_one_client() -> Pump:
-        connection = ServerConnection(
-            loop.time(), config=config, policy=policy, session=ServerSession(session_config)
-        )
-        pump = Pump(
-            connection, app.handle, max_concurrent=max_concurrent_requests, grace=shutdown_timeout
-        )
+        def connection_for_one_client() -> Pump:
+            connection = ServerConnection(
+                loop.time(), config=config, policy=policy, session=ServerSession(session_config)
+            )
+            pump = Pump(
+                connection,
+                app.handle,
+                max_concurrent=max_concurrent_requests,
+                grace=shutdown_timeout,
+            )
 
-        def upgrade(event: Any) -> None:
-            if isinstance(event, ConnectionRequested):
-                pump.principal = admit(
-                    connection,
-                    event,
-                    full=full(pumps, max_connections),
-                    authenticate=authenticate,
-                    now=loop.time(),
-                )
+            def upgrade(event: Any) -> None:
+                if isinstance(event, ConnectionRequested):
+                    pump.principal = admit(
+                        connection,
+                        event,
+                        full=full(pumps, max_connections),
+                        authenticate=authenticate,
+                        now=loop.time(),
+                    )
 
-        def lost() -> None:
-            pumps.discard(pump)
-            app.disconnected(pump)
+            def lost() -> None:
+                pumps.discard(pump)
+                app.disconnected(pump)
 
-        pump.on_event = upgrade
-        pump.on_lost = lost
-        pumps.add(pump)
-        app.connected(pump)
-        return pump
+            pump.on_event = upgrade
+            pump.on_lost = lost
+            pumps.add(pump)
+            app.connected(pump)
+            return pump
 
-    server = await loop.create_server(connection_for_one_client, host, port, ssl=ssl_context)
+        server = await loop.create_server(connection_for_one_client, host, port, ssl=ssl_context)
     if task_status is not None:
         task_status.started(server.sockets)
     try:
         await asyncio.Event().wait()  # until cancelled
     finally:
         server.close()
+        for pump in pumps:
+            pump.drain()  # before anything more is read, not once the shutdown task starts
         shutting_down = asyncio.ensure_future(_shut_down(server, pumps))
         try:
             await asyncio.shield(shutting_down)

@@ -106,32 +106,48 @@ async def connect(
     )
     opener = _Opener(dialing)
     raised: BaseException | None = None
-    async with trio.open_nursery() as nursery:
-        try:
-            pump, core = await opener.open(nursery, None)
-        except ConnectError as exc:
-            raised = exc
-        else:
-            client = Client(pump, core)
-            pump.client = client
-            if reconnect is not None:
-
-                async def open_again() -> tuple[Link, ClientSession]:
-                    return await opener.open(nursery, client)
-
-                nursery.start_soon(
-                    come_back, client, open_again, trio.sleep, reconnect, on_reconnect, url
-                )
+    try:
+        async with trio.open_nursery() as nursery:
             try:
-                yield client
+                pump, core = await opener.open(nursery, None)
             except BaseException as exc:  # raised again below, outside the nursery
                 raised = exc
-            finally:
-                with trio.CancelScope(shield=True), trio.move_on_after(5):
-                    await _close(client)
-        nursery.cancel_scope.cancel()
+            else:
+                client = Client(pump, core)
+                pump.client = client
+                if reconnect is not None:
+
+                    async def open_again() -> tuple[Link, ClientSession]:
+                        return await opener.open(nursery, client)
+
+                    nursery.start_soon(
+                        come_back, client, open_again, trio.sleep, reconnect, on_reconnect, url
+                    )
+                try:
+                    yield client
+                except BaseException as exc:  # raised again below, outside the nursery
+                    raised = exc
+                finally:
+                    with trio.CancelScope(shield=True), trio.move_on_after(5):
+                        await _close(client)
+            nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        if group.split(trio.Cancelled)[1] is not None:
+            raise  # a pump failed
+        raised = raised or group
     if raised is not None:
-        raise raised
+        raise _only_cancelled(raised)
+
+
+def _only_cancelled(exc: BaseException) -> BaseException:
+    """*exc*, or its first ``Cancelled`` when it is a group of nothing but cancellations: the
+    caller of :func:`connect` must see its own cancellation, not the driver's tasks."""
+    if not isinstance(exc, BaseExceptionGroup) or exc.split(trio.Cancelled)[1] is not None:
+        return exc
+    leaf: BaseException = exc
+    while isinstance(leaf, BaseExceptionGroup):
+        leaf = leaf.exceptions[0]
+    return leaf
 
 
 async def _close(client: Client) -> None:

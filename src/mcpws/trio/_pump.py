@@ -146,15 +146,21 @@ class Pump(PumpBase):
 
     async def _shut_down(self) -> None:
         """Give the handlers the grace period, and their answers a little longer to go
-        out; close with 1001; then cut the stream, which stops any write still waiting."""
+        out, reading on meanwhile (new requests are refused at once, answers to this side's
+        requests arrive); close with 1001; then cut the stream, which stops any write
+        still waiting."""
+        self.session.drain(SHUTTING_DOWN)
         self._stop_handlers(trio.current_time() + self._grace)
-        with trio.move_on_after(self._grace + LINGER):
-            while self._answering:
-                await self._answered.park()
-        if self.connection.is_open:
-            self.connection.close(GOING_AWAY, SHUTTING_DOWN, now=trio.current_time())
-            with trio.move_on_after(LINGER):
-                await self.flush()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._read)
+            with trio.move_on_after(self._grace + LINGER):
+                while self._answering:
+                    await self._answered.park()
+            if self.connection.is_open:
+                self.connection.close(GOING_AWAY, SHUTTING_DOWN, now=trio.current_time())
+                with trio.move_on_after(LINGER):
+                    await self.flush()
+            nursery.cancel_scope.cancel()
         await self._close_stream(forcefully=True)
 
     def _stop_handlers(self, deadline: float) -> None:

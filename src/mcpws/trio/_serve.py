@@ -53,7 +53,7 @@ async def serve(
     seconds to finish, and closes each connection with 1001. *session_options* go to
     :meth:`~mcpws.app.Server.session_config`.
     """
-    policy = server_policy(host, path, allowed_origins, allowed_hosts)
+    policy = server_policy(host, port, path, allowed_origins, allowed_hosts)
     session_config = app.session_config(**session_options)
     listeners = await trio.open_tcp_listeners(port, host=host)
     pumps: set[Pump] = set()

@@ -12,7 +12,8 @@ reported as events (:data:`SessionEvent`); timeouts are deadlines
 The session answers by itself: ``ping``, ``initialize``, ``server/discover``, unknown
 methods (-32601), invalid params (-32602), requests before initialization or with a
 duplicate id (-32600), unsupported revisions (-32022), missing client capabilities
-(-32021) and too many requests in flight (:data:`TOO_MANY_REQUESTS`). Its lifecycle is the
+(-32021), too many requests in flight (:data:`TOO_MANY_REQUESTS`) and, once told to
+``drain``, every new request but ``ping`` (:data:`SHUTTING_DOWN`). Its lifecycle is the
 table :data:`TRANSITIONS`.
 """
 
@@ -25,6 +26,7 @@ from mcpws.core.session._base import (
 from mcpws.core.session._client import ClientSession as ClientSession
 from mcpws.core.session._config import (
     DEFAULT_REQUEST_TIMEOUT as DEFAULT_REQUEST_TIMEOUT,
+    SHUTTING_DOWN as SHUTTING_DOWN,
     TOO_MANY_REQUESTS as TOO_MANY_REQUESTS,
     ClientSessionConfig as ClientSessionConfig,
     ServerSessionConfig as ServerSessionConfig,
@@ -56,6 +58,7 @@ from mcpws.core.session._state import (
 
 __all__ = [
     "DEFAULT_REQUEST_TIMEOUT",
+    "SHUTTING_DOWN",
     "TOO_MANY_REQUESTS",
     "TRANSITIONS",
     "UNSET",

@@ -43,7 +43,12 @@ from mcpws.core.mcp import (
 )
 from mcpws.core.mcp._methods import MethodSpec
 from mcpws.core.mcp._model import json_name
-from mcpws.core.session._config import TOO_MANY_REQUESTS, _Common, is_duration
+from mcpws.core.session._config import (
+    SHUTTING_DOWN,
+    TOO_MANY_REQUESTS,
+    _Common,
+    is_duration,
+)
 from mcpws.core.session._events import (
     Capabilities,
     ErrorReceived,
@@ -267,6 +272,8 @@ class Session:
         self._served: dict[tuple[str, str], str | None] = {}
         #: Requests in ``_incoming`` the peer cancelled, whose handlers have not ended yet.
         self._cancelled = 0
+        #: The message every new request is refused with, once draining.
+        self._draining: str | None = None
         #: The revision in use: negotiated (handshake era) or that of the stateless era.
         self.revision: str | None = None
         #: What the peer said about itself, once known.
@@ -334,6 +341,13 @@ class Session:
             else:
                 reason = f"timed out after {entry.timeout} s"
             self._send_cancelled(request_id, reason)
+
+    def drain(self, message: str = "the server is shutting down") -> None:
+        """Refuse every new request from the peer, but ``ping``, from now on: each is
+        answered at once with :data:`~mcpws.core.session.SHUTTING_DOWN` and *message*
+        (and reported as :class:`~mcpws.core.session.RequestRejected`). The requests in
+        flight are answered as usual, and this side may still send its own."""
+        self._draining = message
 
     def close(self) -> None:
         """End the session (the transport is gone): requests in flight are forgotten and
@@ -500,6 +514,8 @@ class Session:
         try:
             if request.id in self._incoming:
                 raise Refusal(INVALID_REQUEST, f"request id {request.id!r} is already in flight")
+            if self._draining is not None and request.method != "ping":
+                raise Refusal(SHUTTING_DOWN, self._draining)
             admitted = self._admit(request, now)
             if isinstance(admitted, str):
                 self._reply(admitted, batch)

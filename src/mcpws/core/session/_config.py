@@ -14,6 +14,7 @@ from mcpws.core.versions import HANDSHAKE_REVISIONS, REVISIONS, STATELESS_REVISI
 
 __all__ = [
     "DEFAULT_REQUEST_TIMEOUT",
+    "SHUTTING_DOWN",
     "TOO_MANY_REQUESTS",
     "ClientSessionConfig",
     "ServerSessionConfig",
@@ -25,6 +26,8 @@ DEFAULT_REQUEST_TIMEOUT: Final = 60.0
 #: The JSON-RPC error code (in the implementation-defined -32000 range) a session answers a
 #: request with when the peer already has ``max_pending_requests`` requests in flight.
 TOO_MANY_REQUESTS: Final = -32005
+#: The JSON-RPC error code (in the same range) a draining session answers new requests with.
+SHUTTING_DOWN: Final = -32006
 
 
 def is_duration(value: object) -> bool:

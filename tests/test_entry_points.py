@@ -1,0 +1,228 @@
+"""What a new user meets first, through each driver's ``serve()`` and ``connect()``: the
+subprotocol a server selects, a port that is not one, a port in use, and a ``connect()``
+cancelled from outside."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Awaitable, Callable, Iterator
+
+import anyio
+import pytest
+import trio
+
+import mcpws.asyncio
+import mcpws.trio
+from drivers import Driver, Pair
+from mcpws import Server
+from wspair import request
+
+DRIVERS: list[Driver] = ["trio", "asyncio"]
+
+
+def _app() -> Server:
+    app = Server("entry")
+
+    @app.tool()
+    async def hang() -> None:
+        """Never answer."""
+        await anyio.sleep_forever()
+
+    return app
+
+
+async def _answer_to(port: int, offered: str | None) -> tuple[int, dict[str, str], bytes]:
+    """The status, headers and body a server on *port* answers an upgrade request with,
+    offering the subprotocols *offered* (``None``: no header)."""
+    extra = [] if offered is None else [("Sec-WebSocket-Protocol", offered)]
+    async with await anyio.connect_tcp("127.0.0.1", port) as stream:
+        await stream.send(request(extra=extra))
+        received = b""
+        while b"\r\n\r\n" not in received:
+            received += await stream.receive()
+        if not received.startswith(b"HTTP/1.1 101"):
+            try:
+                while True:
+                    received += await stream.receive()
+            except (anyio.EndOfStream, anyio.BrokenResourceError):
+                pass
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize(
+    ("offered", "selected"),
+    [
+        ("mcp", "mcp"),
+        ("mcp.auth.s3cret, mcp", "mcp"),
+        ("foo, mcp", "mcp"),
+        ("mcp.version.2025-06-18", "mcp.version.2025-06-18"),
+        ("mcp, mcp.version.2025-03-26", "mcp.version.2025-03-26"),
+        (None, None),
+    ],
+)
+def test_serve_selects_the_mcp_subprotocol(
+    pair: Pair, offered: str | None, selected: str | None
+) -> None:
+    async def main() -> None:
+        async with pair.serving(_app()) as server:
+            status, headers, _ = await _answer_to(server.port, offered)
+            assert status == 101
+            assert headers.get("sec-websocket-protocol") == selected
+
+    pair.run(main)
+
+
+@pytest.mark.parametrize("offered", ["foo", "mcp.auth.s3cret", "graphql-ws, MCP"])
+def test_serve_refuses_an_offer_without_mcp_with_400(pair: Pair, offered: str) -> None:
+    async def main() -> None:
+        async with pair.serving(_app()) as server:
+            status, headers, body = await _answer_to(server.port, offered)
+            assert status == 400
+            assert "sec-websocket-protocol" not in headers
+            assert body.startswith(b"this endpoint speaks the WebSocket subprotocols 'mcp', ")
+            assert b"s3cret" not in body
+
+    pair.run(main)
+
+
+# A port that is not one, and a port in use ---------------------------------------------------
+
+
+def _serve_on(driver: Driver, port: int) -> None:
+    """Start serving on *port* with *driver*, the way its README example does: it must fail
+    before it listens, and the caller hear why, as it is."""
+    app = _app()
+    failures: list[Exception] = []
+    if driver == "trio":
+
+        async def on_trio() -> None:
+            with trio.fail_after(10):
+                async with trio.open_nursery() as nursery:
+                    try:
+                        await nursery.start(mcpws.trio.serve, app, "127.0.0.1", port)
+                    except Exception as exc:
+                        failures.append(exc)
+
+        trio.run(on_trio)
+    else:
+
+        async def on_asyncio() -> None:
+            async with asyncio.timeout(10):
+                status = mcpws.asyncio.TaskStatus()
+                task = asyncio.create_task(mcpws.asyncio.serve(app, port=port, task_status=status))
+                try:
+                    await status.wait()
+                except Exception as exc:
+                    failures.append(exc)
+                await asyncio.wait([task])
+                assert task.exception() is failures[0]
+
+        asyncio.run(on_asyncio())
+    (failure,) = failures
+    raise failure
+
+
+@pytest.mark.parametrize("port", [65536, 70000, -1])
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_a_port_that_is_not_one_is_refused(driver: Driver, port: int) -> None:
+    with pytest.raises(ValueError, match=f"a port is a whole number from 0 to 65535, not {port}"):
+        _serve_on(driver, port)
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield taken.getsockname()[1]
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_a_port_in_use_reaches_the_caller(driver: Driver, busy_port: int) -> None:
+    with pytest.raises(OSError, match="ddress already in use"):
+        _serve_on(driver, busy_port)
+
+
+def test_an_asyncio_serve_cancelled_before_it_listens_cancels_its_status() -> None:
+    async def main() -> None:
+        status = mcpws.asyncio.TaskStatus()
+        task = asyncio.create_task(mcpws.asyncio.serve(_app(), task_status=status))
+        await asyncio.sleep(0)  # serve() is inside create_server, not yet listening
+        task.cancel()
+        waiting = asyncio.ensure_future(status.wait())
+        await asyncio.wait([waiting, task], timeout=10)
+        assert waiting.cancelled()
+        assert task.cancelled()
+
+    asyncio.run(main())
+
+
+def test_an_asyncio_status_reports_only_the_first_outcome() -> None:
+    async def main() -> None:
+        status = mcpws.asyncio.TaskStatus()
+        status.started(["a socket"])
+        status.failed(OSError("too late"))
+        assert await status.wait() == ["a socket"]
+
+    asyncio.run(main())
+
+
+# Cancelling connect() from outside ---------------------------------------------------------
+
+
+async def _cancelled_plainly(scope: anyio.CancelScope, body: Callable[[], Awaitable[None]]) -> None:
+    """Run *body* in *scope*, which cancels it: what comes out of ``connect`` is the
+    cancellation itself, never a group of the driver's tasks."""
+    seen: list[BaseException] = []
+    with scope:
+        try:
+            await body()
+        except BaseException as exc:
+            seen.append(exc)
+            raise
+    assert scope.cancelled_caught
+    assert len(seen) == 1
+    assert not isinstance(seen[0], BaseExceptionGroup), repr(seen[0])
+    assert isinstance(seen[0], anyio.get_cancelled_exc_class())
+
+
+def test_connect_cancelled_while_the_server_is_silent_is_plain_cancellation(pair: Pair) -> None:
+    async def main() -> None:
+        async with await anyio.create_tcp_listener(local_host="127.0.0.1") as silent:
+            port = silent.extra(anyio.abc.SocketAttribute.local_port)
+
+            async def body() -> None:
+                async with pair.connect(f"ws://127.0.0.1:{port}/mcp"):
+                    raise AssertionError("a silent server cannot open a session")
+
+            await _cancelled_plainly(anyio.move_on_after(5), body)
+
+    pair.run(main)
+
+
+@pytest.mark.parametrize("when", ["opening", "calling"])
+def test_connect_cancelled_from_outside_is_plain_cancellation(pair: Pair, when: str) -> None:
+    async def main() -> None:
+        async with pair.serving(_app()) as server:
+
+            async def body() -> None:
+                async with pair.connect(server.url) as client:
+                    await client.call_tool("hang")
+
+            scope = anyio.CancelScope()
+            if when == "opening":
+                scope.cancel()
+            else:
+                scope.deadline = anyio.current_time() + 5
+            await _cancelled_plainly(scope, body)
+            async with pair.connect(server.url) as client:  # the server is still well
+                assert [tool.name for tool in await client.list_tools()] == ["hang"]
+
+    pair.run(main)
