@@ -21,6 +21,7 @@ from mcpws.core.mcp._methods import (
     UnsupportedProtocolVersionData as UnsupportedProtocolVersionData,
     decode_params as decode_params,
     decode_result as decode_result,
+    is_extension as is_extension,
     method_spec as method_spec,
     methods_of as methods_of,
 )
@@ -260,6 +261,7 @@ __all__ = [
     "UntitledSingleSelectEnumSchema",
     "decode_params",
     "decode_result",
+    "is_extension",
     "method_spec",
     "methods_of",
 ]

@@ -32,6 +32,7 @@ __all__ = [
     "UnsupportedProtocolVersionData",
     "decode_params",
     "decode_result",
+    "is_extension",
     "method_spec",
     "methods_of",
 ]
@@ -234,6 +235,16 @@ METHODS: Final[Mapping[tuple[str, str], MethodSpec]] = _build()
 def method_spec(method: str, revision: str) -> MethodSpec | None:
     """Return what *method* is in *revision*, or ``None`` when the revision lacks it."""
     return METHODS.get((method, revision))
+
+
+_NAMES: Final = frozenset(method for method, _ in METHODS)
+
+
+def is_extension(method: str) -> bool:
+    """Whether no revision of MCP defines *method*: a vendor's extension (``x/vendor``),
+    which a session sends as it is and whose result it reads as a plain
+    :class:`~mcpws.core.mcp.Result`."""
+    return method not in _NAMES
 
 
 def methods_of(

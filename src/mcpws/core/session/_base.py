@@ -37,8 +37,10 @@ from mcpws.core.mcp import (
     Kind,
     Model,
     ProgressNotificationParams,
+    Result,
     decode_params,
     decode_result,
+    is_extension,
     method_spec,
 )
 from mcpws.core.mcp._methods import MethodSpec
@@ -378,13 +380,17 @@ class Session:
         when the session is not open for it, the method does not exist in the revision or
         is not this side's to send, the peer lacks the capability, too many requests are in
         flight, or the params are invalid; nothing is sent then.
+
+        A method no revision of MCP defines (:func:`~mcpws.core.mcp.is_extension`) is a
+        vendor's: its params, a mapping, go as they are, and its result is read as a
+        plain :class:`~mcpws.core.mcp.Result`, every member in ``extra``.
         """
         if method in _RESERVED:
             raise LocalProtocolError(f"the session sends {method} itself")
         if not (timeout is UNSET or timeout is None or is_duration(timeout)):
             raise LocalProtocolError(f"timeout must be a positive number or None, not {timeout!r}")
         revision = self._sending_revision(method)
-        spec = self._spec(method, revision, Kind.REQUEST)
+        spec = None if is_extension(method) else self._spec(method, revision, Kind.REQUEST)
         step = Input.SEND_UTILITY if method in _UTILITIES else Input.SEND_OPERATION
         new_state = self._lifecycle.check(step)
         lacking = missing_capability(method, revision, self.peer_capabilities)
@@ -684,7 +690,7 @@ class Session:
             self._events.append(ErrorReceived(request_id, entry.method, response.error))
         else:
             try:
-                result = decode_result(entry.method, entry.revision, response.result)
+                result = _decode_result(entry.method, entry.revision, response.result)
             except InvalidParams as exc:
                 event = InvalidResultReceived(request_id, entry.method, exc, response.result)
                 self._events.append(event)
@@ -699,9 +705,14 @@ class Session:
             raise LocalProtocolError(found)
         return found
 
-    def _encode_params(self, spec: MethodSpec, params: Params) -> dict[str, Any]:
+    def _encode_params(self, spec: MethodSpec | None, params: Params) -> dict[str, Any]:
         """The JSON params to send: a mapping is checked against the method's type and sent
-        as it is; a typed object is encoded for the revision."""
+        as it is; a typed object is encoded for the revision. An extension's (*spec*
+        ``None``) must be a mapping, sent as it is."""
+        if spec is None:
+            if not (params is None or isinstance(params, Mapping)):
+                raise LocalProtocolError(f"the params of an extension are a mapping: {params!r}")
+            return dict(params or {})
         if params is None or isinstance(params, Mapping):
             obj = dict(params or {})
             try:
@@ -833,6 +844,15 @@ class Session:
 
     def _lifecycle_timed_out(self, request_id: RequestId, entry: _Outgoing, now: float) -> None:
         raise NotImplementedError
+
+
+def _decode_result(method: str, revision: str, result: Any) -> Model:
+    """The typed result of a request, a plain :class:`Result` for an extension's."""
+    if not is_extension(method):
+        return decode_result(method, revision, result)
+    if type(result) is not dict:
+        raise InvalidParams("a result must be an object")
+    return Result.from_json(result)
 
 
 @functools.cache
