@@ -2,32 +2,38 @@
 with a WebSocket transport.
 
 The SDK needs pydantic and starlette, which mcpws does not depend on, so it runs in its own
-virtual environment, made once in a cache folder (``$MCPWS_TEST_CACHE``, else
-``~/.cache/mcpws``) and kept; its client and server are the scripts in ``tests/interop``,
-run as separate processes. The tests skip, saying why, when the SDK cannot be installed.
+virtual environment, made once in the peers' cache folder (:data:`peers.CACHE`) and kept; its
+client and server are the scripts in ``tests/interop``, run as separate processes. When the
+SDK cannot be installed, :func:`peers.peer_missing` says why.
 """
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import json
-import os
-import socket
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import trio
 
 from mcpws.core.session import ClientSessionConfig
 from mcpws.core.versions import HANDSHAKE_REVISIONS
+from peers import (
+    CACHE,
+    INTEROP,
+    LOOPS,
+    free_port,
+    last_line,
+    mcpws_serving,
+    peer_missing,
+    run_on,
+    stop,
+    wait_for_port,
+)
 
 SDK = "mcp==1.30.0"
-PEERS = Path(__file__).parent / "interop"
-CACHE = Path(os.environ.get("MCPWS_TEST_CACHE") or Path.home() / ".cache" / "mcpws")
 _CHECK = "import importlib.metadata as m, uvicorn, websockets; assert m.version('mcp') == '1.30.0'"
 
 
@@ -44,83 +50,43 @@ def sdk_python() -> Path:
     venv = CACHE / "mcp-1.30.0"
     python = venv / "bin" / "python"
     if not _ready(python):
-        subprocess.run([sys.executable, "-m", "venv", "--clear", venv], check=True, timeout=300)
+        made = subprocess.run(
+            [sys.executable, "-m", "venv", "--clear", venv],
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
+        if made.returncode != 0:
+            peer_missing(f"{SDK} cannot be installed here: no venv: {last_line(made.stderr)}")
         install = [str(python), "-m", "pip", "install", "-q", SDK, "uvicorn", "websockets"]
         done = subprocess.run(install, capture_output=True, text=True, timeout=900, check=False)
         if done.returncode != 0 or not _ready(python):
-            reason = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
-            pytest.skip(f"{SDK} cannot be installed here: {reason}")
+            peer_missing(f"{SDK} cannot be installed here: {last_line(done.stderr)}")
     return python
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(300):
-        assert process.poll() is None, "the peer exited"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return
-        except OSError:
-            trio.run(trio.sleep, 0.05)
-    raise AssertionError(f"nothing listens on port {port}")
-
-
-LOOPS = ["trio", "asyncio"]
-
-
-def run_on(loop: str, main: Callable[[], Awaitable[None]], timeout: float = 30) -> None:
-    """Run *main* on *loop* with a hard timeout."""
-
-    async def on_trio() -> None:
-        with trio.fail_after(timeout):
-            await main()
-
-    async def on_asyncio() -> None:
-        async with asyncio.timeout(timeout):
-            await main()
-
-    if loop == "trio":
-        trio.run(on_trio)
-    else:
-        asyncio.run(on_asyncio())
 
 
 @pytest.fixture(params=LOOPS)
 def mcpws_server(request: pytest.FixtureRequest) -> Iterator[str]:
     """``mcpws serve`` (the demo server) in a process of its own, on each loop; its URL."""
-    port = _free_port()
-    command = [sys.executable, "-m", "mcpws", "serve", "--port", str(port), "--loop", request.param]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    try:
-        _wait_for_port(port, process)
+    with mcpws_serving(request.param) as port:
         yield f"ws://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture
 def sdk_server(sdk_python: Path) -> Iterator[str]:
     """The SDK's WebSocket server under uvicorn, in its environment; its URL."""
-    port = _free_port()
-    process = subprocess.Popen([sdk_python, PEERS / "sdk_server.py", str(port)])
+    port = free_port()
+    process = subprocess.Popen([sdk_python, INTEROP / "sdk_server.py", str(port)])
     try:
-        _wait_for_port(port, process)
+        wait_for_port(port, process)
         yield f"ws://127.0.0.1:{port}/mcp"
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
 
 
 def test_the_sdk_client_uses_an_mcpws_server(sdk_python: Path, mcpws_server: str) -> None:
     done = subprocess.run(
-        [sdk_python, PEERS / "sdk_client.py", mcpws_server],
+        [sdk_python, INTEROP / "sdk_client.py", mcpws_server],
         capture_output=True,
         text=True,
         timeout=60,
