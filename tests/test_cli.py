@@ -1,30 +1,142 @@
-"""The ``mcpws`` command line: the demo, and one request at a time against a real server."""
+"""The ``mcpws`` command line: the demo, serving and stopping a server, and one request at a
+time against a real one.
+
+The commands run as subprocesses, without ``PYTHONUNBUFFERED``, as under a service manager:
+the lines a server prints must reach a pipe as they are printed. Every wait is for an event
+(a line printed, a progress notification, a connection accepted), each with a hard timeout.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import queue
+import re
 import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
 
 import pytest
+import trio
 
 from mcpws.__main__ import main
+from mcpws.app import ConnectionLost, McpError
+from mcpws.core.mcp import CallToolResult, TextContent
+from mcpws.trio import connect
+
+INTEROP = Path(__file__).parent / "interop"
+sys.path.insert(0, str(INTEROP))  # to import vendor_server, a helper there
+
+from vendor_server import ANSWER, VendorServer  # noqa: E402
+
+#: The environment of the commands run here: that of the tests, with output buffered as
+#: Python buffers it when nothing says otherwise.
+ENV = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+
+#: Seconds any one wait here may take before the test fails: far more than anything takes,
+#: even on a slow, busy machine.
+HARD = 60.0
+
+LOOPS = ["trio", "asyncio"]
 
 
-def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, timeout: float = HARD, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mcpws", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
+        env=ENV,
+        cwd=cwd,
     )
 
 
-LOOPS = ["trio", "asyncio"]
+def _lines(stream: IO[str], sink: queue.Queue[str | None]) -> None:
+    for line in stream:
+        sink.put(line.rstrip("\n"))
+    sink.put(None)
+
+
+class Serving:
+    """``mcpws serve`` in a subprocess, on a free port; its output read as it comes."""
+
+    def __init__(self, *args: str, python: Sequence[str] = (), cwd: Path | None = None) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, *python, "-m", "mcpws", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+            cwd=cwd,
+        )
+        assert self.process.stdout is not None
+        assert self.process.stderr is not None
+        self._out: queue.Queue[str | None] = queue.Queue()
+        self._err: queue.Queue[str | None] = queue.Queue()
+        self._readers = [
+            threading.Thread(target=_lines, args=(self.process.stdout, self._out), daemon=True),
+            threading.Thread(target=_lines, args=(self.process.stderr, self._err), daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+        self.first = self.line()
+        found = re.search(r"ws://\S+", self.first)
+        assert found is not None, self.first
+        self.url = found.group()
+
+    def line(self) -> str:
+        """The next line printed; fails when the output ends first."""
+        line = self._out.get(timeout=HARD)
+        assert line is not None, f"the output ended: {self.stderr()}"
+        return line
+
+    def signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    def wait(self) -> int:
+        """The exit status, once the process has exited."""
+        return self.process.wait(timeout=HARD)
+
+    def rest(self) -> list[str]:
+        """The lines printed after those read, once the process has exited."""
+        self.wait()
+        lines = []
+        while (line := self._out.get(timeout=HARD)) is not None:
+            lines.append(line)
+        return lines
+
+    def stderr(self) -> str:
+        """What the process wrote to standard error, once it has exited."""
+        self.wait()
+        lines = []
+        while (line := self._err.get(timeout=HARD)) is not None:
+            lines.append(line + "\n")
+        return "".join(lines)
+
+    def __enter__(self) -> Serving:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=HARD)
+        for reader in self._readers:
+            reader.join(timeout=HARD)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+# The demo -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("loop", LOOPS)
@@ -64,6 +176,25 @@ def test_python_dash_m_runs_the_demo() -> None:
     assert done.stderr == ""
 
 
+@pytest.mark.parametrize("command", [[], ["demo"], ["serve"], ["call"], ["tools"], ["tool"]])
+def test_the_help_gives_the_exit_statuses(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc_info:
+        main([*command, "--help"])
+    assert exc_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "\nexit status:\n" in out
+    statuses = [line.split()[0] for line in out.splitlines() if re.match(r"  \d", line)]
+    assert statuses == ["0", "1", "2", "3", "130", *(["128+N"] if command == ["serve"] else [])]
+    text = " ".join(out.split())
+    assert "a tool result with isError (still printed)" in text
+    assert "the server could not be reached or used" in text
+
+
+# Requests against a server ------------------------------------------------------------------
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -73,22 +204,10 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module", params=LOOPS)
 def served(request: pytest.FixtureRequest) -> Iterator[str]:
-    """``mcpws serve`` in a subprocess, on each loop; its URL."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mcpws", "serve", "--port", str(port), "--loop", request.param],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        assert "serving mcpws-demo on" in process.stdout.readline()
-        yield f"ws://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        if process.stdout is not None:
-            process.stdout.close()
+    """``mcpws serve`` of the demo server in a subprocess, on each loop; its URL."""
+    with Serving("--loop", request.param) as server:
+        assert server.first.startswith("serving mcpws-demo on ws://127.0.0.1:")
+        yield server.url
 
 
 @pytest.mark.parametrize("loop", LOOPS)
@@ -116,48 +235,370 @@ def test_call_sends_any_request(served: str) -> None:
 
 
 @pytest.mark.parametrize("loop", LOOPS)
-def test_an_error_reply_is_one_line_and_a_failure(served: str, loop: str) -> None:
+def test_an_error_reply_is_one_line_and_status_1(served: str, loop: str) -> None:
     done = run("call", served, "resources/read", '{"uri": "demo://nope"}', "--loop", loop)
     assert done.returncode == 1
     assert done.stderr == "mcpws: the server answered -32002: resource not found: demo://nope\n"
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (("tool", "URL", "echo", "text"), "a tool argument is key=value"),
-        (("call", "URL", "ping", "[1]"), "PARAMS_JSON must be a JSON object"),
-        (("call", "URL", "ping", "--header", "nocolon"), "a header is NAME: VALUE"),
-    ],
-)
-def test_bad_arguments_are_one_line_and_a_failure(
-    served: str, args: tuple[str, ...], message: str
-) -> None:
-    done = run(*(served if arg == "URL" else arg for arg in args))
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_tool_error_is_printed_and_status_1(served: str, loop: str) -> None:
+    done = run("tool", served, "divide", "a=1", "b=0", "--loop", loop)
     assert done.returncode == 1
-    assert done.stderr.startswith(f"mcpws: {message}")
-    assert done.stderr.count("\n") == 1
+    result = json.loads(done.stdout)
+    assert result["isError"] is True
+    assert result["content"][0]["text"] == "ZeroDivisionError: division by zero"
+    assert done.stderr == "mcpws: the tool divide answered with an error (isError)\n"
+    called = run("call", served, "tools/call", '{"name": "divide", "arguments": {"a": 1, "b": 0}}')
+    assert called.returncode == 1
+    assert json.loads(called.stdout)["isError"] is True
 
 
 @pytest.mark.parametrize("loop", LOOPS)
-def test_a_server_that_is_not_there_is_one_line_and_a_failure(loop: str) -> None:
-    done = run("tools", f"ws://127.0.0.1:{_free_port()}/mcp", "--loop", loop)
+def test_call_sends_a_method_mcp_does_not_define(loop: str) -> None:
+    """A vendor's method goes out as it is, and its result is printed as the server sent it."""
+    with VendorServer() as server:
+        done = run(
+            "call", server.url, "x/vendor", '{"q": 1}', "--revision", "2025-11-25", "--loop", loop
+        )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {**ANSWER, "echo": {"q": 1}}
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_method_the_server_does_not_know_is_its_error(served: str, loop: str) -> None:
+    done = run("call", served, "x/vendor", '{"q": 1}', "--loop", loop)
     assert done.returncode == 1
+    assert done.stderr == (
+        "mcpws: the server answered -32601: method not found: x/vendor (MCP 2026-07-28)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("tool", "URL", "echo", "text"), "a tool argument is key=value, not 'text'"),
+        (("call", "URL", "ping", "[1]"), "PARAMS_JSON must be a JSON object"),
+        (("call", "URL", "ping", "{"), "PARAMS_JSON is not JSON"),
+        (("call", "URL", "ping", "--header", "nocolon"), "a header is NAME: VALUE"),
+        (("tools", "http://127.0.0.1:1/mcp"), "not a ws:// or wss:// URL"),
+        (("tools", "ws://127.0.0.1:99999/mcp"), "not a ws:// or wss:// URL"),
+        (("tools", "URL", "--timeout", "0"), "a positive number of seconds"),
+    ],
+)
+def test_a_bad_command_line_is_status_2(served: str, args: tuple[str, ...], message: str) -> None:
+    done = run(*(served if arg == "URL" else arg for arg in args))
+    assert done.returncode == 2
+    assert done.stderr.startswith("usage: mcpws ")
+    assert message in done.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_server_that_is_not_there_is_one_line_and_status_3(loop: str) -> None:
+    done = run("tools", f"ws://127.0.0.1:{_free_port()}/mcp", "--loop", loop)
+    assert done.returncode == 3
     assert done.stderr.startswith("mcpws: ")
     assert done.stderr.count("\n") == 1
 
 
 @pytest.mark.parametrize("loop", LOOPS)
-def test_serve_stops_gracefully_on_ctrl_c(loop: str) -> None:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mcpws", "serve", "--port", str(port), "--loop", loop],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+def test_a_refused_upgrade_is_one_line_and_status_3(served: str, loop: str) -> None:
+    done = run("tools", served.replace("/mcp", "/elsewhere"), "--loop", loop)
+    assert done.returncode == 3
+    assert done.stderr.startswith("mcpws: ")
+    assert "404" in done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_the_timeout_covers_connecting_to_a_silent_server(loop: str) -> None:
+    """A server that accepts the connection and never answers: the whole command ends
+    within the timeout."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(HARD)
+        url = f"ws://127.0.0.1:{listener.getsockname()[1]}/mcp"
+        command = [sys.executable, "-m", "mcpws", "tools", url, "--timeout", "1", "--loop", loop]
+        with subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV
+        ) as process:
+            connection, _ = listener.accept()
+            accepted = time.monotonic()
+            with connection:
+                _, err = process.communicate(timeout=HARD)
+                ended = time.monotonic()
+    assert process.returncode == 3
+    assert re.fullmatch(r"mcpws: [^\n]*\b1 s\b[^\n]*\n", err), err  # ours, or connect()'s
+    assert ended - accepted < 1 + 4  # a second, and the time for a process to end
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_the_timeout_covers_the_answer(loop: str, tmp_path: Path) -> None:
+    with Serving("drain_app:app", "--loop", loop, cwd=INTEROP) as server:
+        release = tmp_path / "never"
+        started = time.monotonic()
+        done = run(
+            "tool", server.url, "hold", f"release={release}", "--timeout", "2", "--loop", loop
+        )
+        assert time.monotonic() - started < 2 + 8  # the timeout, and a process started and ended
+        assert done.returncode == 3
+        assert done.stderr == "mcpws: timed out after 2 s waiting for the answer to tools/call\n"
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_an_interrupted_request_is_one_line_and_status_130(loop: str) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(HARD)
+        url = f"ws://127.0.0.1:{listener.getsockname()[1]}/mcp"
+        command = [sys.executable, "-m", "mcpws", "tools", url, "--loop", loop]
+        with subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV
+        ) as process:
+            connection, _ = listener.accept()
+            with connection:
+                connection.settimeout(HARD)
+                assert connection.recv(4096).startswith(b"GET /mcp HTTP/1.1")  # waiting
+                process.send_signal(signal.SIGINT)
+                _, err = process.communicate(timeout=HARD)
+    assert (process.returncode, err) == (130, "mcpws: interrupted\n")
+
+
+# Serving ------------------------------------------------------------------------------------
+
+
+def test_the_serve_help_gives_the_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--shutdown-timeout SECONDS" in text
+    assert "(default: 10 s)" in text
+    assert "--allow-origin PATTERN" in text
+    assert "scheme://host:port" in text
+    assert "--allow-host PATTERN" in text
+    assert "host[:port]" in text
+    assert "'*' allows any" in text
+    assert "SIGTERM" in text
+    assert "128 plus the number of the signal" in text
+
+
+@pytest.mark.parametrize("port", ["99999", "65536", "-1", "eighty"])
+def test_a_port_out_of_range_is_refused(port: str) -> None:
+    done = run("serve", "--port", port)
+    assert done.returncode == 2
+    assert done.stderr.startswith("usage: mcpws serve ")
+    assert f"argument --port: a port is a whole number from 0 to 65535, not {port!r}" in (
+        done.stderr
     )
-    assert process.stdout is not None
-    assert "serving mcpws-demo on" in process.stdout.readline()
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
-    assert (process.returncode, out, err) == (0, "stopped\n", "")
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_serving_on_a_port_in_use_is_one_line_and_status_3(loop: str) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        done = run("serve", "--port", str(taken.getsockname()[1]), "--loop", loop)
+    assert done.returncode == 3
+    assert done.stderr.startswith("mcpws: cannot serve on 127.0.0.1:")
+    assert done.stderr.count("\n") == 1
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="::1 cannot be bound here")
+@pytest.mark.parametrize("loop", LOOPS)
+def test_an_ipv6_address_is_bracketed_in_the_url(loop: str) -> None:
+    with Serving("--host", "::1", "--loop", loop) as server:
+        assert server.url.startswith("ws://[::1]:")
+        done = run("tools", server.url, "--loop", loop)
+        assert done.returncode == 0, done.stderr
+
+
+def _upgrade_status(url: str, host: str, origin: str | None) -> int:
+    """The status of a WebSocket upgrade to *url* that says *host* and *origin*."""
+    port = int(url.split(":")[2].split("/")[0])
+    head = [
+        "GET /mcp HTTP/1.1",
+        f"Host: {host}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version: 13",
+        "Sec-WebSocket-Protocol: mcp",
+        *([f"Origin: {origin}"] if origin is not None else []),
+    ]
+    with socket.create_connection(("127.0.0.1", port), timeout=HARD) as sock:
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        with sock.makefile("rb") as answer:
+            return int(answer.readline().split()[1])
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_allowed_origins_and_hosts_add_to_the_loopback_ones(loop: str) -> None:
+    with Serving(
+        "--allow-origin", "http://app.example:*", "--allow-host", "mcp.example", "--loop", loop
+    ) as server:
+        url = server.url
+        here = url.split("/")[2]
+        assert _upgrade_status(url, here, None) == 101
+        assert _upgrade_status(url, here, "http://localhost") == 101
+        assert _upgrade_status(url, here, "http://app.example:8080") == 101
+        assert _upgrade_status(url, here, "http://evil.example") == 403
+        assert _upgrade_status(url, "mcp.example", None) == 101
+        assert _upgrade_status(url, "evil.example", None) == 403
+
+
+def test_any_origin_and_host_with_a_star() -> None:
+    with Serving("--allow-origin", "*", "--allow-host", "*") as server:
+        assert _upgrade_status(server.url, "evil.example", "http://evil.example") == 101
+
+
+@pytest.mark.parametrize("spec", ["drain_app:app", "drain_app:make_app"])
+def test_serve_imports_the_app_from_the_current_folder(spec: str) -> None:
+    """As the ``mcpws`` script is run: ``-P`` keeps the current folder off ``sys.path``."""
+    with Serving(spec, python=["-P"], cwd=INTEROP) as server:
+        assert server.first.startswith("serving drain on ws://127.0.0.1:")
+        server.signal(signal.SIGTERM)
+        assert server.wait() == 0
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("no_such_module:app", "mcpws: cannot import no_such_module: no module named"),
+        ("drain_app:nope", "mcpws: drain_app has no attribute 'nope'"),
+        ("drain_app:not_a_server", "mcpws: drain_app:not_a_server is a str, not an mcpws.Server"),
+    ],
+)
+def test_an_app_that_is_not_there_is_one_line_and_status_2(spec: str, message: str) -> None:
+    done = run("serve", spec, cwd=INTEROP)
+    assert done.returncode == 2
+    assert done.stderr.startswith(message)
+    assert done.stderr.count("\n") == 1
+
+
+def test_an_app_that_fails_to_import_shows_its_traceback_and_status_2() -> None:
+    done = run("serve", "broken_app:app", cwd=INTEROP)
+    assert done.returncode == 2
+    assert done.stderr.startswith("Traceback (most recent call last):")
+    assert "No module named 'no_such_dependency_of_broken_app'" in done.stderr
+    assert done.stderr.endswith("\nmcpws: importing broken_app failed (the traceback is above)\n")
+
+
+def test_an_app_is_named_as_module_colon_attribute() -> None:
+    done = run("serve", "drain_app")
+    assert done.returncode == 2
+    assert "argument app: name the server as module:attribute, not 'drain_app'" in done.stderr
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_serve_stops_gracefully_on_ctrl_c(loop: str) -> None:
+    with Serving("--loop", loop) as server:
+        assert server.first.startswith("serving mcpws-demo on ")
+        server.signal(signal.SIGINT)
+        assert server.wait() == 0
+        assert server.rest()[-1] == "stopped"
+        assert server.stderr() == ""
+
+
+def _hold_then(server: Serving, release: Path, then: Callable[[], Awaitable[object]]) -> Any:
+    """Call ``hold`` on *server*, which waits for the file *release*; once the call is in
+    flight (its progress came), await *then*; return the call's result or error."""
+
+    async def scenario() -> Any:
+        in_flight = trio.Event()
+        outcome: list[Any] = []
+        with trio.fail_after(HARD):
+            async with connect(server.url) as client, trio.open_nursery() as nursery:
+
+                async def call() -> None:
+                    arguments = {"release": str(release)}
+                    try:
+                        result = await client.call_tool(
+                            "hold", arguments, on_progress=lambda *_: in_flight.set()
+                        )
+                    except (ConnectionLost, McpError) as exc:
+                        outcome.append(exc)
+                    else:
+                        outcome.append(result)
+
+                nursery.start_soon(call)
+                await in_flight.wait()
+                await then()
+        return outcome[0]
+
+    return trio.run(scenario)
+
+
+def _drain_app(*args: str) -> Serving:
+    return Serving("drain_app:app", *args, cwd=INTEROP)
+
+
+def _draining(name: str, seconds: int) -> str:
+    return (
+        f"{name}: draining; the requests in flight get up to {seconds} s to finish"
+        " (Ctrl-C or SIGTERM again stops at once)"
+    )
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_drains_on_a_signal(loop: str, signum: int, tmp_path: Path) -> None:
+    """The call in flight is answered, then the server exits 0."""
+    release = tmp_path / "release"
+    with _drain_app("--shutdown-timeout", "30", "--loop", loop) as server:
+        printed: list[str] = []
+
+        async def stop() -> None:
+            server.signal(signum)
+            printed.append(await trio.to_thread.run_sync(server.line))
+            release.touch()  # only now: the call was still in flight at the signal
+
+        result = _hold_then(server, release, stop)
+        assert isinstance(result, CallToolResult), result
+        assert isinstance(result.content[0], TextContent)
+        assert result.content[0].text == "released"
+        assert server.wait() == 0
+        assert printed == [_draining(signal.Signals(signum).name, 30)]
+        assert server.rest() == ["stopped"]
+        assert server.stderr() == ""
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_the_shutdown_timeout_bounds_the_drain(loop: str, tmp_path: Path) -> None:
+    """A call still running when the shutdown timeout passes is answered with an error."""
+    with _drain_app("--shutdown-timeout", "1", "--loop", loop) as server:
+
+        async def stop() -> None:
+            server.signal(signal.SIGTERM)
+
+        outcome = _hold_then(server, tmp_path / "never", stop)
+        assert isinstance(outcome, McpError)
+        assert outcome.message == "the server shut down before answering"
+        assert server.wait() == 0
+        assert server.rest() == [_draining("SIGTERM", 1), "stopped"]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [(signal.SIGINT, signal.SIGINT), (signal.SIGTERM, signal.SIGTERM)],
+    ids=["SIGINT-SIGINT", "SIGTERM-SIGTERM"],
+)
+def test_a_second_signal_stops_at_once(loop: str, first: int, second: int, tmp_path: Path) -> None:
+    """During the drain, the call in flight is dropped and the server exits 128 + N."""
+    with _drain_app("--shutdown-timeout", "30", "--loop", loop) as server:
+
+        async def stop() -> None:
+            server.signal(first)
+            assert "draining" in await trio.to_thread.run_sync(server.line)
+            server.signal(second)
+
+        started = time.monotonic()
+        assert isinstance(_hold_then(server, tmp_path / "never", stop), ConnectionLost)
+        assert server.wait() == 128 + second
+        assert time.monotonic() - started < 30  # not after the shutdown timeout
+        assert server.rest() == [f"{signal.Signals(second).name} again: stopped at once"]

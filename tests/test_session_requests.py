@@ -1664,7 +1664,7 @@ def test_an_extension_result_that_is_no_object_is_invalid() -> None:
 def test_the_params_of_an_extension_are_a_mapping() -> None:
     client, peer = initialized_client()
     with pytest.raises(LocalProtocolError, match="the params of an extension are a mapping"):
-        client.send_request("x/vendor", ListToolsResult(tools=[]), now=1.0)  # type: ignore[arg-type]
+        client.send_request("x/vendor", ListToolsResult(tools=[]), now=1.0)
     assert peer.replies() == []
 
 

@@ -3,12 +3,35 @@
 * ``mcpws demo``: serve the demo server on a free loopback port, connect to it, use every
   part of it, and print the transcript.
 * ``mcpws serve [module:attribute]``: serve an :class:`mcpws.Server` (the demo server by
-  default) until interrupted.
+  default) until stopped. The module is imported from the current folder first, then from
+  ``sys.path``; an attribute that is not a server but can be called is called for one.
 * ``mcpws call URL METHOD [PARAMS_JSON]``, ``mcpws tools URL``, ``mcpws tool URL NAME
-  key=value ...``: one request to a server, its result printed as JSON.
+  key=value ...``: one request to a server, its result printed as JSON. ``call`` sends any
+  method, one that MCP does not define (a vendor's ``x/...``) as it is.
 
-``--loop trio`` (the default) or ``--loop asyncio`` chooses the driver. Errors print one line on
-standard error and exit with status 1.
+``--loop trio`` (the default) or ``--loop asyncio`` chooses the driver. ``--timeout`` bounds
+the whole of a request command: connecting, the opening handshakes, the request.
+
+Stopping a server: SIGINT (Ctrl-C) or SIGTERM drains it. It stops accepting connections,
+gives the requests in flight up to ``--shutdown-timeout`` seconds to finish and send their
+answers, closes each connection with 1001 and exits with status 0. A second SIGINT or SIGTERM
+during the drain stops it at once, dropping the connections; the exit status is then 128 plus
+the number of the signal that stopped it (130 for SIGINT, 143 for SIGTERM).
+
+Exit status, for every command:
+
+* 0: success;
+* 1: the server answered with an error: a JSON-RPC error reply, or a tool result with
+  ``isError`` (printed all the same);
+* 2: a bad command line: argparse's own errors, a request that mcpws will not send as given
+  (params that do not fit the method, a capability the server did not declare), an app
+  that cannot be imported;
+* 3: the server could not be reached or used: the connection refused, the upgrade refused,
+  the timeout passed, the connection lost; for ``serve``, the address cannot be listened on;
+* 130: interrupted by Ctrl-C; for ``serve``, 128 plus the number of a second signal.
+
+Errors are one line on standard error, ``mcpws: ...``; an exception raised while the app's
+own module is imported is shown with its traceback.
 """
 
 from __future__ import annotations
@@ -19,81 +42,261 @@ import contextlib
 import functools
 import importlib
 import json
+import math
+import os
+import signal
 import sys
+import traceback
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from mcpws._version import __version__
-from mcpws.app import Client, McpError, Server
-from mcpws.core.errors import McpwsError
-from mcpws.core.mcp import Model
+from mcpws.app import Client, McpError, Server, is_loopback
+from mcpws.core.errors import LocalProtocolError, McpwsError
+from mcpws.core.mcp import CallToolResult, Model
 from mcpws.core.versions import REVISIONS
+from mcpws.core.websocket import DEFAULT_ORIGINS, LOOPBACK_HOSTS
 
 __all__ = ["main"]
+
+#: serve()'s own default, repeated for the help.
+_SHUTDOWN_TIMEOUT = 10.0
+#: The signals that drain a server, and a second time stop it at once.
+_STOPPING = (signal.SIGINT, signal.SIGTERM)
+
+_EXIT_STATUS = """\
+exit status:
+  0      success
+  1      the server answered with an error: a JSON-RPC error reply, or a tool result
+         with isError (still printed)
+  2      a bad command line, a request mcpws will not send as given (params that do not
+         fit the method, a capability the server did not declare), an app that cannot be
+         imported
+  3      the server could not be reached or used: the connection refused, the upgrade
+         refused, the timeout passed, the connection lost; for serve, the address cannot
+         be listened on
+  130    interrupted by Ctrl-C
+"""
+
+_STOPPING_HELP = f"""\
+stopping:
+  SIGINT (Ctrl-C) or SIGTERM drains the server: it stops accepting connections, gives the
+  requests in flight up to --shutdown-timeout seconds to finish and send their answers,
+  closes each connection with 1001, and exits with status 0. A second SIGINT or SIGTERM
+  during the drain stops it at once, dropping the connections (exit status 128+N).
+
+{_EXIT_STATUS}\
+  128+N  stopped at once by a second signal N: 130 for SIGINT, 143 for SIGTERM (128 plus
+         the number of the signal)
+"""
+
+
+class _Failure(Exception):
+    """A failure reported as one line, with its exit status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _say(text: str) -> None:
+    """Print a line at once, as it happens, even to a pipe (a service's log)."""
+    print(text, flush=True)
+
+
+# Reading the command line ---------------------------------------------------------------
 
 
 def _revisions(value: str | None) -> dict[str, Any]:
     return {} if value is None else {"revisions": (value,)}
 
 
-def _headers(values: Sequence[str]) -> list[tuple[str, str]]:
-    headers = []
-    for value in values:
-        name, colon, content = value.partition(":")
-        if not colon or not name.strip():
-            raise ValueError(f"a header is NAME: VALUE, not {value!r}")
-        headers.append((name.strip(), content.strip()))
-    return headers
+def _header(value: str) -> tuple[str, str]:
+    name, colon, content = value.partition(":")
+    if not colon or not name.strip():
+        raise argparse.ArgumentTypeError(f"a header is NAME: VALUE, not {value!r}")
+    return name.strip(), content.strip()
 
 
 def _argument(text: str) -> tuple[str, Any]:
     """``key=value``, where the value is JSON when it parses as JSON, else a string."""
     key, equals, raw = text.partition("=")
     if not equals or not key:
-        raise ValueError(f"a tool argument is key=value, not {text!r}")
+        raise argparse.ArgumentTypeError(f"a tool argument is key=value, not {text!r}")
     try:
         return key, json.loads(raw)
     except ValueError:
         return key, raw
 
 
+def _params(text: str) -> dict[str, Any]:
+    try:
+        params = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"PARAMS_JSON is not JSON: {exc}") from None
+    if not isinstance(params, dict):
+        raise argparse.ArgumentTypeError("PARAMS_JSON must be a JSON object")
+    return params
+
+
+def _url(text: str) -> str:
+    wrong = argparse.ArgumentTypeError(f"not a ws:// or wss:// URL: {text!r}")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (raises for a port out of range)
+    except ValueError:
+        raise wrong from None
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise wrong
+    return text
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a whole number from 0 to 65535, not {text!r}")
+    return port
+
+
+def _seconds(*, zero: bool) -> Callable[[str], float]:
+    """A number of seconds, finite and positive (or zero too)."""
+    what = "a positive number of seconds, or 0" if zero else "a positive number of seconds"
+
+    def seconds(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+            raise argparse.ArgumentTypeError(f"{what}, not {text!r}")
+        return value
+
+    return seconds
+
+
+def _app_spec(text: str) -> str:
+    module, colon, attribute = text.partition(":")
+    if not colon or not module or not attribute:
+        raise argparse.ArgumentTypeError(f"name the server as module:attribute, not {text!r}")
+    return text
+
+
+# Serving --------------------------------------------------------------------------------
+
+
 def _load(spec: str | None) -> Server:
-    """The server named by ``module:attribute``, or the demo server."""
+    """The server named by ``module:attribute``, imported from the current folder first as
+    ``python -m`` does, or the demo server."""
     if spec is None:
         from mcpws._demo import demo_server
 
         return demo_server()
-    module_name, colon, attribute = spec.partition(":")
-    if not colon:
-        raise ValueError(f"name the server as module:attribute, not {spec!r}")
-    app = getattr(importlib.import_module(module_name), attribute)
+    module_name, _, attribute = spec.partition(":")
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not (module_name + ".").startswith(exc.name + "."):
+            raise _Failure(_broken(f"importing {module_name}"), 2) from exc  # one it imports
+        where = f"no module named {exc.name} in the current folder or on sys.path"
+        raise _Failure(f"cannot import {module_name}: {where}", 2) from None
+    except Exception as exc:
+        raise _Failure(_broken(f"importing {module_name}"), 2) from exc
+    app: object = module
+    for name in attribute.split("."):
+        try:
+            app = getattr(app, name)
+        except AttributeError:
+            raise _Failure(f"{module_name} has no attribute {attribute!r}", 2) from None
     if callable(app) and not isinstance(app, Server):
-        app = app()
+        try:
+            app = app()
+        except Exception as exc:
+            raise _Failure(_broken(f"calling {spec}"), 2) from exc
     if not isinstance(app, Server):
-        raise ValueError(f"{spec} is not an mcpws.Server")
+        raise _Failure(f"{spec} is a {type(app).__name__}, not an mcpws.Server", 2)
     return app
 
 
-def _print_json(value: Any, write: Callable[[str], object]) -> None:
-    if isinstance(value, Model):
-        value = value.to_json()
-    elif isinstance(value, list):
-        value = [item.to_json() if isinstance(item, Model) else item for item in value]
-    write(json.dumps(value, indent=2, ensure_ascii=False))
+def _broken(doing: str) -> str:
+    """Show the traceback of the exception being handled, raised by the app's own code while
+    *doing*; the line that goes with it."""
+    traceback.print_exc()
+    return f"{doing} failed (the traceback is above)"
 
 
-@asynccontextmanager
-async def _serving_trio(app: Server, host: str, port: int, **options: Any) -> AsyncIterator[int]:
-    """Serve *app* with trio while in the block; yields the port it listens on."""
+def _policy(args: argparse.Namespace) -> dict[str, Any]:
+    """serve()'s ``allowed_origins`` and ``allowed_hosts``: the patterns given, added to
+    the loopback ones (the hosts only when bound to a loopback address)."""
+    options: dict[str, Any] = {}
+    if args.allow_origin:
+        options["allowed_origins"] = (*DEFAULT_ORIGINS, *args.allow_origin)
+    if args.allow_host:
+        loopback = LOOPBACK_HOSTS if is_loopback(args.host) else ()
+        options["allowed_hosts"] = (*loopback, *args.allow_host)
+    return options
+
+
+def _where(host: str, port: int, path: str) -> str:
+    name = f"[{host}]" if ":" in host else host
+    return f"ws://{name}:{port}{path}"
+
+
+def _draining(signum: int, timeout: float) -> str:
+    name = signal.Signals(signum).name
+    return (
+        f"{name}: draining; the requests in flight get up to {timeout:g} s to finish"
+        " (Ctrl-C or SIGTERM again stops at once)"
+    )
+
+
+def _stopped_at_once(signum: int) -> str:
+    return f"{signal.Signals(signum).name} again: stopped at once"
+
+
+def _cannot_serve(host: str, port: int, exc: OSError) -> _Failure:
+    return _Failure(f"cannot serve on {host}:{port}: {exc.strerror or exc}", 3)
+
+
+async def _serve_trio(app: Server, args: argparse.Namespace, write: Callable[[str], object]) -> int:
     import trio
 
     from mcpws.trio import serve
 
-    async with trio.open_nursery() as nursery:
-        listeners = await nursery.start(functools.partial(serve, app, host, port, **options))
-        yield listeners[0].socket.getsockname()[1]
-        nursery.cancel_scope.cancel()
+    options = _serve_options(args)
+    with trio.open_signal_receiver(*_STOPPING) as signals:
+        serving = trio.CancelScope()
+        async with trio.open_nursery() as nursery:
+
+            async def run(task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+                with serving:
+                    await serve(app, args.host, args.port, task_status=task_status, **options)
+                nursery.cancel_scope.cancel()  # drained: stop waiting for signals
+
+            try:
+                listeners = await nursery.start(run)
+            except OSError as exc:
+                raise _cannot_serve(args.host, args.port, exc) from None
+            port = listeners[0].socket.getsockname()[1]
+            write(_serving_line(app, args, port))
+            async for signum in signals:
+                if serving.cancel_called:
+                    # trio's serve() shields its graceful shutdown: nothing but leaving
+                    # the process ends it sooner.
+                    write(_stopped_at_once(signum))
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    os._exit(128 + signum)
+                write(_draining(signum, args.shutdown_timeout))
+                serving.cancel()
+    write("stopped")
+    return 0
 
 
 class _Started:
@@ -106,13 +309,99 @@ class _Started:
         self.value.set_result(value)
 
 
+async def _serve_asyncio(
+    app: Server, args: argparse.Namespace, write: Callable[[str], object]
+) -> int:
+    from mcpws.asyncio import serve
+
+    loop = asyncio.get_running_loop()
+    signals: asyncio.Queue[int] = asyncio.Queue()
+    for stopping in _STOPPING:
+        loop.add_signal_handler(stopping, signals.put_nowait, stopping)
+    try:
+        status = _Started()
+        task = asyncio.create_task(
+            serve(app, args.host, args.port, task_status=status, **_serve_options(args))
+        )
+        await asyncio.wait([status.value, task], return_when=asyncio.FIRST_COMPLETED)
+        if not status.value.done():
+            try:
+                task.result()  # serving failed before it listened: raise why
+            except OSError as exc:
+                raise _cannot_serve(args.host, args.port, exc) from None
+        port = status.value.result()[0].getsockname()[1]
+        write(_serving_line(app, args, port))
+        signum = await _signal_or_end(signals, task)
+        if signum is None:
+            task.result()  # it ended by itself: raise why
+            return 0
+        write(_draining(signum, args.shutdown_timeout))
+        task.cancel()
+        again = await _signal_or_end(signals, task)
+        if again is not None:
+            task.cancel()  # cancelled again, serve() drops every connection at once
+            write(_stopped_at_once(again))
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        for stopping in _STOPPING:
+            loop.remove_signal_handler(stopping)
+    if again is not None:
+        return 128 + again
+    write("stopped")
+    return 0
+
+
+async def _signal_or_end(signals: asyncio.Queue[int], task: asyncio.Task[None]) -> int | None:
+    """The next signal, or ``None`` when *task* ends first."""
+    received = asyncio.ensure_future(signals.get())
+    await asyncio.wait([received, task], return_when=asyncio.FIRST_COMPLETED)
+    if received.done():
+        return received.result()
+    received.cancel()
+    return None
+
+
+def _serve_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"path": args.path, "shutdown_timeout": args.shutdown_timeout, **_policy(args)}
+
+
+def _serving_line(app: Server, args: argparse.Namespace, port: int) -> str:
+    where = _where(args.host, port, args.path)
+    return f"serving {app.info.name} on {where} ({args.loop}; Ctrl-C or SIGTERM stops)"
+
+
+async def _serve(args: argparse.Namespace, write: Callable[[str], object]) -> int:
+    app = _load(args.app)
+    if args.loop == "trio":
+        return await _serve_trio(app, args, write)
+    return await _serve_asyncio(app, args, write)
+
+
+# The demo -------------------------------------------------------------------------------
+
+
 @asynccontextmanager
-async def _serving_asyncio(app: Server, host: str, port: int, **options: Any) -> AsyncIterator[int]:
-    """Serve *app* with asyncio while in the block; yields the port it listens on."""
+async def _serving_trio(app: Server) -> AsyncIterator[int]:
+    """Serve *app* with trio on a free loopback port while in the block; yields the port."""
+    import trio
+
+    from mcpws.trio import serve
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(functools.partial(serve, app))
+        yield listeners[0].socket.getsockname()[1]
+        nursery.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def _serving_asyncio(app: Server) -> AsyncIterator[int]:
+    """Serve *app* with asyncio on a free loopback port while in the block; yields the
+    port."""
     from mcpws.asyncio import serve
 
     status = _Started()
-    task = asyncio.create_task(serve(app, host, port, task_status=status, **options))
+    task = asyncio.create_task(serve(app, task_status=status))
     try:
         await asyncio.wait([status.value, task], return_when=asyncio.FIRST_COMPLETED)
         if not status.value.done():
@@ -124,62 +413,89 @@ async def _serving_asyncio(app: Server, host: str, port: int, **options: Any) ->
             await task
 
 
-async def _forever(loop: str) -> None:
-    if loop == "trio":
-        import trio
-
-        await trio.sleep_forever()
-    else:
-        await asyncio.Event().wait()
-
-
-def _serving(loop: str) -> Callable[..., AbstractAsyncContextManager[int]]:
+def _serving(loop: str) -> Callable[[Server], AbstractAsyncContextManager[int]]:
     return _serving_trio if loop == "trio" else _serving_asyncio
 
 
-async def _demo(args: argparse.Namespace, write: Callable[[str], object]) -> None:
+async def _demo(args: argparse.Namespace, write: Callable[[str], object]) -> int:
     from mcpws._demo import demo_server, run_demo
 
     connect = importlib.import_module(f"mcpws.{args.loop}").connect
-    async with _serving(args.loop)(demo_server(), "127.0.0.1", 0) as port:
+    async with _serving(args.loop)(demo_server()) as port:
         url = f"ws://127.0.0.1:{port}/mcp"
         write(f"mcpws {__version__} demo: the demo server listens on {url} ({args.loop})")
         async with connect(url, **_revisions(args.revision)) as client:
             await run_demo(client, write)
     write("done")
+    return 0
 
 
-async def _serve(args: argparse.Namespace, write: Callable[[str], object]) -> None:
-    app = _load(args.app)
-    options: dict[str, Any] = {"path": args.path}
-    if args.allow_origin:
-        options["allowed_origins"] = args.allow_origin
-    if args.allow_host:
-        options["allowed_hosts"] = args.allow_host
-    async with _serving(args.loop)(app, args.host, args.port, **options) as port:
-        write(f"serving {app.info.name} on ws://{args.host}:{port}{args.path} (Ctrl-C stops)")
-        await _forever(args.loop)
+# Requests -------------------------------------------------------------------------------
 
 
-async def _request(args: argparse.Namespace, write: Callable[[str], object]) -> None:
+@asynccontextmanager
+async def _deadline(loop: str, timeout: float | None) -> AsyncIterator[None]:
+    """Give the block *timeout* seconds (``None``: no limit), then raise ``TimeoutError``."""
+    if timeout is None:
+        yield
+    elif loop == "trio":
+        import trio
+
+        with trio.move_on_after(timeout) as scope:
+            yield
+        if scope.cancelled_caught:
+            raise TimeoutError
+    else:
+        async with asyncio.timeout(timeout):
+            yield
+
+
+async def _request(args: argparse.Namespace, write: Callable[[str], object]) -> int:
     connect = importlib.import_module(f"mcpws.{args.loop}").connect
     options = _revisions(args.revision)
-    async with connect(args.url, headers=_headers(args.header), **options) as client:
-        write_result = await _one_request(client, args)
-        _print_json(write_result, write)
+    if args.timeout is not None:
+        options["open_timeout"] = args.timeout
+    doing = f"connecting to {args.url}"
+    try:
+        async with (
+            _deadline(args.loop, args.timeout),
+            connect(args.url, headers=args.header, **options) as client,
+        ):
+            method = {"tools": "tools/list", "tool": "tools/call"}.get(args.command) or args.method
+            doing = f"waiting for the answer to {method}"
+            result = await _one_request(client, args)
+    except TimeoutError:
+        if args.timeout is None:
+            raise
+        raise _Failure(f"timed out after {args.timeout:g} s {doing}", 3) from None
+    _print_json(result, write)
+    if isinstance(result, CallToolResult) and result.is_error:
+        name = args.name if args.command == "tool" else (args.params or {}).get("name")
+        raise _Failure(f"the tool {name} answered with an error (isError)", 1)
+    return 0
 
 
 async def _one_request(client: Client, args: argparse.Namespace) -> Any:
-    timeout = args.timeout
     if args.command == "tools":
         return await client.list_tools()
     if args.command == "tool":
-        arguments = dict(_argument(text) for text in args.arguments)
-        return await client.call_tool(args.name, arguments, timeout=timeout)
-    params = json.loads(args.params) if args.params else None
-    if params is not None and not isinstance(params, dict):
-        raise ValueError("PARAMS_JSON must be a JSON object")
-    return await client.request(args.method, params, timeout=timeout)
+        return await client.call_tool(args.name, dict(args.arguments))
+    return await client.request(args.method, args.params)
+
+
+def _print_json(value: Any, write: Callable[[str], object]) -> None:
+    if isinstance(value, Model):
+        value = value.to_json()
+    elif isinstance(value, list):
+        value = [item.to_json() if isinstance(item, Model) else item for item in value]
+    write(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+# The parser -----------------------------------------------------------------------------
+
+
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """The options as argparse lays them out; the description and epilog as written."""
 
 
 #: The ``--loop`` option: the driver a command runs on.
@@ -189,77 +505,147 @@ _LOOP: dict[str, Any] = {
     "help": "the event loop and driver to run on (default: trio)",
 }
 
+_ORIGIN_HELP = (
+    "also accept WebSocket upgrades from browser pages of this origin; repeatable. A pattern "
+    "is scheme://host:port, where the scheme or the port may be * and the host may start "
+    "with *. for its subdomains (a port left out is the scheme's default); '*' allows any "
+    "origin. Always accepted: pages of localhost, 127.0.0.1 and [::1] (any scheme and port), "
+    "and clients that send no Origin (not browsers)"
+)
+_HOST_HELP = (
+    "also accept this Host header; repeatable. A pattern is host[:port], where the port may "
+    "be * and the host may start with *. for its subdomains (a host alone matches a Host "
+    "header without a port, as a proxy on port 80 or 443 sends); '*' allows any. Bound to a "
+    "loopback address, the server accepts localhost, 127.0.0.1 and [::1] on any port (which "
+    "defeats DNS rebinding) and these as well; bound elsewhere, any host unless this is "
+    "given, and then only these"
+)
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mcpws", description="MCP over WebSocket.")
+    parser = argparse.ArgumentParser(
+        prog="mcpws", description="MCP over WebSocket.", epilog=_EXIT_STATUS, formatter_class=_Help
+    )
     parser.add_argument("--version", action="version", version=f"mcpws {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="run the demo server and a client against it")
+
+    def command(name: str, text: str, epilog: str = _EXIT_STATUS) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name, help=text, description=text[0].upper() + text[1:] + ".", epilog=epilog,
+            formatter_class=_Help,
+        )  # fmt: skip
+
+    demo = command("demo", "run the demo server and a client against it")
     demo.add_argument("--revision", choices=REVISIONS, help="the one revision the client speaks")
     demo.add_argument("--loop", **_LOOP)
-    serve = commands.add_parser("serve", help="serve an mcpws.Server until interrupted")
-    serve.add_argument("app", nargs="?", help="module:attribute (default: the demo server)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--path", default="/mcp")
-    serve.add_argument("--allow-origin", action="append", metavar="PATTERN", default=[])
-    serve.add_argument("--allow-host", action="append", metavar="PATTERN", default=[])
+    serve = command("serve", "serve an mcpws.Server until stopped", _STOPPING_HELP)
+    serve.add_argument(
+        "app",
+        nargs="?",
+        type=_app_spec,
+        help="module:attribute, imported from the current folder first; an attribute that is "
+        "not a server is called for one (default: the demo server)",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="the address (default: 127.0.0.1)")
+    serve.add_argument(
+        "--port", type=_port, default=8000, help="0 to 65535, 0 for any free one (default: 8000)"
+    )
+    serve.add_argument("--path", default="/mcp", help="the endpoint's path (default: /mcp)")
+    serve.add_argument(
+        "--allow-origin", action="append", metavar="PATTERN", default=[], help=_ORIGIN_HELP
+    )
+    serve.add_argument(
+        "--allow-host", action="append", metavar="PATTERN", default=[], help=_HOST_HELP
+    )
+    serve.add_argument(
+        "--shutdown-timeout",
+        type=_seconds(zero=True),
+        default=_SHUTDOWN_TIMEOUT,
+        metavar="SECONDS",
+        help="how long the requests in flight get to finish once stopping (default: "
+        f"{_SHUTDOWN_TIMEOUT:g} s)",
+    )
     serve.add_argument("--loop", **_LOOP)
     for name, text in (
         ("call", "send one request and print its result"),
         ("tools", "list a server's tools"),
         ("tool", "call one tool with key=value arguments"),
     ):
-        command = commands.add_parser(name, help=text)
-        command.add_argument("url", help="ws:// or wss:// URL of the server")
+        request = command(name, text)
+        request.add_argument("url", type=_url, help="ws:// or wss:// URL of the server")
         if name == "call":
-            command.add_argument("method")
-            command.add_argument("params", nargs="?", metavar="PARAMS_JSON")
+            request.add_argument("method", help="any method, also one MCP does not define")
+            request.add_argument(
+                "params", nargs="?", type=_params, metavar="PARAMS_JSON", help="a JSON object"
+            )
         elif name == "tool":
-            command.add_argument("name")
-            command.add_argument("arguments", nargs="*", metavar="key=value")
-        command.add_argument("--header", action="append", default=[], metavar="NAME: VALUE")
-        command.add_argument("--timeout", type=float, default=None, help="seconds")
-        command.add_argument("--revision", choices=REVISIONS)
-        command.add_argument("--loop", **_LOOP)
+            request.add_argument("name")
+            request.add_argument(
+                "arguments",
+                nargs="*",
+                type=_argument,
+                metavar="key=value",
+                help="a value that parses as JSON is that JSON, else a string",
+            )
+        request.add_argument(
+            "--header",
+            action="append",
+            type=_header,
+            default=[],
+            metavar="NAME: VALUE",
+            help="a header to send with the upgrade request; repeatable",
+        )
+        request.add_argument(
+            "--timeout",
+            type=_seconds(zero=False),
+            metavar="SECONDS",
+            help="how long the whole command may take: connecting, the handshakes, the "
+            "request (default: no limit of its own)",
+        )
+        request.add_argument("--revision", choices=REVISIONS, help="the one revision to speak")
+        request.add_argument("--loop", **_LOOP)
     return parser
 
 
-def _run(args: argparse.Namespace, write: Callable[[str], object]) -> None:
-    """Run a command under its loop; an interrupted ``serve`` stops after its graceful
-    shutdown. An exception group from a nursery is reported by its first error."""
+# Running --------------------------------------------------------------------------------
+
+
+def _run(args: argparse.Namespace, write: Callable[[str], object]) -> int:
+    """Run a command under its loop; its exit status. An exception group from a nursery is
+    reported by its first error."""
     command = {"demo": _demo, "serve": _serve}.get(args.command, _request)
     try:
-        try:
-            if args.loop == "trio":
-                import trio
+        if args.loop == "trio":
+            import trio
 
-                trio.run(command, args, write)
-            else:
-                asyncio.run(command(args, write))
-        except BaseExceptionGroup as group:
-            leaf: BaseException = group
-            while isinstance(leaf, BaseExceptionGroup):
-                leaf = leaf.exceptions[0]
-            raise leaf from None
-    except KeyboardInterrupt:
-        if args.command != "serve":
-            raise
-        write("stopped")
+            status: int = trio.run(command, args, write)
+        else:
+            status = asyncio.run(command(args, write))
+    except BaseExceptionGroup as group:
+        leaf: BaseException = group
+        while isinstance(leaf, BaseExceptionGroup):
+            leaf = leaf.exceptions[0]
+        raise leaf from None
+    return status
 
 
-def main(argv: Sequence[str] | None = None, write: Callable[[str], object] = print) -> int:
+def main(argv: Sequence[str] | None = None, write: Callable[[str], object] = _say) -> int:
     """Run the ``mcpws`` command line; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
-        _run(args, write)
-    except McpError as exc:
-        print(f"mcpws: the server answered {exc.code}: {exc.message}", file=sys.stderr)
-        return 1
-    except (McpwsError, OSError, ValueError, TimeoutError) as exc:
-        print(f"mcpws: {exc}", file=sys.stderr)
-        return 1
-    return 0
+        try:
+            return _run(args, write)
+        except McpError as exc:
+            raise _Failure(f"the server answered {exc.code}: {exc.message}", 1) from None
+        except LocalProtocolError as exc:
+            raise _Failure(str(exc), 2) from None
+        except (McpwsError, OSError, TimeoutError) as exc:
+            raise _Failure(str(exc) or type(exc).__name__, 3) from None
+        except KeyboardInterrupt:
+            raise _Failure("interrupted", 130) from None
+    except _Failure as failure:
+        print(f"mcpws: {failure}", file=sys.stderr, flush=True)
+        return failure.status
 
 
 if __name__ == "__main__":
