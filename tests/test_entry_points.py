@@ -5,6 +5,7 @@ cancelled from outside."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import Awaitable, Callable, Iterator
 
@@ -16,6 +17,7 @@ import mcpws.asyncio
 import mcpws.trio
 from drivers import Driver, Pair
 from mcpws import Server
+from mcpws.core.websocket import WebSocketConfig
 from wspair import request
 
 DRIVERS: list[Driver] = ["trio", "asyncio"]
@@ -194,15 +196,37 @@ async def _cancelled_plainly(scope: anyio.CancelScope, body: Callable[[], Awaita
 
 
 def test_connect_cancelled_while_the_server_is_silent_is_plain_cancellation(pair: Pair) -> None:
+    """A server that accepts the connection and never answers the upgrade: the client
+    cancelled meanwhile raises its cancellation, and lets the connection go."""
+
     async def main() -> None:
-        async with await anyio.create_tcp_listener(local_host="127.0.0.1") as silent:
-            port = silent.extra(anyio.abc.SocketAttribute.local_port)
+        let_go = anyio.Event()
+
+        async def silent(stream: anyio.abc.SocketStream) -> None:
+            async with stream:
+                with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError):
+                    while True:
+                        await stream.receive()
+            let_go.set()
+
+        async with (
+            await anyio.create_tcp_listener(local_host="127.0.0.1") as listener,
+            anyio.create_task_group() as group,
+        ):
+            group.start_soon(listener.serve, silent)
+            port = listener.extra(anyio.abc.SocketAttribute.local_port)
 
             async def body() -> None:
-                async with pair.connect(f"ws://127.0.0.1:{port}/mcp"):
+                # No handshake timeout of its own: only the cancellation ends the wait.
+                config = WebSocketConfig(handshake_timeout=None)
+                async with pair.connect(f"ws://127.0.0.1:{port}/mcp", config=config):
                     raise AssertionError("a silent server cannot open a session")
 
             await _cancelled_plainly(anyio.move_on_after(5), body)
+            cancelled = anyio.current_time()
+            await let_go.wait()
+            assert pair.lasted(cancelled, 0)
+            group.cancel_scope.cancel()
 
     pair.run(main)
 

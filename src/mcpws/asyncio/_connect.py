@@ -70,6 +70,9 @@ class _Opener:
         except TimeoutError:
             await pump.shutdown()
             raise ConnectError(f"could not open {self.url} in {self._timeout} s") from None
+        except BaseException:  # cancelled from outside, say: the connection goes too
+            pump.abort()
+            raise
         if watch.failure and not core.revision:
             await pump.shutdown()
             raise ConnectError(watch.failure)
