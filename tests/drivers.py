@@ -180,7 +180,7 @@ def _asyncio_says_nothing() -> Iterator[None]:
         yield
     finally:
         logger.removeHandler(heard)
-    assert heard.said == []
+    assert heard.said == [], f"the asyncio logger said: {heard.said}"
 
 
 #: The loop a pair of two drivers serves in, while its scenario runs.

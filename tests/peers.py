@@ -115,6 +115,25 @@ def mcpws_serving(loop: str, *options: str) -> Iterator[int]:
             stop(process)
 
 
+def upgrade_status(port: int, *, host: str | None = None, origin: str | None = None) -> int:
+    """The status a server on 127.0.0.1:*port* answers a WebSocket upgrade to ``/mcp``
+    with, offering ``mcp`` and naming *host* (``127.0.0.1:port`` by default) and *origin*."""
+    head = [
+        "GET /mcp HTTP/1.1",
+        f"Host: {host or f'127.0.0.1:{port}'}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version: 13",
+        "Sec-WebSocket-Protocol: mcp",
+        *([f"Origin: {origin}"] if origin is not None else []),
+    ]
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        with sock.makefile("rb") as answer:
+            return int(answer.readline().split()[1])
+
+
 def run_on(loop: str, main: Callable[[], Awaitable[None]], timeout: float = 30) -> None:
     """Run *main* on *loop* with a hard timeout."""
 

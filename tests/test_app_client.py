@@ -107,6 +107,7 @@ class FakeLink:
         *,
         timeout: TimeoutArg = UNSET,
         on_progress: ProgressCallback | None = None,
+        extension: bool = False,
     ) -> Model:
         self.requests.append((method, params, timeout, on_progress))
         value = self.answer(method, params)
@@ -521,6 +522,7 @@ class ServerSide:
         *,
         timeout: TimeoutArg = UNSET,
         on_progress: ProgressCallback | None = None,
+        extension: bool = False,
     ) -> Model:
         self.requests.append(method)
         return ElicitResult(action="decline")
@@ -551,6 +553,7 @@ class Loopback(FakeLink):
         *,
         timeout: TimeoutArg = UNSET,
         on_progress: ProgressCallback | None = None,
+        extension: bool = False,
     ) -> Model:
         self.requests.append((method, params, timeout, on_progress))
         self.next_id += 1

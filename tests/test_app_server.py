@@ -112,6 +112,7 @@ class FakeLink:
         *,
         timeout: TimeoutArg = UNSET,
         on_progress: ProgressCallback | None = None,
+        extension: bool = False,
     ) -> Model:
         self.requests.append((method, params, timeout, on_progress))
         return self.answers[method]

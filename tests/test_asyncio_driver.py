@@ -21,9 +21,9 @@ from mcpws.asyncio._pump import _Slots
 
 @pytest.fixture(autouse=True)
 def asyncio_says_nothing(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """Debug mode logs slow callbacks and unretrieved task exceptions on the ``asyncio``
-    logger (never-awaited coroutines and unclosed transports are warnings, which fail the
-    tests by themselves): there must be none."""
+    """Debug mode logs unretrieved task exceptions on the ``asyncio`` logger (slow callbacks
+    too, but :func:`run` switches that off; never-awaited coroutines and unclosed transports
+    are warnings, which fail the tests by themselves): there must be none."""
     with caplog.at_level(logging.WARNING, logger="asyncio"):
         yield
     records = caplog.get_records("call")

@@ -29,11 +29,8 @@ from mcpws.__main__ import main
 from mcpws.app import ConnectionLost, McpError
 from mcpws.core.mcp import CallToolResult, TextContent
 from mcpws.trio import connect
-
-INTEROP = Path(__file__).parent / "interop"
-sys.path.insert(0, str(INTEROP))  # to import vendor_server, a helper there
-
-from vendor_server import ANSWER, VendorServer  # noqa: E402
+from peers import INTEROP, LOOPS, free_port, upgrade_status
+from vendor_server import ANSWER, VendorServer
 
 #: The environment of the commands run here: that of the tests, with output buffered as
 #: Python buffers it when nothing says otherwise.
@@ -42,8 +39,6 @@ ENV = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUF
 #: Seconds any one wait here may take before the test fails: far more than anything takes,
 #: even on a slow, busy machine.
 HARD = 60.0
-
-LOOPS = ["trio", "asyncio"]
 
 
 def run(
@@ -88,9 +83,13 @@ class Serving:
         ]
         for reader in self._readers:
             reader.start()
-        self.first = self.line()
-        found = re.search(r"ws://\S+", self.first)
-        assert found is not None, self.first
+        try:
+            self.first = self.line()
+            found = re.search(r"ws://\S+", self.first)
+            assert found is not None, self.first
+        except BaseException:
+            self.__exit__()
+            raise
         self.url = found.group()
 
     def line(self) -> str:
@@ -195,13 +194,6 @@ def test_the_help_gives_the_exit_statuses(
 # Requests against a server ------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module", params=LOOPS)
 def served(request: pytest.FixtureRequest) -> Iterator[str]:
     """``mcpws serve`` of the demo server in a subprocess, on each loop; its URL."""
@@ -295,7 +287,7 @@ def test_a_bad_command_line_is_status_2(served: str, args: tuple[str, ...], mess
 
 @pytest.mark.parametrize("loop", LOOPS)
 def test_a_server_that_is_not_there_is_one_line_and_status_3(loop: str) -> None:
-    done = run("tools", f"ws://127.0.0.1:{_free_port()}/mcp", "--loop", loop)
+    done = run("tools", f"ws://127.0.0.1:{free_port()}/mcp", "--loop", loop)
     assert done.returncode == 3
     assert done.stderr.startswith("mcpws: ")
     assert done.stderr.count("\n") == 1
@@ -322,24 +314,21 @@ def test_the_timeout_covers_connecting_to_a_silent_server(loop: str) -> None:
             command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV
         ) as process:
             connection, _ = listener.accept()
-            accepted = time.monotonic()
             with connection:
                 _, err = process.communicate(timeout=HARD)
-                ended = time.monotonic()
     assert process.returncode == 3
-    assert re.fullmatch(r"mcpws: [^\n]*\b1 s\b[^\n]*\n", err), err  # ours, or connect()'s
-    assert ended - accepted < 1 + 4  # a second, and the time for a process to end
+    # The 1 s of --timeout ended it (or connect()'s open_timeout, given the same), not the
+    # handshake's own 10 s.
+    assert re.fullmatch(r"mcpws: [^\n]*\b1 s\b[^\n]*\n", err), err
 
 
 @pytest.mark.parametrize("loop", LOOPS)
 def test_the_timeout_covers_the_answer(loop: str, tmp_path: Path) -> None:
     with Serving("drain_app:app", "--loop", loop, cwd=INTEROP) as server:
         release = tmp_path / "never"
-        started = time.monotonic()
         done = run(
             "tool", server.url, "hold", f"release={release}", "--timeout", "2", "--loop", loop
         )
-        assert time.monotonic() - started < 2 + 8  # the timeout, and a process started and ended
         assert done.returncode == 3
         assert done.stderr == "mcpws: timed out after 2 s waiting for the answer to tools/call\n"
 
@@ -390,6 +379,15 @@ def test_a_port_out_of_range_is_refused(port: str) -> None:
     )
 
 
+@pytest.mark.parametrize("path", ["nopath", "/mcp?x=1", "/a b"])
+def test_a_path_that_cannot_be_requested_is_refused(path: str) -> None:
+    done = run("serve", "--path", path)
+    assert done.returncode == 2
+    assert f"argument --path: a path starts with / and has no ?, # or space: {path!r}" in (
+        done.stderr
+    )
+
+
 @pytest.mark.parametrize("loop", LOOPS)
 def test_serving_on_a_port_in_use_is_one_line_and_status_3(loop: str) -> None:
     with socket.create_server(("127.0.0.1", 0)) as taken:
@@ -417,43 +415,24 @@ def test_an_ipv6_address_is_bracketed_in_the_url(loop: str) -> None:
         assert done.returncode == 0, done.stderr
 
 
-def _upgrade_status(url: str, host: str, origin: str | None) -> int:
-    """The status of a WebSocket upgrade to *url* that says *host* and *origin*."""
-    port = int(url.split(":")[2].split("/")[0])
-    head = [
-        "GET /mcp HTTP/1.1",
-        f"Host: {host}",
-        "Upgrade: websocket",
-        "Connection: Upgrade",
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-        "Sec-WebSocket-Version: 13",
-        "Sec-WebSocket-Protocol: mcp",
-        *([f"Origin: {origin}"] if origin is not None else []),
-    ]
-    with socket.create_connection(("127.0.0.1", port), timeout=HARD) as sock:
-        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
-        with sock.makefile("rb") as answer:
-            return int(answer.readline().split()[1])
-
-
 @pytest.mark.parametrize("loop", LOOPS)
 def test_allowed_origins_and_hosts_add_to_the_loopback_ones(loop: str) -> None:
     with Serving(
         "--allow-origin", "http://app.example:*", "--allow-host", "mcp.example", "--loop", loop
     ) as server:
-        url = server.url
-        here = url.split("/")[2]
-        assert _upgrade_status(url, here, None) == 101
-        assert _upgrade_status(url, here, "http://localhost") == 101
-        assert _upgrade_status(url, here, "http://app.example:8080") == 101
-        assert _upgrade_status(url, here, "http://evil.example") == 403
-        assert _upgrade_status(url, "mcp.example", None) == 101
-        assert _upgrade_status(url, "evil.example", None) == 403
+        port = int(server.url.split(":")[2].split("/")[0])
+        assert upgrade_status(port) == 101
+        assert upgrade_status(port, origin="http://localhost") == 101
+        assert upgrade_status(port, origin="http://app.example:8080") == 101
+        assert upgrade_status(port, origin="http://evil.example") == 403
+        assert upgrade_status(port, host="mcp.example") == 101
+        assert upgrade_status(port, host="evil.example") == 403
 
 
 def test_any_origin_and_host_with_a_star() -> None:
     with Serving("--allow-origin", "*", "--allow-host", "*") as server:
-        assert _upgrade_status(server.url, "evil.example", "http://evil.example") == 101
+        port = int(server.url.split(":")[2].split("/")[0])
+        assert upgrade_status(port, host="evil.example", origin="http://evil.example") == 101
 
 
 @pytest.mark.parametrize("spec", ["drain_app:app", "drain_app:make_app"])

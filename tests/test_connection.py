@@ -126,7 +126,7 @@ class TestSubprotocols:
         assert accepted.subprotocol == selected
 
     def test_a_policy_cannot_name_other_subprotocols(self) -> None:
-        with pytest.raises(ValueError, match="selects its WebSocket subprotocols itself"):
+        with pytest.raises(LocalProtocolError, match="selects its WebSocket subprotocols itself"):
             ServerConnection(0.0, policy=ServerPolicy(subprotocols=("graphql-ws",)))
 
     def test_the_client_knows_where_to_connect(self) -> None:

@@ -15,6 +15,7 @@ from mcpws.core.connection import (
     ConnectionAccepted,
     ConnectionClosed,
     ConnectionEvent,
+    ConnectionRejected,
     ConnectionRequested,
     InvalidMessageAnswered,
     MessageReceived,
@@ -527,3 +528,19 @@ def test_is_open_follows_the_websocket() -> None:
     assert pair.client_end.is_open
     pair.client_end.close(now=1.0)
     assert not pair.client_end.is_open
+
+
+def test_a_draining_session_has_an_upgrade_refused_with_503() -> None:
+    """A connection that arrives while the server shuts down is told to come back later,
+    before anything is reported to the application."""
+    session = ServerSession(server_config())
+    session.drain()
+    assert session.draining
+    client = ClientConnection(URL, 0.0, session=ClientSession(client_config()))
+    server = ServerConnection(0.0, session=session, authenticate=_anyone)
+    pump(client, server, 0.0)
+    assert kinds(server.events_received()) == ["HttpAnswered", "ConnectionClosed"]
+    (rejected, *_) = client.events_received()
+    assert isinstance(rejected, ConnectionRejected)
+    assert (rejected.status_code, rejected.body) == (503, b"the server is shutting down\n")
+    assert ("retry-after", "1") in rejected.headers

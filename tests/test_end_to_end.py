@@ -1127,12 +1127,13 @@ def test_a_new_request_during_a_graceful_shutdown_is_refused_at_once(
     revisions: Revisions,
 ) -> None:
     """While the requests in flight get their grace period, a new one gets an error at
-    once, saying why, instead of waiting for the connection to close."""
+    once, saying why, instead of waiting for the connection to close. (The grace period is
+    much longer than the slack a pair of two loops allows: "at once" is not "at its end".)"""
 
     async def main() -> None:
         lab = Lab()
         async with (
-            lab.served(pair, shutdown_timeout=3) as server,
+            lab.served(pair, shutdown_timeout=30) as server,
             pair.connect(server.url, **options(revisions)) as client,
         ):
             async with anyio.create_task_group() as group:

@@ -152,15 +152,17 @@ def test_a_port_in_use_reaches_the_caller(driver: Driver, busy_port: int) -> Non
         _serve_on(driver, busy_port)
 
 
-def test_an_asyncio_serve_cancelled_before_it_listens_cancels_its_status() -> None:
+def test_an_asyncio_serve_cancelled_before_it_listens_says_so() -> None:
     async def main() -> None:
         status = mcpws.asyncio.TaskStatus()
-        task = asyncio.create_task(mcpws.asyncio.serve(_app(), task_status=status))
-        await asyncio.sleep(0)  # serve() is inside create_server, not yet listening
+        task = asyncio.create_task(mcpws.asyncio.serve(_app(), "localhost", task_status=status))
+        # One turn: serve() has begun, and waits for the name to resolve in a thread.
+        await asyncio.sleep(0)
         task.cancel()
-        waiting = asyncio.ensure_future(status.wait())
-        await asyncio.wait([waiting, task], timeout=10)
-        assert waiting.cancelled()
+        async with asyncio.timeout(10):
+            with pytest.raises(RuntimeError, match="serve\\(\\) was cancelled before it listened"):
+                await status.wait()
+            await asyncio.wait([task])
         assert task.cancelled()
 
     asyncio.run(main())

@@ -17,7 +17,6 @@ import os
 import queue
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -32,7 +31,7 @@ import pytest
 
 import mcpws
 from mcpws.core.versions import REVISIONS
-from peers import INTEROP, LOOPS, last_line, mcpws_serving, peer_missing
+from peers import INTEROP, LOOPS, last_line, mcpws_serving, peer_missing, upgrade_status
 
 PAGE = INTEROP / "browser_page.html"
 FOREIGN = "app.example"
@@ -157,30 +156,6 @@ def _page_url(host: str, site: _Site, mode: str, server: int) -> str:
     return f"http://{host}:{site.port}/?{query}"
 
 
-def _upgrade_status(port: int, origin: str) -> bytes:
-    """The status line the server answers a WebSocket upgrade from *origin* with."""
-    request = (
-        "GET /mcp HTTP/1.1\r\n"
-        f"Host: 127.0.0.1:{port}\r\n"
-        "Upgrade: websocket\r\n"
-        "Connection: Upgrade\r\n"
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-        "Sec-WebSocket-Version: 13\r\n"
-        "Sec-WebSocket-Protocol: mcp\r\n"
-        f"Origin: {origin}\r\n"
-        "\r\n"
-    )
-    head = b""
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as stream:
-        stream.sendall(request.encode())
-        while b"\r\n\r\n" not in head:
-            data = stream.recv(4096)
-            if not data:
-                break
-            head += data
-    return head.partition(b"\r\n")[0]
-
-
 @pytest.fixture(scope="module")
 def chromium() -> str:
     """The path of Debian's Chromium, if it is installed and runs."""
@@ -254,5 +229,5 @@ def test_a_page_from_a_foreign_origin_is_refused(
         "opened": False,
         "closed": {"code": 1006, "wasClean": False},
     }
-    assert _upgrade_status(server, origin).startswith(b"HTTP/1.1 403 ")
-    assert _upgrade_status(server, f"http://127.0.0.1:{site.port}").startswith(b"HTTP/1.1 101 ")
+    assert upgrade_status(server, origin=origin) == 403
+    assert upgrade_status(server, origin=f"http://127.0.0.1:{site.port}") == 101

@@ -5,7 +5,8 @@
 Each offers subprotocols as an MCP client may, and does an ``initialize`` round trip and a
 ``tools/call`` when the server accepts: ``mcp`` is selected, and so is SEP-1288's
 ``mcp.version.<revision>``; ``mcp.auth.<token>`` is never echoed back; no offer at all is
-accepted without a subprotocol, and an offer without an MCP subprotocol gets HTTP 400. Both
+accepted without a subprotocol, and an offer without an MCP subprotocol gets HTTP 400.
+websockets also speaks the stateless era: ``server/discover``, then a ``tools/call``. Both
 clients are test requirements, so these tests never skip.
 """
 
@@ -182,3 +183,40 @@ def test_trio_websocket_uses_the_trio_driver_in_process() -> None:
             nursery.cancel_scope.cancel()
 
     run_on("trio", main)
+
+
+#: The ``_meta`` every request of the stateless era carries.
+STATELESS_META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": {"name": "python-peer", "version": "1"},
+}
+
+
+def _stateless(id: int, method: str, params: dict[str, Any]) -> str:
+    params = {**params, "_meta": STATELESS_META}
+    return json.dumps({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+
+
+def test_websockets_speaks_the_stateless_era(server: str) -> None:
+    """No initialize: ``server/discover``, then a ``tools/call`` naming its revision."""
+    replies: list[Any] = []
+
+    async def main() -> None:
+        async with connect(server, subprotocols=[Subprotocol("mcp")]) as websocket:
+            assert websocket.subprotocol == "mcp"
+            await websocket.send(_stateless(1, "server/discover", {}))
+            replies.append(json.loads(await websocket.recv()))
+            add = {"name": "add", "arguments": {"a": 4, "b": 5}}
+            await websocket.send(_stateless(2, "tools/call", add))
+            replies.append(json.loads(await websocket.recv()))
+
+    run_on("asyncio", main)
+    discovered, called = replies
+    assert discovered["id"] == 1
+    assert "2026-07-28" in discovered["result"]["supportedVersions"]
+    server_info = discovered["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]
+    assert server_info["name"] == "mcpws-demo"
+    assert called["id"] == 2
+    assert called["result"]["content"] == [{"type": "text", "text": "9"}]
+    assert called["result"]["resultType"] == "complete"

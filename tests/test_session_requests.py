@@ -1343,6 +1343,7 @@ def test_model_params_are_encoded_for_the_revision(revision: str, expected: Any)
 @pytest.mark.parametrize(
     ("revision", "method"),
     [
+        ("2025-11-25", "no/such/method"),
         ("2025-03-26", "elicitation/create"),
         ("2024-11-05", "tasks/list"),
         ("2025-11-25", "notifications/tools/list_changed"),
@@ -1639,7 +1640,9 @@ def test_an_extension_request_goes_as_it_is_and_its_result_comes_back_whole(
     revision: str,
 ) -> None:
     client, peer = initialized_client(revision)
-    request_id = client.send_request("x/vendor", {"q": [1, 2]}, now=1.0, progress=True)
+    request_id = client.send_request(
+        "x/vendor", {"q": [1, 2]}, now=1.0, progress=True, extension=True
+    )
     (sent,) = peer.replies()
     assert sent["method"] == "x/vendor"
     assert sent["params"]["q"] == [1, 2]
@@ -1653,7 +1656,7 @@ def test_an_extension_request_goes_as_it_is_and_its_result_comes_back_whole(
 
 def test_an_extension_result_that_is_no_object_is_invalid() -> None:
     client, peer = initialized_client()
-    request_id = client.send_request("x/vendor", now=1.0)
+    request_id = client.send_request("x/vendor", now=1.0, extension=True)
     (sent,) = peer.replies()
     assert "params" not in sent
     peer.send({"jsonrpc": "2.0", "id": request_id, "result": [42]})
@@ -1664,21 +1667,23 @@ def test_an_extension_result_that_is_no_object_is_invalid() -> None:
 def test_the_params_of_an_extension_are_a_mapping() -> None:
     client, peer = initialized_client()
     with pytest.raises(LocalProtocolError, match="the params of an extension are a mapping"):
-        client.send_request("x/vendor", ListToolsResult(tools=[]), now=1.0)
+        client.send_request("x/vendor", ListToolsResult(tools=[]), now=1.0, extension=True)
     assert peer.replies() == []
 
 
-def test_a_method_of_another_revision_is_no_extension() -> None:
+@pytest.mark.parametrize("method", ["tasks/get", "tools/list"])
+def test_a_method_of_mcp_is_no_extension(method: str) -> None:
+    """Not even one of another revision (tasks/get is 2025-11-25's only)."""
     client, peer = initialized_client("2025-06-18")
-    with pytest.raises(LocalProtocolError, match="tasks/get is not a request in MCP 2025-06-18"):
-        client.send_request("tasks/get", {"taskId": "t"}, now=1.0)
+    with pytest.raises(LocalProtocolError, match=f"{method} is a method of MCP, not an ext"):
+        client.send_request(method, {"taskId": "t"}, now=1.0, extension=True)
     assert peer.replies() == []
 
 
 @REQUESTS_IN
 def test_a_stateless_extension_request_names_its_revision_and_is_refused(transport: str) -> None:
     pair = stateless_pair(transport)
-    request_id = pair.client.send_request("x/vendor", {"q": 1}, now=1.0)
+    request_id = pair.client.send_request("x/vendor", {"q": 1}, now=1.0, extension=True)
     pair.pump(1.0)
     sent = pair.sent_by("client")[-1]
     assert sent["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] == "2026-07-28"

@@ -55,7 +55,7 @@ from urllib.parse import urlsplit
 from mcpws._version import __version__
 from mcpws.app import Client, McpError, Server, is_loopback
 from mcpws.core.errors import LocalProtocolError, McpwsError
-from mcpws.core.mcp import CallToolResult, Model
+from mcpws.core.mcp import CallToolResult, Model, is_extension
 from mcpws.core.versions import REVISIONS
 from mcpws.core.websocket import DEFAULT_ORIGINS, LOOPBACK_HOSTS
 
@@ -77,7 +77,7 @@ exit status:
   3      the server could not be reached or used: the connection refused, the upgrade
          refused, the timeout passed, the connection lost; for serve, the address cannot
          be listened on
-  130    interrupted by Ctrl-C
+  130    interrupted by Ctrl-C (but for serve, which drains: see mcpws serve --help)
 """
 
 _STOPPING_HELP = f"""\
@@ -161,6 +161,12 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"a port is a whole number from 0 to 65535, not {text!r}")
     return port
+
+
+def _path(text: str) -> str:
+    if not text.startswith("/") or any(c in text for c in "?# ") or not text.isprintable():
+        raise argparse.ArgumentTypeError(f"a path starts with / and has no ?, # or space: {text!r}")
+    return text
 
 
 def _seconds(*, zero: bool) -> Callable[[str], float]:
@@ -299,37 +305,25 @@ async def _serve_trio(app: Server, args: argparse.Namespace, write: Callable[[st
     return 0
 
 
-class _Started:
-    """A ``task_status`` for asyncio: a future of the value ``started`` reports."""
-
-    def __init__(self) -> None:
-        self.value: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-
-    def started(self, value: Any = None) -> None:
-        self.value.set_result(value)
-
-
 async def _serve_asyncio(
     app: Server, args: argparse.Namespace, write: Callable[[str], object]
 ) -> int:
-    from mcpws.asyncio import serve
+    from mcpws.asyncio import TaskStatus, serve
 
     loop = asyncio.get_running_loop()
     signals: asyncio.Queue[int] = asyncio.Queue()
     for stopping in _STOPPING:
         loop.add_signal_handler(stopping, signals.put_nowait, stopping)
     try:
-        status = _Started()
+        status = TaskStatus()
         task = asyncio.create_task(
             serve(app, args.host, args.port, task_status=status, **_serve_options(args))
         )
-        await asyncio.wait([status.value, task], return_when=asyncio.FIRST_COMPLETED)
-        if not status.value.done():
-            try:
-                task.result()  # serving failed before it listened: raise why
-            except OSError as exc:
-                raise _cannot_serve(args.host, args.port, exc) from None
-        port = status.value.result()[0].getsockname()[1]
+        try:
+            port = (await status.wait())[0].getsockname()[1]
+        except OSError as exc:
+            await asyncio.gather(task, return_exceptions=True)  # ended, with the same error
+            raise _cannot_serve(args.host, args.port, exc) from None
         write(_serving_line(app, args, port))
         signum = await _signal_or_end(signals, task)
         if signum is None:
@@ -398,15 +392,12 @@ async def _serving_trio(app: Server) -> AsyncIterator[int]:
 async def _serving_asyncio(app: Server) -> AsyncIterator[int]:
     """Serve *app* with asyncio on a free loopback port while in the block; yields the
     port."""
-    from mcpws.asyncio import serve
+    from mcpws.asyncio import TaskStatus, serve
 
-    status = _Started()
+    status = TaskStatus()
     task = asyncio.create_task(serve(app, task_status=status))
     try:
-        await asyncio.wait([status.value, task], return_when=asyncio.FIRST_COMPLETED)
-        if not status.value.done():
-            task.result()  # serving failed before it listened: raise why
-        yield status.value.result()[0].getsockname()[1]
+        yield (await status.wait())[0].getsockname()[1]
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -453,8 +444,8 @@ async def _deadline(loop: str, timeout: float | None) -> AsyncIterator[None]:
 async def _request(args: argparse.Namespace, write: Callable[[str], object]) -> int:
     connect = importlib.import_module(f"mcpws.{args.loop}").connect
     options = _revisions(args.revision)
-    if args.timeout is not None:
-        options["open_timeout"] = args.timeout
+    if args.timeout is not None:  # the one deadline: no request times out sooner by itself
+        options.update(open_timeout=args.timeout, request_timeout=None)
     doing = f"connecting to {args.url}"
     try:
         async with (
@@ -480,7 +471,7 @@ async def _one_request(client: Client, args: argparse.Namespace) -> Any:
         return await client.list_tools()
     if args.command == "tool":
         return await client.call_tool(args.name, dict(args.arguments))
-    return await client.request(args.method, args.params)
+    return await client.request(args.method, args.params, extension=is_extension(args.method))
 
 
 def _print_json(value: Any, write: Callable[[str], object]) -> None:
@@ -550,7 +541,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--port", type=_port, default=8000, help="0 to 65535, 0 for any free one (default: 8000)"
     )
-    serve.add_argument("--path", default="/mcp", help="the endpoint's path (default: /mcp)")
+    serve.add_argument(
+        "--path", type=_path, default="/mcp", help="the endpoint's path (default: /mcp)"
+    )
     serve.add_argument(
         "--allow-origin", action="append", metavar="PATTERN", default=[], help=_ORIGIN_HELP
     )

@@ -96,10 +96,15 @@ class Client:
         *,
         timeout: TimeoutArg = UNSET,
         on_progress: ProgressCallback | None = None,
+        extension: bool = False,
     ) -> Model:
         """Send a request and return its typed result; raises :class:`McpError` for an
-        error reply, and ``TimeoutError`` when it times out."""
-        return await self._link.request(method, params, timeout=timeout, on_progress=on_progress)
+        error reply, and ``TimeoutError`` when it times out. With *extension*, *method* is
+        a vendor's, one MCP does not define: its params go as they are, and its result is a
+        plain :class:`~mcpws.core.mcp.Result` holding what the server sent."""
+        return await self._link.request(
+            method, params, timeout=timeout, on_progress=on_progress, extension=extension
+        )
 
     async def notify(self, method: str, params: Params = None) -> None:
         """Send a notification."""

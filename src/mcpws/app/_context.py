@@ -70,6 +70,7 @@ class Link(Protocol):
         *,
         timeout: TimeoutArg = UNSET,
         on_progress: ProgressCallback | None = None,
+        extension: bool = False,
     ) -> Model: ...
 
     async def notify(self, method: str, params: Params = None) -> None: ...

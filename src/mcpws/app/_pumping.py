@@ -1,8 +1,8 @@
 """What every driver's pump holds and does the same way, whatever its loop: the state of one
 connection seen as a :class:`~mcpws.app.Link` (:class:`PumpBase`), the upgrade policy a
-``serve()`` builds from its options, once checked (:func:`server_policy`), and a client's
-reconnection loop (:func:`come_back`), given the loop's ``sleep`` and a way to open a
-connection."""
+``serve()`` builds from its options (:func:`server_policy`, :func:`check_port`), and a
+client's reconnection loop (:func:`come_back`), given the loop's ``sleep`` and a way to open
+a connection."""
 
 from __future__ import annotations
 
@@ -36,7 +36,15 @@ from mcpws.core.session import (
 )
 from mcpws.core.websocket import LOOPBACK_HOSTS, ServerPolicy, WebSocketConfig
 
-__all__ = ["Dialing", "PumpBase", "come_back", "for_the_client", "full", "server_policy"]
+__all__ = [
+    "Dialing",
+    "PumpBase",
+    "check_port",
+    "come_back",
+    "for_the_client",
+    "full",
+    "server_policy",
+]
 
 _log = logging.getLogger("mcpws")
 
@@ -109,18 +117,18 @@ def for_the_client(event: RequestReceived, pump: Link) -> Answer:
     return pump.client.handle(event)
 
 
-def server_policy(
-    host: str,
-    port: int,
-    path: str,
-    allowed_origins: Sequence[str],
-    allowed_hosts: Sequence[str] | None,
-) -> ServerPolicy:
-    """The upgrade policy of a server bound to *host*: on a loopback address, only loopback
-    ``Host`` headers unless *allowed_hosts* says otherwise. Raises ``ValueError`` for a
-    *port* that is not one (a socket would silently take it modulo 65536)."""
+def check_port(port: int) -> None:
+    """Raise ``ValueError`` for a *port* that is not one (a socket would silently take it
+    modulo 65536)."""
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ValueError(f"a port is a whole number from 0 to 65535, not {port!r}")
+
+
+def server_policy(
+    host: str, path: str, allowed_origins: Sequence[str], allowed_hosts: Sequence[str] | None
+) -> ServerPolicy:
+    """The upgrade policy of a server bound to *host*: on a loopback address, only loopback
+    ``Host`` headers unless *allowed_hosts* says otherwise."""
     if allowed_hosts is None and is_loopback(host):
         allowed_hosts = LOOPBACK_HOSTS
     return ServerPolicy(

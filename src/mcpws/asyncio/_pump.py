@@ -283,15 +283,10 @@ class Pump(PumpBase, asyncio.Protocol):
                 self.session.respond_error(event.request_id, INTERNAL_ERROR, NOT_ANSWERED)
         self.flush()
 
-    def drain(self) -> None:
-        """Refuse the peer's new requests from now on, at once: the server shuts down."""
-        self.session.drain(SHUTTING_DOWN)
-
     async def shutdown(self) -> None:
         """Close gracefully: the requests being handled get the grace period to finish and
-        send their answers, while new ones are refused at once (:meth:`drain`); then the
-        connection closes with 1001."""
-        self.drain()
+        send their answers (a server's session refuses new ones once the server drains
+        it); then the connection closes with 1001."""
         if self._handlers:
             await asyncio.wait(list(self._handlers.values()), timeout=self._grace)
         if late := list(self._handlers.values()):
@@ -325,6 +320,7 @@ class Pump(PumpBase, asyncio.Protocol):
         *,
         timeout: TimeoutArg = UNSET,
         on_progress: ProgressCallback | None = None,
+        extension: bool = False,
     ) -> Model:
         """Send a request and wait for its answer."""
         if self.closed.is_set():
@@ -335,6 +331,7 @@ class Pump(PumpBase, asyncio.Protocol):
             now=self._loop.time(),
             timeout=timeout,
             progress=on_progress is not None,
+            extension=extension,
         )
         future: asyncio.Future[Model] = self._loop.create_future()
         self._waiters[request_id] = _Waiter(future, on_progress)

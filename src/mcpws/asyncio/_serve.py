@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from mcpws.app import Server, admit
-from mcpws.app._pumping import full, server_policy
+from mcpws.app._pumping import check_port, full, server_policy
 from mcpws.asyncio._pump import Pump
 from mcpws.core.connection import Authenticate, ConnectionRequested, ServerConnection
 from mcpws.core.session import ServerSession
@@ -40,14 +40,14 @@ class TaskStatus:
         self._value.set_result(value)
 
     def failed(self, exc: BaseException, /) -> None:
-        """Report that the task ended with *exc* before it started, unless it had."""
+        """Report that the task ended with *exc* before it started, unless it had. A task
+        cancelled is reported as a ``RuntimeError``: whoever waits was not cancelled."""
         if self._value.done():
             return
         if isinstance(exc, asyncio.CancelledError):
-            self._value.cancel()
-        else:
-            self._value.set_exception(exc)
-            self._value.exception()  # the task raises it too: not "never retrieved" here
+            exc = RuntimeError("serve() was cancelled before it listened")
+        self._value.set_exception(exc)
+        self._value.exception()  # the task raises it too: not "never retrieved" here
 
     async def wait(self) -> Any:
         """The value reported, once it is; raises what ended the task before it started."""
@@ -93,7 +93,8 @@ async def serve(
     connection at once.
     """
     with _failures_reported(task_status):
-        policy = server_policy(host, port, path, allowed_origins, allowed_hosts)
+        check_port(port)
+        policy = server_policy(host, path, allowed_origins, allowed_hosts)
         session_config = app.session_config(**session_options)
         loop = asyncio.get_running_loop()
         pumps: set[Pump] = set()
@@ -137,7 +138,7 @@ async def serve(
     finally:
         server.close()
         for pump in pumps:
-            pump.drain()  # before anything more is read, not once the shutdown task starts
+            pump.session.drain()  # before anything more is read, not once shutting down
         shutting_down = asyncio.ensure_future(_shut_down(server, pumps))
         try:
             await asyncio.shield(shutting_down)

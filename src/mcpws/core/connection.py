@@ -319,13 +319,18 @@ def _mcp_policy(policy: ServerPolicy | None, revisions: Sequence[str]) -> Server
     decide, so that no policy can leave them out: a policy naming others is refused."""
     policy = policy or ServerPolicy()
     if policy.subprotocols:
-        raise ValueError("an MCP server connection selects its WebSocket subprotocols itself")
+        raise LocalProtocolError(
+            "an MCP server connection selects its WebSocket subprotocols itself"
+        )
     versioned = tuple(f"{_VERSION_PREFIX}{revision}" for revision in revisions)
     return attrs.evolve(policy, subprotocols=(SUBPROTOCOL, *versioned))
 
 
 class ServerConnection(_Connection):
     """The server side of one MCP connection over WebSocket.
+
+    Whatever *policy* it is given, it selects the subprotocols of MCP (see the module's
+    docstring); a policy naming subprotocols of its own raises :class:`LocalProtocolError`.
 
     With an *authenticate* hook, the core answers each :class:`ConnectionRequested` itself:
     it accepts with the principal the hook returns, or rejects with the status of the
@@ -362,7 +367,11 @@ class ServerConnection(_Connection):
         return self._ws.principal
 
     def _requested(self, event: wsc.UpgradeRequested, now: float) -> None:
-        """Report the upgrade request, and answer it with the authentication hook if any."""
+        """Report the upgrade request, and answer it with the authentication hook if any;
+        refuse it with 503 instead once the session drains (the server is shutting down)."""
+        if self.session is not None and self.session.draining:
+            self.reject(503, "the server is shutting down", headers=[("retry-after", "1")])
+            return
         offered = event.request.subprotocols
         revision, token = _parse_offer(offered, self._revisions)
         chosen = f"{_VERSION_PREFIX}{revision}" if revision is not None else event.subprotocol

@@ -111,6 +111,9 @@ class Pump(PumpBase):
         self._answered = trio.lowlevel.ParkingLot()
         self._grace = grace
         self._nursery: trio.Nursery | None = None
+        #: Bytes read from the peer and not yet given to the core, while a server waits for
+        #: the peer to read; a read that was cancelled meanwhile leaves them to the next.
+        self._unread: bytes | None = None
         self.closed = trio.Event()
 
     # Running -----------------------------------------------------------------------------
@@ -149,7 +152,8 @@ class Pump(PumpBase):
         out, reading on meanwhile (new requests are refused at once, answers to this side's
         requests arrive); close with 1001; then cut the stream, which stops any write
         still waiting."""
-        self.session.drain(SHUTTING_DOWN)
+        if isinstance(self.connection, ServerConnection):
+            self.session.drain()
         self._stop_handlers(trio.current_time() + self._grace)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._read)
@@ -175,15 +179,19 @@ class Pump(PumpBase):
         ever."""
         server = isinstance(self.connection, ServerConnection)
         while not self.connection.closed:
-            try:
-                data = await self._io.receive_some(_CHUNK)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                data = b""
-            if data and server and self._writing:
-                await self._written(self._queued)
+            data, self._unread = self._unread, None
+            if data is None:
+                try:
+                    data = bytes(await self._io.receive_some(_CHUNK))
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    data = b""
+                if data and server and self._writing:
+                    self._unread = data  # read first by whoever reads next, if cancelled
+                    await self._written(self._queued)
+                    self._unread = None
             now = trio.current_time()
             if data:
-                self.connection.receive_data(bytes(data), now)
+                self.connection.receive_data(data, now)
             else:
                 self.connection.receive_eof(now)
             await self._process(wait=server)
@@ -397,13 +405,19 @@ class Pump(PumpBase):
         *,
         timeout: TimeoutArg = UNSET,
         on_progress: ProgressCallback | None = None,
+        extension: bool = False,
     ) -> Model:
         """Send a request and wait for its answer."""
         if self.closed.is_set():
             raise ConnectionLost(CLOSED)
         now = trio.current_time()
         request_id = self.session.send_request(
-            method, params, now=now, timeout=timeout, progress=on_progress is not None
+            method,
+            params,
+            now=now,
+            timeout=timeout,
+            progress=on_progress is not None,
+            extension=extension,
         )
         waiter = self._waiters[request_id] = _Waiter(on_progress)
         try:

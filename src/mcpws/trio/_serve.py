@@ -10,7 +10,7 @@ from typing import Any
 import trio
 
 from mcpws.app import Server, admit
-from mcpws.app._pumping import full, server_policy
+from mcpws.app._pumping import check_port, full, server_policy
 from mcpws.core.connection import (
     Authenticate,
     ConnectionRequested,
@@ -53,7 +53,8 @@ async def serve(
     seconds to finish, and closes each connection with 1001. *session_options* go to
     :meth:`~mcpws.app.Server.session_config`.
     """
-    policy = server_policy(host, port, path, allowed_origins, allowed_hosts)
+    check_port(port)
+    policy = server_policy(host, path, allowed_origins, allowed_hosts)
     session_config = app.session_config(**session_options)
     listeners = await trio.open_tcp_listeners(port, host=host)
     pumps: set[Pump] = set()

@@ -345,11 +345,18 @@ class Session:
             self._send_cancelled(request_id, reason)
 
     def drain(self, message: str = "the server is shutting down") -> None:
-        """Refuse every new request from the peer, but ``ping``, from now on: each is
-        answered at once with :data:`~mcpws.core.session.SHUTTING_DOWN` and *message*
-        (and reported as :class:`~mcpws.core.session.RequestRejected`). The requests in
-        flight are answered as usual, and this side may still send its own."""
+        """Refuse every new request from the peer, but ``ping``, from now on, as a server
+        that shuts down does: each is answered at once with
+        :data:`~mcpws.core.session.SHUTTING_DOWN` and *message* (and reported as
+        :class:`~mcpws.core.session.RequestRejected`). The requests in flight are
+        answered as usual, and this side may still send its own. A connection that owns
+        the session refuses an upgrade not yet answered with 503."""
         self._draining = message
+
+    @property
+    def draining(self) -> bool:
+        """Whether :meth:`drain` was called."""
+        return self._draining is not None
 
     def close(self) -> None:
         """End the session (the transport is gone): requests in flight are forgotten and
@@ -371,6 +378,7 @@ class Session:
         now: float,
         timeout: TimeoutArg = UNSET,
         progress: bool = False,
+        extension: bool = False,
     ) -> RequestId:
         """Send a request and return its id; its answer comes as an event.
 
@@ -381,16 +389,19 @@ class Session:
         is not this side's to send, the peer lacks the capability, too many requests are in
         flight, or the params are invalid; nothing is sent then.
 
-        A method no revision of MCP defines (:func:`~mcpws.core.mcp.is_extension`) is a
-        vendor's: its params, a mapping, go as they are, and its result is read as a
-        plain :class:`~mcpws.core.mcp.Result`, every member in ``extra``.
+        With *extension*, *method* is one no revision of MCP defines
+        (:func:`~mcpws.core.mcp.is_extension`), a vendor's: its params, a mapping, go as
+        they are, and its result is read as a plain :class:`~mcpws.core.mcp.Result`, every
+        member in ``extra``. Without it, such a method raises, as a misspelt one should.
         """
         if method in _RESERVED:
             raise LocalProtocolError(f"the session sends {method} itself")
         if not (timeout is UNSET or timeout is None or is_duration(timeout)):
             raise LocalProtocolError(f"timeout must be a positive number or None, not {timeout!r}")
         revision = self._sending_revision(method)
-        spec = None if is_extension(method) else self._spec(method, revision, Kind.REQUEST)
+        if extension and not is_extension(method):
+            raise LocalProtocolError(f"{method} is a method of MCP, not an extension")
+        spec = None if extension else self._spec(method, revision, Kind.REQUEST)
         step = Input.SEND_UTILITY if method in _UTILITIES else Input.SEND_OPERATION
         new_state = self._lifecycle.check(step)
         lacking = missing_capability(method, revision, self.peer_capabilities)

@@ -59,6 +59,7 @@ class ServerSession(Session):
         now: float,
         timeout: TimeoutArg = UNSET,
         progress: bool = False,
+        extension: bool = False,
     ) -> jsonrpc.RequestId:
         """Send a request to the client (handshake era only: in the stateless era a server
         asks for input by answering with an :class:`~mcpws.core.mcp.InputRequiredResult`)."""
@@ -67,7 +68,9 @@ class ServerSession(Session):
                 "a server sends no requests in the stateless era: "
                 "answer with an InputRequiredResult instead"
             )
-        return super().send_request(method, params, now=now, timeout=timeout, progress=progress)
+        return super().send_request(
+            method, params, now=now, timeout=timeout, progress=progress, extension=extension
+        )
 
     # Hooks ---------------------------------------------------------------------------------
 
