@@ -12,10 +12,12 @@ import random
 
 import anyio
 import anyio.abc
+import pytest
 
 from drivers import Pair, text_of
 from mcpws import Server
 from mcpws.core._frames import FIN_TEXT, frame, read_header
+from mcpws.core.session import SHUTTING_DOWN
 from mcpws.core.websocket import WebSocketConfig
 from network import INITIALIZE, raw_upgrade
 
@@ -134,6 +136,62 @@ def test_a_peer_that_does_not_read_is_not_read_from_until_it_does(pair: Pair) ->
             assert sorted(answered) == list(range(20))  # type: ignore[type-var]
             assert await served.call(sorted, handled) == list(range(20))
             await deaf.stream.aclose()
+
+    pair.run(main, idle=_IDLE)
+
+
+def test_a_server_shutting_down_lets_a_slow_reader_have_its_answers(pair: Pair) -> None:
+    """Answers piled up for a peer that reads slowly go out within the grace period, as the
+    handlers' work does, and the connection closes with 1001."""
+
+    async def main() -> None:
+        # A grace period long enough for 24 MB to be read, even across two loops.
+        async with pair.serving(_echo(), shutdown_timeout=40) as served:
+            deaf = await _Deaf.open(served.port)
+            async with deaf.stream:
+                await deaf.send(*map(_big, range(12)))  # more answers than the sockets hold
+                await anyio.sleep(1)
+                await served.stop()
+                answers = [await deaf.receive() for _ in range(12)]
+                close = await deaf._exactly(4)
+            await served.stopped()
+        answered = sorted(answer["id"] for answer in answers)  # type: ignore[type-var]
+        assert answered == list(range(12))
+        assert all("result" in answer for answer in answers)
+        assert (close[0], int.from_bytes(close[2:4])) == (0x88, 1001)
+
+    pair.run(main, idle=_IDLE)
+
+
+@pytest.mark.parametrize(
+    "pair", [Pair("trio", "trio"), Pair(server="trio", client="asyncio")], ids=str
+)
+def test_what_a_server_held_unread_is_answered_when_it_shuts_down(pair: Pair) -> None:
+    """Requests a trio server read but held back from a peer that does not read are not
+    lost when the server shuts down meanwhile: they are refused as it drains, after the
+    answers already due, and the connection closes with 1001. (asyncio's server leaves such
+    bytes unread in the socket.)"""
+
+    async def main() -> None:
+        # A grace period long enough for 24 MB to be read, even across two loops.
+        async with pair.serving(_echo(), shutdown_timeout=40) as served:
+            deaf = await _Deaf.open(served.port)
+            async with deaf.stream:
+                await deaf.send(*map(_big, range(12)))  # more answers than the sockets hold
+                await anyio.sleep(1)
+                await deaf.send(*map(_big, range(12, 20)))
+                await anyio.sleep(1)
+                await served.stop()
+                answers = [await deaf.receive() for _ in range(20)]
+                close = await deaf._exactly(4)
+            await served.stopped()
+        answered = sorted(answer["id"] for answer in answers[:12])  # type: ignore[type-var]
+        assert answered == list(range(12))
+        assert all("result" in answer for answer in answers[:12])
+        assert [answer["id"] for answer in answers[12:]] == list(range(12, 20))
+        refusals = [answer["error"]["code"] for answer in answers[12:]]  # type: ignore[index]
+        assert refusals == [SHUTTING_DOWN] * 8
+        assert (close[0], int.from_bytes(close[2:4])) == (0x88, 1001)
 
     pair.run(main, idle=_IDLE)
 

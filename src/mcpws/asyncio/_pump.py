@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import functools
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -285,14 +286,19 @@ class Pump(PumpBase, asyncio.Protocol):
 
     async def shutdown(self) -> None:
         """Close gracefully: the requests being handled get the grace period to finish and
-        send their answers (a server's session refuses new ones once the server drains
-        it); then the connection closes with 1001."""
+        send their answers, all the way to a peer that reads slowly (a server's session
+        refuses new ones once the server drains it); then the connection closes with
+        1001."""
+        ends = self._loop.time() + self._grace
         if self._handlers:
             await asyncio.wait(list(self._handlers.values()), timeout=self._grace)
         if late := list(self._handlers.values()):
             for task in late:
                 task.cancel()
             await asyncio.wait(late, timeout=LINGER)  # their error answers go out first
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout_at(ends + LINGER):
+                await self._writable.wait()  # the rest fits in the socket: it goes at close
         if self.connection.is_open:
             self.connection.close(GOING_AWAY, SHUTTING_DOWN, now=self._loop.time())
             self.flush()

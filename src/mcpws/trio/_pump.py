@@ -149,9 +149,9 @@ class Pump(PumpBase):
 
     async def _shut_down(self) -> None:
         """Give the handlers the grace period, and their answers a little longer to go
-        out, reading on meanwhile (new requests are refused at once, answers to this side's
-        requests arrive); close with 1001; then cut the stream, which stops any write
-        still waiting."""
+        out (all the way to the peer), reading on meanwhile (new requests are refused at
+        once, answers to this side's requests arrive); close with 1001; then cut the stream,
+        which stops any write still waiting."""
         if isinstance(self.connection, ServerConnection):
             self.session.drain()
         self._stop_handlers(trio.current_time() + self._grace)
@@ -160,11 +160,17 @@ class Pump(PumpBase):
             with trio.move_on_after(self._grace + LINGER):
                 while self._answering:
                     await self._answered.park()
-            if self.connection.is_open:
-                self.connection.close(GOING_AWAY, SHUTTING_DOWN, now=trio.current_time())
-                with trio.move_on_after(LINGER):
-                    await self.flush()
-            nursery.cancel_scope.cancel()
+                await self._written(self._queued)  # the answers out, to a slow reader too
+            nursery.cancel_scope.cancel()  # the reader may be waiting for the peer to read
+        if self._unread is not None and self.connection.is_open:
+            # Read, and held back from a peer that did not read: refused, not lost.
+            self.connection.receive_data(self._unread, trio.current_time())
+            self._unread = None
+            await self._process(wait=False)
+        if self.connection.is_open:
+            self.connection.close(GOING_AWAY, SHUTTING_DOWN, now=trio.current_time())
+            with trio.move_on_after(LINGER):
+                await self.flush()
         await self._close_stream(forcefully=True)
 
     def _stop_handlers(self, deadline: float) -> None:
