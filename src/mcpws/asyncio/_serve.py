@@ -30,7 +30,7 @@ class TaskStatus:
     ``task_status``, then ``await status.wait()`` for them, which raises what stopped
     ``serve`` before it listened (a port in use, say). Anything with a ``started`` method
     will do, as trio's ``task_status`` does, but only a :class:`TaskStatus` hears of a
-    failure."""
+    failure. (A task cancelled before it ever ran reports nothing: its caller knows.)"""
 
     def __init__(self) -> None:
         self._value: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
