@@ -15,6 +15,7 @@ from hypothesis import given, settings, strategies as st
 from mcpws.core._frames import Header, mask, read_header
 from mcpws.core._timers import Timers
 from mcpws.core.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
+from mcpws.core.session import ClientSessionConfig
 from mcpws.core.websocket import (
     COMPRESSION_THRESHOLD,
     DEFAULT_ORIGINS,
@@ -224,7 +225,11 @@ def test_the_defaults_are_those_of_the_issue() -> None:
         ("max_message_size", "big"),
         ("ping_interval", 0),
         ("ping_interval", -0.5),
+        ("ping_interval", float("nan")),
+        ("ping_interval", True),
+        ("ping_interval", "20"),
         ("ping_timeout", 0.0),
+        ("close_timeout", float("nan")),
         ("handshake_timeout", -1),
         ("close_timeout", 0),
         ("max_handshake_size", 0),
@@ -1808,3 +1813,11 @@ def test_frames_that_arrive_with_the_101_are_read_however_the_answer_is_split() 
         accepted, *rest = client.events_received()
         assert isinstance(accepted, ConnectionAccepted)
         assert rest == [TextReceived("first"), PingReceived(b"")]
+
+
+@pytest.mark.parametrize("value", [float("nan"), True, 0, -1.0, "5"])
+def test_the_websocket_and_the_session_refuse_the_same_durations(value: object) -> None:
+    with pytest.raises(ValueError, match="must be a positive number or None"):
+        WebSocketConfig(ping_interval=value)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="must be a positive number or None"):
+        ClientSessionConfig(request_timeout=value)  # type: ignore[arg-type]

@@ -38,6 +38,7 @@ from wsproto.extensions import PerMessageDeflate
 from wsproto.frame_protocol import CloseReason, Opcode, RsvBits
 from wsproto.utilities import ProtocolError as WsprotoProtocolError
 
+from mcpws.core._checks import positive_int, positive_or_none
 from mcpws.core._frames import FIN_TEXT, RSV1, Header, frame, mask, minimal, read_header
 from mcpws.core._timers import Timers
 from mcpws.core.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
@@ -90,16 +91,6 @@ _MAX_REASON: Final = 123
 _NO_LIMIT: Final = 1 << 62
 
 
-def _positive_or_none(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and (not isinstance(value, int | float) or value <= 0):
-        raise ValueError(f"{attribute.name} must be a positive number or None, not {value!r}")
-
-
-def _positive_int(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{attribute.name} must be a positive integer, not {value!r}")
-
-
 def _level(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 9:
         raise ValueError(f"{attribute.name} must be an integer from 0 to 9, not {value!r}")
@@ -126,15 +117,15 @@ class WebSocketConfig:
       never drops data.
     """
 
-    max_message_size: int | None = attrs.field(default=16 * _MIB, validator=_positive_or_none)
+    max_message_size: int | None = attrs.field(default=16 * _MIB, validator=positive_or_none)
     compression: bool = True
     compression_level: int = attrs.field(default=1, validator=_level)
-    ping_interval: float | None = attrs.field(default=20.0, validator=_positive_or_none)
-    ping_timeout: float | None = attrs.field(default=20.0, validator=_positive_or_none)
-    handshake_timeout: float | None = attrs.field(default=10.0, validator=_positive_or_none)
-    close_timeout: float | None = attrs.field(default=10.0, validator=_positive_or_none)
-    max_handshake_size: int = attrs.field(default=16 * 1024, validator=_positive_int)
-    max_buffer: int = attrs.field(default=4 * _MIB, validator=_positive_int)
+    ping_interval: float | None = attrs.field(default=20.0, validator=positive_or_none)
+    ping_timeout: float | None = attrs.field(default=20.0, validator=positive_or_none)
+    handshake_timeout: float | None = attrs.field(default=10.0, validator=positive_or_none)
+    close_timeout: float | None = attrs.field(default=10.0, validator=positive_or_none)
+    max_handshake_size: int = attrs.field(default=16 * 1024, validator=positive_int)
+    max_buffer: int = attrs.field(default=4 * _MIB, validator=positive_int)
 
 
 @attrs.frozen(kw_only=True)

@@ -17,6 +17,7 @@ from typing import Any, Final, Literal, TypeAlias
 import attrs
 
 from mcpws.core import jsonrpc
+from mcpws.core._checks import is_duration
 from mcpws.core._timers import Timers
 from mcpws.core.errors import InvalidMessage, InvalidParams, LocalProtocolError, ProtocolError
 from mcpws.core.jsonrpc import (
@@ -45,12 +46,7 @@ from mcpws.core.mcp import (
 )
 from mcpws.core.mcp._methods import MethodSpec
 from mcpws.core.mcp._model import json_name
-from mcpws.core.session._config import (
-    SHUTTING_DOWN,
-    TOO_MANY_REQUESTS,
-    _Common,
-    is_duration,
-)
+from mcpws.core.session._config import SHUTTING_DOWN, TOO_MANY_REQUESTS, _Common
 from mcpws.core.session._events import (
     Capabilities,
     ErrorReceived,

@@ -9,6 +9,7 @@ from typing import Any, Final
 import attrs
 
 from mcpws._version import __version__
+from mcpws.core._checks import positive_int, positive_or_none
 from mcpws.core.mcp import ClientCapabilities, Implementation, ServerCapabilities
 from mcpws.core.versions import HANDSHAKE_REVISIONS, REVISIONS, STATELESS_REVISIONS
 
@@ -28,21 +29,6 @@ DEFAULT_REQUEST_TIMEOUT: Final = 60.0
 TOO_MANY_REQUESTS: Final = -32005
 #: The JSON-RPC error code (in the same range) a draining session answers new requests with.
 SHUTTING_DOWN: Final = -32006
-
-
-def is_duration(value: object) -> bool:
-    """Tell whether *value* is a number of seconds: positive, not a bool, not NaN."""
-    return type(value) in (int, float) and value > 0  # type: ignore[operator]
-
-
-def _positive_or_none(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and not is_duration(value):
-        raise ValueError(f"{attribute.name} must be a positive number or None, not {value!r}")
-
-
-def _positive_int(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if type(value) is not int or value < 1:
-        raise ValueError(f"{attribute.name} must be a positive integer, not {value!r}")
 
 
 def _revisions(_: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
@@ -80,11 +66,11 @@ class _Common:
         default=REVISIONS, converter=_revision_tuple, validator=_revisions
     )
     request_timeout: float | None = attrs.field(
-        default=DEFAULT_REQUEST_TIMEOUT, validator=_positive_or_none
+        default=DEFAULT_REQUEST_TIMEOUT, validator=positive_or_none
     )
     reset_timeout_on_progress: bool = False
-    max_request_time: float | None = attrs.field(default=None, validator=_positive_or_none)
-    max_pending_requests: int = attrs.field(default=1000, validator=_positive_int)
+    max_request_time: float | None = attrs.field(default=None, validator=positive_or_none)
+    max_pending_requests: int = attrs.field(default=1000, validator=positive_int)
 
     @functools.cached_property
     def handshake_revisions(self) -> tuple[str, ...]:
@@ -113,7 +99,7 @@ class ClientSessionConfig(_Common):
     capabilities: ClientCapabilities = attrs.field(
         factory=ClientCapabilities, validator=_instance(ClientCapabilities)
     )
-    probe_timeout: float | None = attrs.field(default=10.0, validator=_positive_or_none)
+    probe_timeout: float | None = attrs.field(default=10.0, validator=positive_or_none)
 
 
 @attrs.frozen(kw_only=True)
