@@ -41,6 +41,13 @@ ENV = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUF
 HARD = 60.0
 
 
+def _interruptible() -> None:
+    """In a command's process before it starts: Ctrl-C as a terminal gives it, even when
+    the tests run where SIGINT is ignored (a background job of a script), which a child
+    would inherit and Python then keep."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run(
     *args: str, timeout: float = HARD, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -52,6 +59,7 @@ def run(
         check=False,
         env=ENV,
         cwd=cwd,
+        preexec_fn=_interruptible,
     )
 
 
@@ -72,6 +80,7 @@ class Serving:
             text=True,
             env=ENV,
             cwd=cwd,
+            preexec_fn=_interruptible,
         )
         assert self.process.stdout is not None
         assert self.process.stderr is not None
@@ -311,7 +320,12 @@ def test_the_timeout_covers_connecting_to_a_silent_server(loop: str) -> None:
         url = f"ws://127.0.0.1:{listener.getsockname()[1]}/mcp"
         command = [sys.executable, "-m", "mcpws", "tools", url, "--timeout", "1", "--loop", loop]
         with subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+            preexec_fn=_interruptible,
         ) as process:
             connection, _ = listener.accept()
             with connection:
@@ -340,7 +354,12 @@ def test_an_interrupted_request_is_one_line_and_status_130(loop: str) -> None:
         url = f"ws://127.0.0.1:{listener.getsockname()[1]}/mcp"
         command = [sys.executable, "-m", "mcpws", "tools", url, "--loop", loop]
         with subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+            preexec_fn=_interruptible,
         ) as process:
             connection, _ = listener.accept()
             with connection:
