@@ -1,13 +1,14 @@
 """What a new user meets first, through each driver's ``serve()`` and ``connect()``: the
-subprotocol a server selects, a port that is not one, a port in use, and a ``connect()``
-cancelled from outside."""
+subprotocol a server selects, a port that is not one, a port in use, a ``connect()``
+cancelled from outside, and how long leaving ``connect()`` waits for the close."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import socket
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 
 import anyio
 import pytest
@@ -17,6 +18,9 @@ import mcpws.asyncio
 import mcpws.trio
 from drivers import Driver, Pair
 from mcpws import Server
+from mcpws.core.connection import ServerConnection
+from mcpws.core.mcp import ServerCapabilities
+from mcpws.core.session import ServerSession, ServerSessionConfig
 from mcpws.core.websocket import WebSocketConfig
 from wspair import request
 
@@ -250,5 +254,68 @@ def test_connect_cancelled_from_outside_is_plain_cancellation(pair: Pair, when: 
             await _cancelled_plainly(scope, body)
             async with pair.connect(server.url) as client:  # the server is still well
                 assert [tool.name for tool in await client.list_tools()] == ["hang"]
+
+    pair.run(main)
+
+
+# Leaving connect() ------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def _goes_deaf() -> AsyncIterator[tuple[int, anyio.Event]]:
+    """A server that opens the session, then, once told to (the event), reads nothing more:
+    a close is never answered. Yields its port and the event."""
+    deaf = anyio.Event()
+
+    async def serve_one(stream: anyio.abc.SocketStream) -> None:
+        session = ServerSession(ServerSessionConfig(capabilities=ServerCapabilities(tools={})))
+        connection = ServerConnection(anyio.current_time(), session=session, authenticate=_anyone)
+        async with stream:
+            with anyio.CancelScope() as reading:
+
+                async def stop_reading() -> None:
+                    await deaf.wait()
+                    reading.cancel()
+
+                async with anyio.create_task_group() as group:
+                    group.start_soon(stop_reading)
+                    while True:
+                        connection.receive_data(await stream.receive(), anyio.current_time())
+                        for chunk in connection.data_to_send():
+                            await stream.send(chunk)
+            await anyio.sleep_forever()
+
+    async with (
+        await anyio.create_tcp_listener(local_host="127.0.0.1") as listener,
+        anyio.create_task_group() as group,
+    ):
+        group.start_soon(listener.serve, serve_one)
+        yield listener.extra(anyio.abc.SocketAttribute.local_port), deaf
+        group.cancel_scope.cancel()
+
+
+def _anyone(_: object) -> None:
+    return None
+
+
+@pytest.mark.parametrize("failed", [False, True])
+def test_leaving_connect_waits_for_the_close_as_long_as_the_core_says(
+    pair: Pair, failed: bool
+) -> None:
+    """Left normally, the client waits for the close handshake for the configured
+    ``close_timeout``; left by an exception, for a second."""
+
+    async def main() -> None:
+        async with _goes_deaf() as (port, deaf):
+            config = WebSocketConfig(close_timeout=8, ping_interval=None)
+            with contextlib.suppress(KeyError):
+                async with pair.connect(f"ws://127.0.0.1:{port}/mcp", config=config) as client:
+                    assert client.server_info is not None
+                    deaf.set()
+                    await anyio.sleep(1)  # the server reads no more from now on
+                    leaving = anyio.current_time()
+                    if failed:
+                        raise KeyError("the block failed")
+            assert pair.lasted(leaving, 1 if failed else 8)
 
     pair.run(main)

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from mcpws.app import Client, ConnectError, Link, Opening, Reconnect, ReconnectCallback
-from mcpws.app._pumping import Dialing, come_back, for_the_client
+from mcpws.app._pumping import LINGER, Dialing, come_back, for_the_client
 from mcpws.asyncio._pump import Pump
 from mcpws.core.session import (
     ClientSession,
@@ -118,27 +118,33 @@ async def connect(
         watcher = asyncio.create_task(
             come_back(client, open_again, asyncio.sleep, reconnect, on_reconnect, url)
         )
+    failed = False
     try:
         yield client
+    except BaseException:
+        failed = True
+        raise
     finally:
         if watcher is not None:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-        await _close(client)
+        # The close handshake takes what the core's close_timeout allows; left by an
+        # exception (a cancellation, say), the block gives it a second.
+        await _close(client, LINGER if failed else None)
 
 
-async def _close(client: Client) -> None:
+async def _close(client: Client, timeout: float | None) -> None:
     pump = client.link
     assert isinstance(pump, Pump)
     if not pump.closed.is_set():
         pump.connection.close(now=asyncio.get_running_loop().time())
         pump.flush()
         try:
-            async with asyncio.timeout(5):
+            async with asyncio.timeout(timeout):
                 await pump.closed.wait()
         except TimeoutError:
-            await pump.shutdown()
+            pump.abort()  # the peer had its time to answer the close
         except asyncio.CancelledError:
             pump.abort()
             raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import ssl
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -11,7 +12,7 @@ from typing import Any
 import trio
 
 from mcpws.app import Client, ConnectError, Link, Opening, Reconnect, ReconnectCallback
-from mcpws.app._pumping import Dialing, come_back, for_the_client
+from mcpws.app._pumping import LINGER, Dialing, come_back, for_the_client
 from mcpws.core.connection import ClientConnection
 from mcpws.core.session import (
     ClientSession,
@@ -38,7 +39,8 @@ class _Opener:
     ) -> tuple[Pump, ClientSession]:
         """Open a connection and its session, pumped in *nursery*; raises ConnectError."""
         connection, core = self.dialing.connection(trio.current_time())
-        with trio.move_on_after(self._timeout) as opening:
+        deadline = trio.current_time() + self._timeout  # for the whole of the opening
+        with trio.move_on_at(deadline) as opening:
             stream = await _open_stream(connection, self.dialing.ssl_context)
         if opening.cancelled_caught:
             raise ConnectError(f"could not connect to {self.url} in {self._timeout} s")
@@ -61,7 +63,7 @@ class _Opener:
                 await pump.run(task_status=task_status)
 
         await nursery.start(run)
-        with trio.move_on_after(self._timeout) as waiting:
+        with trio.move_on_at(deadline) as waiting:
             await opened.wait()
         if waiting.cancelled_caught or (watch.failure and not core.revision):
             scope.cancel()
@@ -88,7 +90,10 @@ async def connect(
     yield the ready :class:`~mcpws.app.Client`; close both on exit.
 
     *session* (or *session_options*, such as ``revisions=``) configures the client session.
-    Raises :class:`ConnectError` when the upgrade is refused or the session fails to open.
+    Raises :class:`ConnectError` when the upgrade is refused or the session fails to open
+    within *open_timeout* seconds, connecting included. Leaving the block closes the
+    connection: the close handshake gets the ``close_timeout`` of *config* (10 s by
+    default), or a second when the block is left by an exception (a cancellation, say).
 
     With *reconnect*, a dropped connection is opened again (with a new session) after the
     policy's delays; requests in flight at the drop fail with
@@ -128,7 +133,10 @@ async def connect(
                 except BaseException as exc:  # raised again below, outside the nursery
                     raised = exc
                 finally:
-                    with trio.CancelScope(shield=True), trio.move_on_after(5):
+                    # The close handshake takes what the core's close_timeout allows; left
+                    # by an exception (a cancellation, say), the block gives it a second.
+                    closing = math.inf if raised is None else LINGER
+                    with trio.CancelScope(shield=True), trio.move_on_after(closing):
                         await _close(client)
             nursery.cancel_scope.cancel()
     except BaseExceptionGroup as group:
