@@ -311,16 +311,17 @@ def test_a_refused_upgrade_is_one_line_and_status_3(served: str, loop: str) -> N
     assert done.stderr.count("\n") == 1
 
 
-@pytest.mark.parametrize("loop", LOOPS)
-def test_the_timeout_covers_connecting_to_a_silent_server(loop: str) -> None:
-    """A server that accepts the connection and never answers: the whole command ends
-    within the timeout."""
+def _against_a_silent_server(
+    *args: str, meanwhile: Callable[[socket.socket, subprocess.Popen[str]], None] | None = None
+) -> tuple[int, str]:
+    """Run ``mcpws tools URL *args`` against a server that accepts the connection and never
+    answers, calling *meanwhile* once the connection is there; the exit status and what
+    the command wrote to standard error."""
     with socket.create_server(("127.0.0.1", 0)) as listener:
         listener.settimeout(HARD)
         url = f"ws://127.0.0.1:{listener.getsockname()[1]}/mcp"
-        command = [sys.executable, "-m", "mcpws", "tools", url, "--timeout", "1", "--loop", loop]
         with subprocess.Popen(
-            command,
+            [sys.executable, "-m", "mcpws", "tools", url, *args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -329,8 +330,18 @@ def test_the_timeout_covers_connecting_to_a_silent_server(loop: str) -> None:
         ) as process:
             connection, _ = listener.accept()
             with connection:
+                connection.settimeout(HARD)
+                if meanwhile is not None:
+                    meanwhile(connection, process)
                 _, err = process.communicate(timeout=HARD)
-    assert process.returncode == 3
+    return process.returncode, err
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_the_timeout_covers_connecting_to_a_silent_server(loop: str) -> None:
+    """The whole command ends within the timeout."""
+    status, err = _against_a_silent_server("--timeout", "1", "--loop", loop)
+    assert status == 3
     # The 1 s of --timeout ended it (or connect()'s open_timeout, given the same), not the
     # handshake's own 10 s.
     assert re.fullmatch(r"mcpws: [^\n]*\b1 s\b[^\n]*\n", err), err
@@ -347,27 +358,15 @@ def test_the_timeout_covers_the_answer(loop: str, tmp_path: Path) -> None:
         assert done.stderr == "mcpws: timed out after 2 s waiting for the answer to tools/call\n"
 
 
+def _interrupt_once_asked(connection: socket.socket, process: subprocess.Popen[str]) -> None:
+    assert connection.recv(4096).startswith(b"GET /mcp HTTP/1.1")  # waiting for the answer
+    process.send_signal(signal.SIGINT)
+
+
 @pytest.mark.parametrize("loop", LOOPS)
 def test_an_interrupted_request_is_one_line_and_status_130(loop: str) -> None:
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        listener.settimeout(HARD)
-        url = f"ws://127.0.0.1:{listener.getsockname()[1]}/mcp"
-        command = [sys.executable, "-m", "mcpws", "tools", url, "--loop", loop]
-        with subprocess.Popen(
-            command,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=ENV,
-            preexec_fn=_interruptible,
-        ) as process:
-            connection, _ = listener.accept()
-            with connection:
-                connection.settimeout(HARD)
-                assert connection.recv(4096).startswith(b"GET /mcp HTTP/1.1")  # waiting
-                process.send_signal(signal.SIGINT)
-                _, err = process.communicate(timeout=HARD)
-    assert (process.returncode, err) == (130, "mcpws: interrupted\n")
+    status, err = _against_a_silent_server("--loop", loop, meanwhile=_interrupt_once_asked)
+    assert (status, err) == (130, "mcpws: interrupted\n")
 
 
 # Serving ------------------------------------------------------------------------------------
