@@ -15,8 +15,9 @@ import pytest
 
 from mcpws import Server
 from mcpws.app import ConnectionLost
+from mcpws.app._kernel import Slots
 from mcpws.asyncio import TaskStatus, connect, serve
-from mcpws.asyncio._pump import _Slots
+from mcpws.asyncio._pump import _Waiter
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +59,8 @@ async def serving(app: Server, **options: object) -> AsyncIterator[tuple[str, as
 
 def test_a_slot_handed_to_a_waiter_cancelled_meanwhile_goes_to_the_next() -> None:
     async def main() -> None:
-        slots = _Slots(1)
+        loop = asyncio.get_running_loop()
+        slots = Slots(1, lambda: _Waiter(loop))
         assert slots.take_now()
         first = asyncio.create_task(slots.take())
         second = asyncio.create_task(slots.take())

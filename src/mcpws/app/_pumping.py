@@ -1,15 +1,14 @@
-"""What every driver's pump holds and does the same way, whatever its loop: the state of one
-connection seen as a :class:`~mcpws.app.Link` (:class:`PumpBase`), the upgrade policy a
-``serve()`` builds from its options (:func:`server_policy`, :func:`check_port`), and a
-client's reconnection loop (:func:`come_back`), given the loop's ``sleep`` and a way to open
-a connection."""
+"""What every driver's ``serve()`` and ``connect()`` do the same way, whatever the loop:
+the upgrade policy a ``serve()`` builds from its options (:func:`server_policy`,
+:func:`check_port`), and a client's reconnection loop (:func:`come_back`), given the loop's
+``sleep`` and a way to open a connection."""
 
 from __future__ import annotations
 
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 
@@ -18,27 +17,18 @@ from mcpws.app._context import Link, McpError
 from mcpws.app._driving import (
     Answer,
     ConnectError,
-    Handler,
     Reconnect,
     ReconnectCallback,
     is_loopback,
 )
-from mcpws.core.connection import ClientConnection, ServerConnection
+from mcpws.app._kernel import Kernel
+from mcpws.core.connection import ClientConnection
 from mcpws.core.jsonrpc import METHOD_NOT_FOUND
-from mcpws.core.mcp import LoggingLevel
-from mcpws.core.session import (
-    ClientSession,
-    ClientSessionConfig,
-    NotificationReceived,
-    RequestReceived,
-    ServerSession,
-    State,
-)
+from mcpws.core.session import ClientSession, ClientSessionConfig, RequestReceived
 from mcpws.core.websocket import LOOPBACK_HOSTS, ServerPolicy, WebSocketConfig
 
 __all__ = [
     "Dialing",
-    "PumpBase",
     "check_port",
     "come_back",
     "for_the_client",
@@ -48,70 +38,10 @@ __all__ = [
 
 _log = logging.getLogger("mcpws")
 
-#: What the drivers say when a connection ends or a server stops: the reason of the 1001 close,
-#: the error of a request a shutdown cut short, and of the requests a lost connection fails.
-SHUTTING_DOWN = "the server is shutting down"
-NOT_ANSWERED = "the server shut down before answering"
-LOST = "the connection closed before the answer came"
-CLOSED = "the connection is closed"
-CANCELLED = "cancelled by the caller"
-
-#: Seconds that the bytes still unsent when a connection ends get to go out, and that the
-#: answers of handlers cancelled by a shutdown get to be sent, before the stream is cut.
-LINGER = 1.0
-
-
-class _Closed(Protocol):
-    """The loop's event for the end of the connection."""
-
-    def is_set(self) -> bool: ...
-
-    def set(self) -> None: ...
-
-    async def wait(self) -> Any: ...
-
-
-class PumpBase:
-    """The state of one connection that a driver pumps, and its :class:`Link` properties.
-
-    A driver's pump adds ``closed`` (its loop's event, set once the connection is over) and
-    the Link's coroutines: ``request``, ``notify`` and ``send_progress``."""
-
-    closed: _Closed
-
-    def __init__(self, connection: ServerConnection | ClientConnection, handler: Handler) -> None:
-        self.connection = connection
-        #: What answers the peer's requests.
-        self.handler = handler
-        #: Called with each event the pump does not handle itself (lifecycle, notifications).
-        self.on_event: Callable[[Any], None] = lambda _: None
-        self.principal: object = None
-        #: The client this connection serves, on the client side.
-        self.client: Client | None = None
-        self.log_level: LoggingLevel | None = None
-
-    @property
-    def stateless(self) -> bool:
-        """Whether the session is in the stateless era."""
-        return self.session.state is State.STATELESS
-
-    @property
-    def session(self) -> ClientSession | ServerSession:
-        session = self.connection.session
-        assert session is not None
-        return session
-
-    def pass_on(self, event: object) -> None:
-        """Give a server's notification to the listener of the client this pump serves."""
-        if isinstance(event, NotificationReceived) and self.client is not None:
-            listener = self.client.on_notification
-            if listener is not None:
-                listener(event.method, event.params)
-
 
 def for_the_client(event: RequestReceived, pump: Link) -> Answer:
     """Answer a server's request with the handlers of the client the pump serves."""
-    assert isinstance(pump, PumpBase)
+    assert isinstance(pump, Kernel)
     if pump.client is None:
         raise McpError(METHOD_NOT_FOUND, "the client is not ready")
     return pump.client.handle(event)
@@ -138,7 +68,7 @@ def server_policy(
     )
 
 
-def full(pumps: Iterable[PumpBase], limit: int | None) -> bool:
+def full(pumps: Iterable[Kernel], limit: int | None) -> bool:
     """Whether a server of at most *limit* connections is full: *pumps*, the one asking
     among them, are more than *limit*. A connection whose WebSocket has closed counts no
     more, though its transport may still be closing: its peer may be back already."""
@@ -184,7 +114,7 @@ async def come_back(
     Returns when the policy's attempts run out."""
     while True:
         pump = client.link
-        assert isinstance(pump, PumpBase)
+        assert isinstance(pump, Kernel)
         await pump.closed.wait()
         attempts = 0
         for delay in policy.delays():
@@ -195,7 +125,7 @@ async def come_back(
             except ConnectError as exc:
                 _log.info("reconnecting to %s failed: %s", url, exc)
                 continue
-            assert isinstance(new_pump, PumpBase)
+            assert isinstance(new_pump, Kernel)
             new_pump.client = client
             client.rebind(new_pump, core)
             if on_reconnect is not None:

@@ -11,7 +11,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from mcpws.app import Client, ConnectError, Link, Opening, Reconnect, ReconnectCallback
-from mcpws.app._pumping import LINGER, Dialing, come_back, for_the_client
+from mcpws.app._kernel import LINGER
+from mcpws.app._pumping import Dialing, come_back, for_the_client
 from mcpws.asyncio._pump import Pump
 from mcpws.core.session import (
     ClientSession,

@@ -12,7 +12,8 @@ from typing import Any
 import trio
 
 from mcpws.app import Client, ConnectError, Link, Opening, Reconnect, ReconnectCallback
-from mcpws.app._pumping import LINGER, Dialing, come_back, for_the_client
+from mcpws.app._kernel import LINGER
+from mcpws.app._pumping import Dialing, come_back, for_the_client
 from mcpws.core.connection import ClientConnection
 from mcpws.core.session import (
     ClientSession,
@@ -163,7 +164,7 @@ async def _close(client: Client) -> None:
     assert isinstance(pump, Pump)
     if not pump.closed.is_set():
         pump.connection.close(now=trio.current_time())
-        await pump.flush()
+        pump.flush()
         await pump.closed.wait()
 
 

@@ -1,0 +1,401 @@
+"""The connection kernel: everything a driver's pump does the same way whatever its loop.
+
+A pump is a :class:`Kernel` subclass. The kernel owns the connection core and acts on its
+events: a peer's request starts the application's handler (in a task of its own when it
+has to wait, at most *max_concurrent* at a time, cancelled when the peer cancels it), an
+answer settles the request that waits for it, progress reaches its callback, the end of
+the connection fails every request still waiting. It is the connection's
+:class:`~mcpws.app.Link`, and it holds the graceful shutdown's sequence.
+
+The subclass brings the I/O and a handful of loop primitives: :meth:`~Kernel.now`,
+:meth:`~Kernel.waiter`, :meth:`~Kernel.spawn`, :meth:`~Kernel.move_on_at`, an event
+``closed``, and the two halves of writing, :meth:`~Kernel.flush` (hand what the core has to
+send to the transport, never waiting) and :meth:`~Kernel.written` (wait while the peer
+does not keep up). It feeds the core what it reads and calls :meth:`~Kernel.process`.
+"""
+
+from __future__ import annotations
+
+import abc
+import collections
+import functools
+from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+from mcpws.app._client import Client
+from mcpws.app._context import ConnectionLost, ProgressCallback
+from mcpws.app._driving import Handler, answer, settles
+from mcpws.core.connection import ClientConnection, ConnectionClosed, ServerConnection
+from mcpws.core.jsonrpc import INTERNAL_ERROR, RequestId
+from mcpws.core.mcp import LoggingLevel, Model
+from mcpws.core.session import (
+    UNSET,
+    ClientSession,
+    NotificationReceived,
+    Params,
+    ProgressReceived,
+    RequestCancelled,
+    RequestReceived,
+    ServerSession,
+    State,
+    TimeoutArg,
+)
+from mcpws.core.websocket import GOING_AWAY
+
+__all__ = [
+    "CANCELLED",
+    "CLOSED",
+    "LINGER",
+    "LOST",
+    "NOT_ANSWERED",
+    "SHUTTING_DOWN",
+    "Cancellable",
+    "Event",
+    "Kernel",
+    "Slots",
+    "Waiter",
+]
+
+#: What the drivers say when a connection ends or a server stops: the reason of the 1001 close,
+#: the error of a request a shutdown cut short, and of the requests a lost connection fails.
+SHUTTING_DOWN = "the server is shutting down"
+NOT_ANSWERED = "the server shut down before answering"
+LOST = "the connection closed before the answer came"
+CLOSED = "the connection is closed"
+CANCELLED = "cancelled by the caller"
+
+#: Seconds that the bytes still unsent when a connection ends get to go out, and that the
+#: answers of handlers cancelled by a shutdown get to be sent, before the stream is cut.
+LINGER = 1.0
+
+
+class Waiter(Protocol):
+    """One task's wait for one outcome (a loop primitive: :meth:`Kernel.waiter`)."""
+
+    @property
+    def settled(self) -> bool:
+        """Whether the waiting task has its outcome (or will have it when it wakes)."""
+        ...
+
+    def settle(self, outcome: object) -> None:
+        """Give the waiting task *outcome*, unless it has one or gave up waiting."""
+        ...
+
+    def wait(self) -> Awaitable[object]:
+        """The outcome, once it has come; always a checkpoint. A task cancelled while it
+        waits gets the loop's cancellation, even when the outcome came first."""
+        ...
+
+
+class Cancellable(Protocol):
+    """A task the kernel started (:meth:`Kernel.spawn`), which it may cancel."""
+
+    def cancel(self) -> Any: ...
+
+
+class Event(Protocol):
+    """The loop's event for the end of the connection."""
+
+    def is_set(self) -> bool: ...
+
+    def set(self) -> Any: ...
+
+    async def wait(self) -> Any: ...
+
+
+class Slots:
+    """At most *size* holders at a time: a slot is taken at once when one is free, else
+    waited for in turn, on waiters that *waiter* makes."""
+
+    def __init__(self, size: int, waiter: Callable[[], Waiter]) -> None:
+        self.free = size
+        self._waiter = waiter
+        self._turns: collections.deque[Waiter] = collections.deque()
+
+    def take_now(self) -> bool:
+        """Take a slot if one is free and nobody waits for one; whether it was taken."""
+        if self.free and not self._turns:
+            self.free -= 1
+            return True
+        return False
+
+    async def take(self) -> None:
+        """Take a slot, waiting in turn for one."""
+        if self.take_now():
+            return
+        turn = self._waiter()
+        self._turns.append(turn)
+        try:
+            await turn.wait()
+        except BaseException:
+            if turn.settled:
+                self.give()  # handed over just as the wait was cancelled
+            elif turn in self._turns:
+                self._turns.remove(turn)
+            raise
+
+    def give(self) -> None:
+        """Give a slot back: to the first that waits for one and still does."""
+        while self._turns:
+            turn = self._turns.popleft()
+            turn.settle(None)
+            if turn.settled:
+                return
+        self.free += 1
+
+
+class Kernel(abc.ABC):
+    """One connection core, driven by a loop: a driver's pump is a subclass.
+
+    *handler* answers the peer's requests; at most *max_concurrent* handlers wait at a time
+    (the next ones wait in turn); a graceful shutdown gives them *grace* seconds."""
+
+    #: Set once the connection is over.
+    closed: Event
+
+    def __init__(
+        self,
+        connection: ServerConnection | ClientConnection,
+        handler: Handler,
+        *,
+        max_concurrent: int = 64,
+        grace: float = 0.0,
+    ) -> None:
+        self.connection = connection
+        #: What answers the peer's requests.
+        self.handler = handler
+        #: Called with each event the kernel does not handle itself (lifecycle,
+        #: notifications, the upgrade request of a server connection).
+        self.on_event: Callable[[Any], None] = lambda _: None
+        #: What the authentication hook returned for this connection.
+        self.principal: object = None
+        #: The client this connection serves, on the client side.
+        self.client: Client | None = None
+        self.log_level: LoggingLevel | None = None
+        self.grace = grace
+        #: This side's requests waiting for their answers, with their progress callbacks.
+        self._calls: dict[RequestId, tuple[Waiter, ProgressCallback | None]] = {}
+        #: The peer's requests being answered in tasks of their own.
+        self._handlers: dict[RequestId, Cancellable] = {}
+        self._answering = 0
+        self._all_answered: Waiter | None = None
+        self._slots = Slots(max_concurrent, self.waiter)
+
+    # The loop's primitives -----------------------------------------------------------------
+
+    @abc.abstractmethod
+    def now(self) -> float:
+        """The loop's clock."""
+
+    @abc.abstractmethod
+    def waiter(self) -> Waiter:
+        """A new :class:`Waiter`, for the current task to wait on."""
+
+    @abc.abstractmethod
+    def spawn(self, work: Coroutine[Any, Any, None], done: Callable[[bool], None]) -> Cancellable:
+        """Run *work* in a task of its own, out of reach of the connection's own
+        cancellation; once it has ended, call ``done(cancelled)``, saying whether it ended
+        because it was cancelled (also when it was cancelled before it began)."""
+
+    @abc.abstractmethod
+    def move_on_at(self, deadline: float) -> AbstractAsyncContextManager[object]:
+        """A block that stops waiting at *deadline* of :meth:`now` and goes on after it."""
+
+    @abc.abstractmethod
+    def flush(self) -> None:
+        """Hand what the core has to send (``data_to_send()``; ``b""`` closes the
+        transport) to the transport, and re-arm the timer for ``next_deadline()``. Never
+        waits: what the transport cannot take at once goes out in the background, in order,
+        whatever happens to the task that flushed."""
+
+    @abc.abstractmethod
+    async def written(self) -> None:
+        """Wait while the transport holds more than it wants of what was flushed (the peer
+        does not read); a checkpoint in any case, so that a loop of sends cannot starve the
+        rest."""
+
+    # The connection --------------------------------------------------------------------------
+
+    @property
+    def session(self) -> ClientSession | ServerSession:
+        session = self.connection.session
+        assert session is not None
+        return session
+
+    @property
+    def stateless(self) -> bool:
+        """Whether the session is in the stateless era."""
+        return self.session.state is State.STATELESS
+
+    def process(self) -> None:
+        """Act on the core's events (and on those that acting produced), then flush."""
+        while events := self.connection.events_received():
+            for event in events:
+                self._dispatch(event)
+        self.flush()
+
+    def _dispatch(self, event: Any) -> None:
+        if isinstance(event, RequestReceived):
+            self._start_answering(event)
+        elif isinstance(event, RequestCancelled):
+            handling = self._handlers.get(event.request_id)
+            if handling is not None:
+                handling.cancel()
+        elif (settled := settles(event)) is not None:
+            call = self._calls.get(settled[0])
+            if call is not None:
+                call[0].settle(settled[1])
+        elif isinstance(event, ProgressReceived):
+            call = self._calls.get(event.request_id)
+            if call is not None and call[1] is not None:
+                call[1](event.progress, event.total, event.message)
+        else:
+            if isinstance(event, ConnectionClosed):
+                self.lost()
+            self.on_event(event)
+
+    def lost(self) -> None:
+        """The connection is over: every waiting request fails, every handler is
+        cancelled. The driver calls it (once or more) when its transport is gone."""
+        if self.closed.is_set():
+            return
+        self.closed.set()
+        for waiter, _ in self._calls.values():
+            waiter.settle(ConnectionLost(LOST))
+        for handling in list(self._handlers.values()):
+            handling.cancel()
+
+    def pass_on(self, event: object) -> None:
+        """Give a server's notification to the listener of the client this kernel serves."""
+        if isinstance(event, NotificationReceived) and self.client is not None:
+            listener = self.client.on_notification
+            if listener is not None:
+                listener(event.method, event.params)
+
+    # Answering the peer ------------------------------------------------------------------------
+
+    def _start_answering(self, event: RequestReceived) -> None:
+        """Answer a peer's request: at once when a handler slot is free and the handler
+        answers at once; else in the request's own task."""
+        later = None
+        if self._slots.take_now():
+            later = answer(self.session, event, self.handler, self)
+            if later is None:
+                self._slots.give()
+                return
+        self._answering += 1
+        done = functools.partial(self._answered, event.request_id, later)
+        self._handlers[event.request_id] = self.spawn(self._answer(event, later), done)
+
+    async def _answer(
+        self, event: RequestReceived, later: Coroutine[Any, Any, None] | None
+    ) -> None:
+        """Finish answering, holding a handler slot: with the rest of a started handler
+        (*later*), or, with none, after waiting for a slot."""
+        if later is None:
+            await self._slots.take()
+        try:
+            if later is None:
+                later = answer(self.session, event, self.handler, self)
+            if later is not None:
+                await later
+        finally:
+            self._slots.give()
+
+    def _answered(
+        self, request_id: RequestId, later: Coroutine[Any, Any, None] | None, cancelled: bool
+    ) -> None:
+        del self._handlers[request_id]
+        if later is not None:
+            later.close()  # a task cancelled before it began never started it
+        if cancelled and not self.connection.closed:
+            # The core drops this answer when the peer cancelled the request.
+            self.session.respond_error(request_id, INTERNAL_ERROR, NOT_ANSWERED)
+        self._answering -= 1
+        if not self._answering and self._all_answered is not None:
+            self._all_answered.settle(None)
+        self.flush()
+
+    # Shutting down -----------------------------------------------------------------------------
+
+    async def finish_answering(self) -> None:
+        """The graceful shutdown's wait: the requests being handled get the grace period to
+        finish and their answers to be written, all the way to a peer that reads slowly;
+        those still running then are cancelled, and they and the rest get a little longer
+        (:data:`LINGER`). A server's session should be draining meanwhile
+        (``session.drain()``), refusing new requests, and the driver reading on."""
+        ends = self.now() + self.grace
+        async with self.move_on_at(ends):
+            await self._answered_all()
+            await self.written()
+        for handling in list(self._handlers.values()):
+            handling.cancel()
+        async with self.move_on_at(max(ends, self.now()) + LINGER):
+            await self._answered_all()
+            await self.written()
+
+    async def _answered_all(self) -> None:
+        while self._answering:
+            self._all_answered = self.waiter()
+            await self._all_answered.wait()
+        self._all_answered = None
+
+    def say_goodbye(self) -> None:
+        """Close the connection with 1001 (going away), unless it is closing already."""
+        if self.connection.is_open:
+            self.connection.close(GOING_AWAY, SHUTTING_DOWN, now=self.now())
+            self.flush()
+
+    # The Link of this connection -------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        params: Params = None,
+        *,
+        timeout: TimeoutArg = UNSET,
+        on_progress: ProgressCallback | None = None,
+        extension: bool = False,
+    ) -> Model:
+        """Send a request and wait for its answer."""
+        if self.closed.is_set():
+            raise ConnectionLost(CLOSED)
+        request_id = self.session.send_request(
+            method,
+            params,
+            now=self.now(),
+            timeout=timeout,
+            progress=on_progress is not None,
+            extension=extension,
+        )
+        waiter = self.waiter()
+        self._calls[request_id] = (waiter, on_progress)
+        try:
+            self.flush()
+            outcome = await waiter.wait()
+        except BaseException:
+            if not waiter.settled and not self.closed.is_set():
+                self.session.cancel(request_id, CANCELLED)
+                self.flush()
+            raise
+        finally:
+            del self._calls[request_id]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        assert isinstance(outcome, Model)
+        return outcome
+
+    async def notify(self, method: str, params: Params = None) -> None:
+        """Send a notification."""
+        self.session.send_notification(method, params)
+        self.flush()
+        await self.written()
+
+    async def send_progress(
+        self, request_id: str | int, progress: float, total: float | None, message: str | None
+    ) -> None:
+        """Report progress on a peer's request."""
+        if self.session.send_progress(request_id, progress, total, message):
+            self.flush()
+        await self.written()
