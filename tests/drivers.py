@@ -281,11 +281,6 @@ async def _called(function: Callable[..., Any], *args: Any) -> Any:
     return await result if inspect.isawaitable(result) else result
 
 
-def _port(listening: Any) -> int:
-    first = listening[0]
-    return int(getattr(first, "socket", first).getsockname()[1])
-
-
 @asynccontextmanager
 async def running(
     function: Callable[..., Coroutine[Any, Any, None]], *args: Any
@@ -326,7 +321,7 @@ async def _serving_trio(app: Server, options: dict[str, Any]) -> AsyncIterator[S
             stopped.set()
 
     async with running(run_server) as listening:
-        yield Served(_port(listening), scope.cancel, stopped.wait)
+        yield Served(listening.port, scope.cancel, stopped.wait)
 
 
 @asynccontextmanager
@@ -338,7 +333,7 @@ async def _serving_asyncio(app: Server, options: dict[str, Any]) -> AsyncIterato
         await asyncio.wait([task])
 
     try:
-        yield Served(_port(await status.wait()), task.cancel, stopped)
+        yield Served((await status.wait()).port, task.cancel, stopped)
     finally:
         task.cancel()
         await asyncio.wait([task])

@@ -50,8 +50,7 @@ async def serving(app: Server, **options: object) -> AsyncIterator[tuple[str, as
     status = TaskStatus()
     task = asyncio.create_task(serve(app, task_status=status, **options))  # type: ignore[arg-type]
     try:
-        sockets = await status.wait()
-        yield f"ws://127.0.0.1:{sockets[0].getsockname()[1]}/mcp", task
+        yield (await status.wait()).url, task
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

@@ -161,8 +161,7 @@ def test_websockets_uses_the_asyncio_driver_in_process() -> None:
         status = mcpws.asyncio.TaskStatus()
         serving = asyncio.create_task(mcpws.asyncio.serve(demo_server(), task_status=status))
         try:
-            port = (await status.wait())[0].getsockname()[1]
-            url = f"ws://127.0.0.1:{port}/mcp"
+            url = (await status.wait()).url
             _check(await with_websockets(url, ["mcp"], "2025-11-25"), "2025-11-25", "mcp")
             assert await with_websockets(url, ["foo"], "2025-11-25") == 400
         finally:
@@ -176,8 +175,7 @@ def test_websockets_uses_the_asyncio_driver_in_process() -> None:
 def test_trio_websocket_uses_the_trio_driver_in_process() -> None:
     async def main() -> None:
         async with trio.open_nursery() as nursery:
-            listeners = await nursery.start(mcpws.trio.serve, demo_server())
-            url = f"ws://127.0.0.1:{listeners[0].socket.getsockname()[1]}/mcp"
+            url = (await nursery.start(mcpws.trio.serve, demo_server())).url
             _check(await with_trio_websocket(url, ["mcp"], "2025-11-25"), "2025-11-25", "mcp")
             assert await with_trio_websocket(url, ["foo"], "2025-11-25") == 400
             nursery.cancel_scope.cancel()

@@ -29,8 +29,7 @@ def test_a_call_cancelled_before_its_request_is_written_leaves_the_connection_so
     async def main() -> None:
         with trio.fail_after(20):
             async with trio.open_nursery() as nursery:
-                listeners = await nursery.start(serve, app)
-                url = f"ws://127.0.0.1:{listeners[0].socket.getsockname()[1]}/mcp"
+                url = (await nursery.start(serve, app)).url
                 async with connect(url) as client:
                     async with trio.open_nursery() as calls:
                         calls.start_soon(client.call_tool, "echo", {"text": _NOISE})

@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import functools
 import importlib
 import json
 import math
@@ -48,7 +47,7 @@ import signal
 import sys
 import traceback
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -289,7 +288,7 @@ async def _serve_trio(app: Server, args: argparse.Namespace, write: Callable[[st
                 listeners = await nursery.start(run)
             except OSError as exc:
                 raise _cannot_serve(args.host, args.port, exc) from None
-            port = listeners[0].socket.getsockname()[1]
+            port = listeners.port
             write(_serving_line(app, args, port))
             async for signum in signals:
                 if serving.cancel_called:
@@ -320,7 +319,7 @@ async def _serve_asyncio(
             serve(app, args.host, args.port, task_status=status, **_serve_options(args))
         )
         try:
-            port = (await status.wait())[0].getsockname()[1]
+            port = (await status.wait()).port
         except OSError as exc:
             await asyncio.gather(task, return_exceptions=True)  # ended, with the same error
             raise _cannot_serve(args.host, args.port, exc) from None
@@ -375,47 +374,14 @@ async def _serve(args: argparse.Namespace, write: Callable[[str], object]) -> in
 # The demo -------------------------------------------------------------------------------
 
 
-@asynccontextmanager
-async def _serving_trio(app: Server) -> AsyncIterator[int]:
-    """Serve *app* with trio on a free loopback port while in the block; yields the port."""
-    import trio
-
-    from mcpws.trio import serve
-
-    async with trio.open_nursery() as nursery:
-        listeners = await nursery.start(functools.partial(serve, app))
-        yield listeners[0].socket.getsockname()[1]
-        nursery.cancel_scope.cancel()
-
-
-@asynccontextmanager
-async def _serving_asyncio(app: Server) -> AsyncIterator[int]:
-    """Serve *app* with asyncio on a free loopback port while in the block; yields the
-    port."""
-    from mcpws.asyncio import TaskStatus, serve
-
-    status = TaskStatus()
-    task = asyncio.create_task(serve(app, task_status=status))
-    try:
-        yield (await status.wait())[0].getsockname()[1]
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-def _serving(loop: str) -> Callable[[Server], AbstractAsyncContextManager[int]]:
-    return _serving_trio if loop == "trio" else _serving_asyncio
-
-
 async def _demo(args: argparse.Namespace, write: Callable[[str], object]) -> int:
     from mcpws._demo import demo_server, run_demo
 
-    connect = importlib.import_module(f"mcpws.{args.loop}").connect
-    async with _serving(args.loop)(demo_server()) as port:
-        url = f"ws://127.0.0.1:{port}/mcp"
+    driver = importlib.import_module(f"mcpws.{args.loop}")
+    async with driver.serving(demo_server()) as listening:
+        url = listening.url
         write(f"mcpws {__version__} demo: the demo server listens on {url} ({args.loop})")
-        async with connect(url, **_revisions(args.revision)) as client:
+        async with driver.connect(url, **_revisions(args.revision)) as client:
             await run_demo(client, write)
     write("done")
     return 0

@@ -5,10 +5,11 @@ the upgrade policy a ``serve()`` builds from its options (:func:`server_policy`,
 
 from __future__ import annotations
 
+import inspect
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import attrs
 
@@ -19,24 +20,44 @@ from mcpws.app._driving import (
     ConnectError,
     Reconnect,
     ReconnectCallback,
+    admit,
     is_loopback,
 )
 from mcpws.app._kernel import Kernel
-from mcpws.core.connection import ClientConnection
+from mcpws.app._server import Server
+from mcpws.core.connection import (
+    Authenticate,
+    ClientConnection,
+    ConnectionRequested,
+    ServerConnection,
+)
 from mcpws.core.jsonrpc import METHOD_NOT_FOUND
-from mcpws.core.session import ClientSession, ClientSessionConfig, RequestReceived
-from mcpws.core.websocket import LOOPBACK_HOSTS, ServerPolicy, WebSocketConfig
+from mcpws.core.session import (
+    ClientSession,
+    ClientSessionConfig,
+    RequestReceived,
+    ServerSession,
+    ServerSessionConfig,
+)
+from mcpws.core.websocket import DEFAULT_ORIGINS, LOOPBACK_HOSTS, ServerPolicy, WebSocketConfig
 
 __all__ = [
+    "BoundSocket",
     "Dialing",
+    "Listening",
+    "Serving",
     "check_port",
     "come_back",
     "for_the_client",
-    "full",
+    "same_options",
+    "serve_options",
     "server_policy",
 ]
 
 _log = logging.getLogger("mcpws")
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def for_the_client(event: RequestReceived, pump: Link) -> Answer:
@@ -68,11 +89,152 @@ def server_policy(
     )
 
 
-def full(pumps: Iterable[Kernel], limit: int | None) -> bool:
-    """Whether a server of at most *limit* connections is full: *pumps*, the one asking
-    among them, are more than *limit*. A connection whose WebSocket has closed counts no
-    more, though its transport may still be closing: its peer may be back already."""
-    return limit is not None and sum(not pump.connection.closed for pump in pumps) > limit
+def same_options(template: Callable[P, object]) -> Callable[[Callable[..., R]], Callable[P, R]]:
+    """Give the decorated function the parameters of *template*, for type checkers and for
+    ``help()``: the drivers' ``serve()`` and ``connect()`` take the options that
+    :func:`serve_options` and :func:`connect_options` take, declared once."""
+
+    def decorate(function: Callable[..., R]) -> Callable[P, R]:
+        signature = inspect.signature(template)
+        returns = inspect.signature(function).return_annotation
+        function.__signature__ = signature.replace(return_annotation=returns)  # type: ignore[attr-defined]
+        return function
+
+    return decorate
+
+
+class BoundSocket(Protocol):
+    """A listening socket, of the standard library or of a loop."""
+
+    def getsockname(self) -> Any: ...
+
+
+@attrs.frozen
+class Listening:
+    """What a ``serve()`` reports once it listens: its sockets, the port of the first, and
+    the URL a client on this machine connects to."""
+
+    sockets: tuple[BoundSocket, ...]
+    url: str
+
+    @property
+    def port(self) -> int:
+        return int(self.sockets[0].getsockname()[1])
+
+
+@attrs.define(kw_only=True)
+class Serving:
+    """One ``serve()``'s options, checked (made by :func:`serve_options`), and its
+    connections: a driver makes each new connection's core with :meth:`connection`, and
+    reports each pump it runs to :meth:`opened` and, once over, to :meth:`closed`."""
+
+    app: Server
+    host: str
+    port: int
+    path: str
+    ssl_context: ssl.SSLContext | None
+    policy: ServerPolicy
+    config: WebSocketConfig | None
+    authenticate: Authenticate | None
+    max_connections: int | None
+    max_concurrent: int
+    grace: float
+    task_status: Any
+    session_config: ServerSessionConfig
+    pumps: set[Kernel] = attrs.field(factory=set)
+
+    def connection(self, now: float) -> ServerConnection:
+        """A new connection core, with a new session, as of *now*."""
+        session = ServerSession(self.session_config)
+        return ServerConnection(now, config=self.config, policy=self.policy, session=session)
+
+    def opened(self, pump: Kernel) -> None:
+        """A connection's pump runs: it decides its upgrade (:func:`admit`) when asked."""
+        connection = pump.connection
+        assert isinstance(connection, ServerConnection)
+
+        def upgrade(event: object) -> None:
+            if isinstance(event, ConnectionRequested):
+                pump.principal = admit(
+                    connection,
+                    event,
+                    full=self._full(),
+                    authenticate=self.authenticate,
+                    now=pump.now(),
+                )
+
+        pump.on_event = upgrade
+        self.pumps.add(pump)
+        self.app.connected(pump)
+
+    def closed(self, pump: Kernel) -> None:
+        """A connection's pump is done."""
+        if pump in self.pumps:
+            self.pumps.discard(pump)
+            self.app.disconnected(pump)
+
+    def _full(self) -> bool:
+        """Whether the server is full: more connections than its limit, the one asking
+        among them. A connection whose WebSocket has closed counts no more, though its
+        transport may still be closing: its peer may be back already."""
+        limit = self.max_connections
+        return limit is not None and sum(not p.connection.closed for p in self.pumps) > limit
+
+    def listening(self, sockets: Iterable[BoundSocket]) -> Listening:
+        """What to report once listening on *sockets*."""
+        sockets = tuple(sockets)
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        port = int(sockets[0].getsockname()[1])
+        scheme = "ws" if self.ssl_context is None else "wss"
+        return Listening(sockets, f"{scheme}://{host}:{port}{self.path}")
+
+
+def serve_options(
+    app: Server,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    path: str = "/mcp",
+    ssl_context: ssl.SSLContext | None = None,
+    allowed_origins: Sequence[str] = DEFAULT_ORIGINS,
+    allowed_hosts: Sequence[str] | None = None,
+    authenticate: Authenticate | None = None,
+    config: WebSocketConfig | None = None,
+    max_connections: int | None = None,
+    max_concurrent_requests: int = 64,
+    shutdown_timeout: float = 10.0,
+    task_status: Any = None,
+    **session_options: Any,
+) -> Serving:
+    """The options of every driver's ``serve()``, checked.
+
+    *app* is served on *host* and *port* (0: a free one), at *path*, over TLS with
+    *ssl_context*. Upgrades from browsers are accepted from *allowed_origins*; a server
+    bound to a loopback address accepts only loopback ``Host`` headers unless
+    *allowed_hosts* says otherwise; *authenticate* decides who may connect (401 or 403
+    otherwise). Beyond *max_connections*, an upgrade is answered with HTTP 503. Each
+    connection runs at most *max_concurrent_requests* handlers at a time. Once listening,
+    ``serve()`` reports a :class:`Listening` through *task_status*. Cancelled, it stops
+    accepting, gives the requests in flight *shutdown_timeout* seconds to finish, and closes
+    each connection with 1001. *config* configures the WebSocket layer, and
+    *session_options* go to :meth:`~mcpws.app.Server.session_config`.
+    """
+    check_port(port)
+    return Serving(
+        app=app,
+        host=host,
+        port=port,
+        path=path,
+        ssl_context=ssl_context,
+        policy=server_policy(host, path, allowed_origins, allowed_hosts),
+        config=config,
+        authenticate=authenticate,
+        max_connections=max_connections,
+        max_concurrent=max_concurrent_requests,
+        grace=shutdown_timeout,
+        task_status=task_status,
+        session_config=app.session_config(**session_options),
+    )
 
 
 @attrs.frozen(kw_only=True)

@@ -9,6 +9,14 @@ from mcpws.app import (
     ReconnectCallback as ReconnectCallback,
 )
 from mcpws.asyncio._connect import connect as connect
-from mcpws.asyncio._serve import TaskStatus as TaskStatus, serve as serve
+from mcpws.asyncio._serve import TaskStatus as TaskStatus, serve as serve, serving as serving
 
-__all__ = ["ConnectError", "Reconnect", "ReconnectCallback", "TaskStatus", "connect", "serve"]
+__all__ = [
+    "ConnectError",
+    "Reconnect",
+    "ReconnectCallback",
+    "TaskStatus",
+    "connect",
+    "serve",
+    "serving",
+]

@@ -1,42 +1,37 @@
-"""Serving an :class:`~mcpws.app.Server` over WebSocket with asyncio: :func:`serve`."""
+"""Serving an :class:`~mcpws.app.Server` over WebSocket with asyncio: :func:`serve`,
+:func:`serving`, and the :class:`TaskStatus` that hears when it listens."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import ssl
-from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
 
-from mcpws.app import Server, admit
-from mcpws.app._pumping import check_port, full, server_policy
+from mcpws.app import Server
+from mcpws.app._pumping import Listening, Serving, same_options, serve_options
 from mcpws.asyncio._pump import Pump
-from mcpws.core.connection import Authenticate, ConnectionRequested, ServerConnection
-from mcpws.core.session import ServerSession
-from mcpws.core.websocket import DEFAULT_ORIGINS, WebSocketConfig
 
-__all__ = ["TaskStatus", "serve"]
+__all__ = ["TaskStatus", "serve", "serving"]
 
 _log = logging.getLogger("mcpws")
 
 
-class _Reports(Protocol):
-    def started(self, value: Any = None, /) -> None: ...
-
-
 class TaskStatus:
-    """Where :func:`serve` reports its listening sockets once it listens: pass one as
-    ``task_status``, then ``await status.wait()`` for them, which raises what stopped
-    ``serve`` before it listened (a port in use, say). Anything with a ``started`` method
-    will do, as trio's ``task_status`` does, but only a :class:`TaskStatus` hears of a
-    failure. (A task cancelled before it ever ran reports nothing: its caller knows.)"""
+    """Where :func:`serve` reports where it listens, once it does: pass one as
+    ``task_status``, then ``await status.wait()`` for the
+    :class:`~mcpws.lowlevel.Listening`, which raises what stopped ``serve`` before it
+    listened (a port in use, say). Anything with a ``started`` method will do, as trio's
+    ``task_status`` does, but only a :class:`TaskStatus` hears of a failure. (A task
+    cancelled before it ever ran reports nothing: its caller knows.)"""
 
     def __init__(self) -> None:
         self._value: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
     def started(self, value: Any = None, /) -> None:
-        """Report *value* (the server's listening sockets)."""
+        """Report *value* (where the server listens)."""
         self._value.set_result(value)
 
     def failed(self, exc: BaseException, /) -> None:
@@ -55,7 +50,7 @@ class TaskStatus:
 
 
 @contextlib.contextmanager
-def _failures_reported(task_status: _Reports | None) -> Iterator[None]:
+def _failures_reported(task_status: object) -> Iterator[None]:
     """Report an exception raised in the block to *task_status*, and let it go on."""
     try:
         yield
@@ -65,96 +60,71 @@ def _failures_reported(task_status: _Reports | None) -> Iterator[None]:
         raise
 
 
-async def serve(
-    app: Server,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    *,
-    path: str = "/mcp",
-    ssl_context: ssl.SSLContext | None = None,
-    allowed_origins: Sequence[str] = DEFAULT_ORIGINS,
-    allowed_hosts: Sequence[str] | None = None,
-    authenticate: Authenticate | None = None,
-    config: WebSocketConfig | None = None,
-    max_connections: int | None = None,
-    max_concurrent_requests: int = 64,
-    shutdown_timeout: float = 10.0,
-    task_status: _Reports | None = None,
-    **session_options: Any,
-) -> None:
-    """Serve *app* until cancelled, then shut down gracefully.
+@same_options(serve_options)
+async def serve(*args: Any, **options: Any) -> None:
+    """Serve *app* until cancelled, then shut down gracefully; the options are those of
+    :func:`mcpws.lowlevel.serve_options`.
 
-    The options are those of :func:`mcpws.trio.serve`. Each request whose handler has to
-    wait runs in its own task (at most *max_concurrent_requests* at a time per connection).
-    Beyond *max_connections*, an upgrade is answered with HTTP 503. The listening sockets
-    are reported to *task_status*, once listening, so that port 0 can be used. Cancelled,
-    the server stops accepting, gives the requests in flight *shutdown_timeout* seconds to
-    finish, and closes each connection with 1001; cancelled again meanwhile, it drops every
-    connection at once.
+    Each request whose handler has to wait runs in its own task. Where it listens is
+    reported to *task_status* (a :class:`TaskStatus`, say), so that port 0 can be used.
+    Cancelled again during the graceful shutdown, it drops every connection at once.
     """
-    with _failures_reported(task_status):
-        check_port(port)
-        policy = server_policy(host, path, allowed_origins, allowed_hosts)
-        session_config = app.session_config(**session_options)
+    with _failures_reported(options.get("task_status")):
+        serving = serve_options(*args, **options)
         loop = asyncio.get_running_loop()
-        pumps: set[Pump] = set()
 
         def connection_for_one_client() -> Pump:
-            connection = ServerConnection(
-                loop.time(), config=config, policy=policy, session=ServerSession(session_config)
-            )
+            connection = serving.connection(loop.time())
             pump = Pump(
-                connection,
-                app.handle,
-                max_concurrent=max_concurrent_requests,
-                grace=shutdown_timeout,
-            )
-
-            def upgrade(event: Any) -> None:
-                if isinstance(event, ConnectionRequested):
-                    pump.principal = admit(
-                        connection,
-                        event,
-                        full=full(pumps, max_connections),
-                        authenticate=authenticate,
-                        now=loop.time(),
-                    )
-
-            def lost() -> None:
-                pumps.discard(pump)
-                app.disconnected(pump)
-
-            pump.on_event = upgrade
-            pump.on_lost = lost
-            pumps.add(pump)
-            app.connected(pump)
+                connection, serving.app.handle, max_concurrent=serving.max_concurrent,
+                grace=serving.grace,
+            )  # fmt: skip
+            pump.on_lost = lambda: serving.closed(pump)
+            serving.opened(pump)
             return pump
 
-        server = await loop.create_server(connection_for_one_client, host, port, ssl=ssl_context)
-    if task_status is not None:
-        task_status.started(server.sockets)
+        server = await loop.create_server(
+            connection_for_one_client, serving.host, serving.port, ssl=serving.ssl_context
+        )
+    if serving.task_status is not None:
+        serving.task_status.started(serving.listening(server.sockets))
     try:
         await asyncio.Event().wait()  # until cancelled
     finally:
         server.close()
-        for pump in pumps:
-            pump.session.drain()  # before anything more is read, not once shutting down
-        shutting_down = asyncio.ensure_future(_shut_down(server, pumps))
-        try:
-            await asyncio.shield(shutting_down)
-        except asyncio.CancelledError:
-            # Cancelled again (as an anyio cancel scope does at every await): at once.
-            shutting_down.cancel()
-            for pump in list(pumps):
-                pump.abort()
-            raise
+        await _shut_down(server, serving)
 
 
-async def _shut_down(server: asyncio.Server, pumps: set[Pump]) -> None:
-    results = await asyncio.gather(
-        *(pump.shutdown() for pump in list(pumps)), return_exceptions=True
+async def _shut_down(server: asyncio.Server, serving: Serving) -> None:
+    pumps = [pump for pump in serving.pumps if isinstance(pump, Pump)]
+    for pump in pumps:
+        pump.session.drain()  # before anything more is read, not once shutting down
+    shutting_down = asyncio.ensure_future(
+        asyncio.gather(*(pump.shutdown() for pump in pumps), return_exceptions=True)
     )
+    try:
+        results = await asyncio.shield(shutting_down)
+    except asyncio.CancelledError:
+        # Cancelled again (as an anyio cancel scope does at every await): at once.
+        shutting_down.cancel()
+        for pump in pumps:
+            pump.abort()
+        raise
     for result in results:
         if isinstance(result, Exception):
             _log.error("a connection failed to shut down", exc_info=result)
     await server.wait_closed()
+
+
+@asynccontextmanager
+async def serving(app: Server, **options: Any) -> AsyncIterator[Listening]:
+    """Serve *app* for the block (the options of :func:`serve`); yields where it listens.
+    Leaving the block shuts the server down gracefully."""
+    status = TaskStatus()
+    task = asyncio.create_task(serve(app, task_status=status, **options))
+    try:
+        yield await status.wait()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

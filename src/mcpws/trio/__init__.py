@@ -8,6 +8,6 @@ from mcpws.app import (
     ReconnectCallback as ReconnectCallback,
 )
 from mcpws.trio._connect import connect as connect
-from mcpws.trio._serve import serve as serve
+from mcpws.trio._serve import serve as serve, serving as serving
 
-__all__ = ["ConnectError", "Reconnect", "ReconnectCallback", "connect", "serve"]
+__all__ = ["ConnectError", "Reconnect", "ReconnectCallback", "connect", "serve", "serving"]
