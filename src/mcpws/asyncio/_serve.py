@@ -99,17 +99,19 @@ async def _shut_down(server: asyncio.Server, serving: Serving) -> None:
     pumps = [pump for pump in serving.pumps if isinstance(pump, Pump)]
     for pump in pumps:
         pump.session.drain()  # before anything more is read, not once shutting down
-    shutting_down = asyncio.ensure_future(
-        asyncio.gather(*(pump.shutdown() for pump in pumps), return_exceptions=True)
-    )
+    shutting_down = asyncio.ensure_future(_shut_down_each(server, pumps))
     try:
-        results = await asyncio.shield(shutting_down)
+        await asyncio.shield(shutting_down)
     except asyncio.CancelledError:
         # Cancelled again (as an anyio cancel scope does at every await): at once.
         shutting_down.cancel()
         for pump in pumps:
             pump.abort()
         raise
+
+
+async def _shut_down_each(server: asyncio.Server, pumps: list[Pump]) -> None:
+    results = await asyncio.gather(*(pump.shutdown() for pump in pumps), return_exceptions=True)
     for result in results:
         if isinstance(result, Exception):
             _log.error("a connection failed to shut down", exc_info=result)
