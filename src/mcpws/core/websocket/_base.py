@@ -39,9 +39,9 @@ from wsproto.frame_protocol import CloseReason, Opcode, RsvBits
 from wsproto.utilities import ProtocolError as WsprotoProtocolError
 
 from mcpws.core._checks import positive_int, positive_or_none
-from mcpws.core._frames import FIN_TEXT, RSV1, Header, frame, mask, minimal, read_header
 from mcpws.core._timers import Timers
 from mcpws.core.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
+from mcpws.core.websocket._frames import FIN_TEXT, RSV1, Header, frame, mask, minimal, read_header
 
 __all__ = [
     "COMPRESSION_THRESHOLD",
