@@ -3,20 +3,15 @@ validated on construction."""
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 import attrs
 
-from mcpws.core._checks import positive_int, positive_or_none
+from mcpws.core._checks import int_between, positive_int, positive_int_or_none, positive_or_none
 
 __all__ = ["WebSocketConfig"]
 
 _MIB: Final = 1 << 20
-
-
-def _level(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 9:
-        raise ValueError(f"{attribute.name} must be an integer from 0 to 9, not {value!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -40,9 +35,9 @@ class WebSocketConfig:
       never drops data.
     """
 
-    max_message_size: int | None = attrs.field(default=16 * _MIB, validator=positive_or_none)
+    max_message_size: int | None = attrs.field(default=16 * _MIB, validator=positive_int_or_none)
     compression: bool = True
-    compression_level: int = attrs.field(default=1, validator=_level)
+    compression_level: int = attrs.field(default=1, validator=int_between(0, 9))
     ping_interval: float | None = attrs.field(default=20.0, validator=positive_or_none)
     ping_timeout: float | None = attrs.field(default=20.0, validator=positive_or_none)
     handshake_timeout: float | None = attrs.field(default=10.0, validator=positive_or_none)
