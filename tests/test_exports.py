@@ -50,6 +50,10 @@ def test_every_public_class_and_function_defined_there_is_in_all(name: str) -> N
     [
         ("mcpws.core.mcp", ("_types", "_methods")),
         ("mcpws.core.session", ("_client", "_config", "_events", "_server", "_state")),
+        (
+            "mcpws.core.websocket",
+            ("_client", "_config", "_deflate", "_events", "_policy", "_server"),
+        ),
         ("mcpws.app", ("_client", "_context", "_driving", "_server")),
         ("mcpws.trio", ("_connect", "_serve")),
         ("mcpws.asyncio", ("_connect", "_serve")),

@@ -16,9 +16,9 @@ import pytest
 
 from drivers import Pair, text_of
 from mcpws import Server
-from mcpws.core._frames import FIN_TEXT, frame, read_header
 from mcpws.core.session import SHUTTING_DOWN
 from mcpws.core.websocket import WebSocketConfig
+from mcpws.core.websocket._frames import FIN_TEXT, frame, read_header
 from network import INITIALIZE, raw_upgrade
 
 #: Real seconds a loop waits with nothing to do before its virtual clock jumps: once the

@@ -12,7 +12,6 @@ import h11
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from mcpws.core._frames import Header, mask, read_header
 from mcpws.core._timers import Timers
 from mcpws.core.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from mcpws.core.session import ClientSessionConfig
@@ -38,6 +37,7 @@ from mcpws.core.websocket import (
     host_allowed,
     origin_allowed,
 )
+from mcpws.core.websocket._frames import Header, mask, read_header
 from wspair import (
     BINARY,
     CLOSE,

@@ -9,7 +9,7 @@ from typing import Any, Final
 import attrs
 
 from mcpws._version import __version__
-from mcpws.core._checks import positive_int, positive_or_none
+from mcpws.core._checks import non_negative_int, positive_int, positive_or_none
 from mcpws.core.mcp import ClientCapabilities, Implementation, ServerCapabilities
 from mcpws.core.versions import HANDSHAKE_REVISIONS, REVISIONS, STATELESS_REVISIONS
 
@@ -121,12 +121,7 @@ class ServerSessionConfig(_Common):
     )
     instructions: str | None = None
     required_client_capabilities: Mapping[str, ClientCapabilities] = attrs.field(factory=dict)
-    discover_ttl_ms: int = attrs.field(default=0)
+    discover_ttl_ms: int = attrs.field(default=0, validator=non_negative_int)
     discover_cache_scope: str = attrs.field(
         default="public", validator=attrs.validators.in_(("public", "private"))
     )
-
-    @discover_ttl_ms.validator
-    def _check_ttl(self, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if type(value) is not int or value < 0:
-            raise ValueError(f"{attribute.name} must be a non-negative integer, not {value!r}")

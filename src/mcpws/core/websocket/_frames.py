@@ -1,8 +1,10 @@
-"""WebSocket frame headers (RFC 6455, section 5.2), read and written for the common case.
+"""WebSocket frame headers (RFC 6455, section 5.2), read and written for the common case, and
+the close codes (section 7.4.1).
 
 The connection reads every frame's header itself to know where frames begin and end. A whole,
 unfragmented, uncompressed text frame is read here; every other frame goes to wsproto, which
-checks it to the letter and reports what is wrong. Small text messages are also framed here.
+checks it to the letter and reports what is wrong. Text messages, compressed or not, are
+framed here too.
 """
 
 from __future__ import annotations
@@ -10,7 +12,33 @@ from __future__ import annotations
 import os
 from typing import Final, NamedTuple
 
-__all__ = ["FIN_TEXT", "RSV1", "Header", "frame", "mask", "minimal", "read_header"]
+__all__ = [
+    "ABNORMAL",
+    "FIN_TEXT",
+    "GOING_AWAY",
+    "INTERNAL_ERROR",
+    "INVALID_PAYLOAD",
+    "MESSAGE_TOO_BIG",
+    "NORMAL",
+    "PROTOCOL_ERROR",
+    "RSV1",
+    "UNSUPPORTED_DATA",
+    "Header",
+    "frame",
+    "mask",
+    "minimal",
+    "read_header",
+]
+
+# Close codes (RFC 6455, section 7.4.1).
+NORMAL: Final = 1000
+GOING_AWAY: Final = 1001
+PROTOCOL_ERROR: Final = 1002
+UNSUPPORTED_DATA: Final = 1003
+ABNORMAL: Final = 1006
+INVALID_PAYLOAD: Final = 1007
+MESSAGE_TOO_BIG: Final = 1009
+INTERNAL_ERROR: Final = 1011
 
 #: The first byte of a whole text message: FIN, no RSV bits, opcode 1.
 FIN_TEXT: Final = 0x81

@@ -1,0 +1,405 @@
+"""What both roles share: the state of a connection, the vocabulary every core object speaks,
+sending, reading the frames of an open connection, keepalive and closing.
+
+Reading is the hot path. :meth:`_WebSocket._receive_frames` reads each frame's header itself
+(with :mod:`._frames`) and a whole, uncompressed text message directly; every other frame goes
+to wsproto byte for byte. :class:`WebSocketServer` and :class:`WebSocketClient` add the opening
+handshake of their role.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from typing import Any, Final
+
+from wsproto import WSConnection, events as ws
+from wsproto.connection import ConnectionState
+from wsproto.extensions import PerMessageDeflate
+from wsproto.frame_protocol import Opcode
+
+from mcpws.core._timers import Timers
+from mcpws.core.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
+from mcpws.core.websocket._config import WebSocketConfig
+from mcpws.core.websocket._deflate import COMPRESSION_THRESHOLD, _BoundedDeflate
+from mcpws.core.websocket._events import (
+    BytesReceived,
+    Closing,
+    ConnectionAccepted,
+    ConnectionClosed,
+    PingReceived,
+    PongReceived,
+    TextReceived,
+    WebSocketEvent,
+)
+from mcpws.core.websocket._frames import (
+    ABNORMAL,
+    FIN_TEXT,
+    INTERNAL_ERROR,
+    MESSAGE_TOO_BIG,
+    NORMAL,
+    RSV1,
+    Header,
+    frame,
+    mask,
+    minimal,
+    read_header,
+)
+
+#: Bytes of a close frame's reason: 125 bytes of payload less the two of the code.
+_MAX_REASON: Final = 123
+#: The largest payload read here when no ``max_message_size`` is set.
+_NO_LIMIT: Final = 1 << 62
+
+
+class _State(enum.Enum):
+    HANDSHAKE = "handshake"
+    UPGRADE_PENDING = "upgrade pending"
+    OPEN = "open"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+def _fit_reason(reason: str) -> str:
+    """Cut a close reason to the 123 UTF-8 bytes a close frame has room for, at a character
+    boundary, as it will go on the wire."""
+    data = reason.encode()
+    if len(data) <= _MAX_REASON:
+        return reason
+    return data[:_MAX_REASON].decode(errors="ignore")
+
+
+def _fragments(first: int, fragmented: bool) -> bool:
+    """Whether a message is still unfinished after a frame whose first byte is *first*, given
+    whether one was before it (control frames change nothing)."""
+    opcode = first & 0x0F
+    if opcode in (Opcode.TEXT, Opcode.BINARY):
+        return not first & 0x80
+    if opcode == Opcode.CONTINUATION:
+        return fragmented and not first & 0x80
+    return fragmented
+
+
+class _WebSocket:
+    """What both roles share: the open connection, its limits, keepalive and closing."""
+
+    #: Whether the frames this side receives are masked (a server's), and those it sends.
+    _MASKED_IN: bool
+    _MASK_OUT: bool
+
+    def __init__(self, config: WebSocketConfig, now: float) -> None:
+        self.config = config
+        self._state = _State.HANDSHAKE
+        self._ws: WSConnection | None = None
+        self._events: list[WebSocketEvent] = []
+        self._outgoing: list[bytes] = []
+        self._buffered = 0
+        self._timers = Timers[str]()
+        self._message: list[Any] = []
+        self._message_size = 0
+        self._frames = bytearray()  # the start of a frame not yet complete
+        self._owed = 0  # bytes of the current frame still to go to wsproto
+        self._fragmented = False  # whether wsproto is amid a fragmented message
+        self._deflate: _BoundedDeflate | None = None  # permessage-deflate, if negotiated
+        self._pings_sent = 0
+        self._close_code: int | None = None
+        self._close_reason = ""
+        self._close_cause: ProtocolError | None = None
+        if config.handshake_timeout is not None:
+            self._timers.set("handshake", now + config.handshake_timeout)
+
+    # The vocabulary ---------------------------------------------------------------------------
+
+    def events_received(self) -> list[WebSocketEvent]:
+        """Return and forget the events so far."""
+        events, self._events = self._events, []
+        return events
+
+    def data_to_send(self) -> list[bytes]:
+        """Return and forget the bytes to write, in order; ``b""`` means close the transport."""
+        out, self._outgoing = self._outgoing, []
+        self._buffered = 0
+        return out
+
+    @property
+    def buffered_amount(self) -> int:
+        """How many bytes wait in :meth:`data_to_send`; compare with ``config.max_buffer``."""
+        return self._buffered
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection is over."""
+        return self._state is _State.CLOSED
+
+    @property
+    def is_open(self) -> bool:
+        """Whether messages may be sent."""
+        return self._state is _State.OPEN
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`handle_timeout` must next be called, or ``None``."""
+        return self._timers.next()
+
+    def handle_timeout(self, now: float) -> None:
+        """Act on every deadline at or before *now*."""
+        while (name := self._timers.pop_due(now)) is not None:
+            if name == "handshake":
+                self._handshake_timed_out()
+            elif name == "ping":
+                self._send_ping(now)
+            elif name == "pong":
+                cause = RemoteProtocolError(
+                    f"no pong within {self.config.ping_timeout} s", close_code=INTERNAL_ERROR
+                )
+                self._fail(INTERNAL_ERROR, "keepalive ping timed out", cause)
+            else:
+                assert name == "close"
+                reason = "the peer did not answer the close frame in time"
+                self._finish(ABNORMAL, reason, False, self._close_cause)
+
+    def receive_eof(self, now: float) -> None:
+        """The peer closed its side of the transport."""
+        if self._state is _State.CLOSED:
+            return
+        opened = self._state in (_State.OPEN, _State.CLOSING)
+        reason = (
+            "the connection was lost" if opened else "the connection closed during the handshake"
+        )
+        code = ABNORMAL if opened else None
+        self._finish(code, reason, False, RemoteProtocolError(reason, close_code=code))
+
+    # Sending ----------------------------------------------------------------------------------
+
+    def send_text(self, text: str) -> None:
+        """Send a text message."""
+        self._require_open()
+        data = text.encode()
+        if self._deflate is not None and len(data) >= COMPRESSION_THRESHOLD:
+            compressed = self._deflate.deflate(data, client=self._MASK_OUT)
+            self._queue(frame(FIN_TEXT | RSV1, compressed, masked=self._MASK_OUT))
+        else:  # a message that goes out uncompressed, in one frame
+            self._queue(frame(FIN_TEXT, data, masked=self._MASK_OUT))
+
+    def send_bytes(self, data: bytes) -> None:
+        """Send a binary message."""
+        self._require_open()
+        self._queue(self._send_ws(ws.BytesMessage(data=bytes(data))))
+
+    def ping(self, payload: bytes = b"") -> None:
+        """Send a ping (at most 125 bytes of payload)."""
+        if len(payload) > 125:
+            raise LocalProtocolError("a ping payload is at most 125 bytes")
+        self._require_open()
+        self._queue(self._send_ws(ws.Ping(payload=bytes(payload))))
+
+    def close(
+        self,
+        code: int = NORMAL,
+        reason: str = "",
+        *,
+        now: float,
+        cause: ProtocolError | None = None,
+    ) -> None:
+        """Start the close handshake; before the connection opened, just close the transport.
+
+        The peer has ``config.close_timeout`` seconds from *now* to answer. *cause*, the error
+        that made the application close, if one did, rides on the final ConnectionClosed."""
+        if self._state in (_State.CLOSING, _State.CLOSED):
+            return
+        if self._state is not _State.OPEN:
+            self._finish(None, reason or "closed before the connection opened", False, cause)
+            return
+        self._close_cause = cause
+        self._start_close(code, reason, now)
+
+    def _require_open(self) -> None:
+        if self._state is not _State.OPEN:
+            raise LocalProtocolError(f"cannot send while the connection is {self._state.value}")
+
+    def _send_ws(self, event: ws.Event) -> bytes:
+        assert self._ws is not None
+        return self._ws.send(event)
+
+    def _queue(self, data: bytes) -> None:
+        self._outgoing.append(data)
+        self._buffered += len(data)
+
+    # Opening ----------------------------------------------------------------------------------
+
+    def _opened(self, now: float, subprotocol: str | None, extensions: Sequence[Any]) -> None:
+        self._state = _State.OPEN
+        self._timers.clear("handshake")
+        if self.config.ping_interval is not None:
+            self._timers.set("ping", now + self.config.ping_interval)
+        names = tuple(extension.name for extension in extensions)
+        self._deflate = next((e for e in extensions if isinstance(e, _BoundedDeflate)), None)
+        self._events.append(ConnectionAccepted(subprotocol, names))
+
+    def _extensions(self) -> list[PerMessageDeflate]:
+        if not self.config.compression:
+            return []
+        return [_BoundedDeflate(self.config.max_message_size, self.config.compression_level)]
+
+    def _handshake_timed_out(self) -> None:
+        raise NotImplementedError
+
+    # Receiving on an open connection ----------------------------------------------------------
+
+    def _receive_frames(self, data: bytes, now: float) -> None:
+        """Read the frames in *data*: a whole, unfragmented, uncompressed text message here,
+        every other frame through wsproto, byte for byte as it arrives."""
+        buffer: bytes | bytearray = data
+        if self._frames:
+            buffer = self._frames
+            buffer += data
+        offset = 0
+        while offset < len(buffer) and self._state is not _State.CLOSED:
+            if self._owed:
+                end = offset + min(self._owed, len(buffer) - offset)
+                self._owed -= end - offset
+                self._to_wsproto(bytes(buffer[offset:end]), now)
+                offset = end
+                continue
+            header = read_header(buffer, offset)
+            if header is None:
+                break
+            end = offset + header.size + header.length
+            if not self._is_simple_text(header):
+                self._fragmented = _fragments(header.first, self._fragmented)
+                self._owed = header.size + header.length
+                continue
+            if end > len(buffer):
+                break
+            payload = buffer[offset + header.size : end]
+            if header.masked:
+                payload = mask(buffer[offset + header.size - 4 : offset + header.size], payload)
+            try:
+                text = payload.decode()
+            except UnicodeDecodeError:  # wsproto says what is wrong
+                self._owed = end - offset
+                continue
+            offset = end
+            self._events.append(TextReceived(text))
+        if buffer is self._frames:
+            del buffer[:offset]
+        elif offset < len(buffer):
+            self._frames = bytearray(buffer[offset:])
+
+    def _is_simple_text(self, header: Header) -> bool:
+        """Whether the frame is a whole text message to read here, not through wsproto."""
+        limit = self.config.max_message_size
+        return (
+            header.first == FIN_TEXT
+            and header.masked is self._MASKED_IN
+            and self._state is _State.OPEN
+            and not self._fragmented
+            and header.length <= (limit if limit is not None else _NO_LIMIT)
+            and minimal(header)
+        )
+
+    def _to_wsproto(self, data: bytes, now: float) -> None:
+        """Give wsproto bytes of one frame: it has at most one event to report."""
+        assert self._ws is not None
+        self._ws.receive_data(data)
+        for event in self._ws.events():
+            self._dispatch(event, now)
+
+    def _dispatch(self, event: ws.Event, now: float) -> None:
+        if isinstance(event, ws.Message):
+            self._receive_fragment(event)
+        elif isinstance(event, ws.Ping):
+            self._events.append(PingReceived(bytes(event.payload)))
+            if self._state is _State.OPEN:
+                self._queue(self._send_ws(event.response()))
+        elif isinstance(event, ws.Pong):
+            self._events.append(PongReceived(bytes(event.payload)))
+            self._pong_received(now)
+        else:
+            assert isinstance(event, ws.CloseConnection)
+            self._close_received(event)
+
+    def _receive_fragment(self, event: ws.Message[Any]) -> None:
+        data = event.data
+        self._message.append(data)
+        # The limit is in bytes: a text fragment counts its UTF-8 length, not its characters.
+        ascii_only = not isinstance(data, str) or data.isascii()
+        self._message_size += len(data) if ascii_only else len(data.encode())
+        limit = self.config.max_message_size
+        if limit is not None and self._message_size > limit:
+            cause = RemoteProtocolError(
+                f"a message is larger than the limit of {limit} bytes", close_code=MESSAGE_TOO_BIG
+            )
+            self._fail(MESSAGE_TOO_BIG, "message too big", cause)
+            return
+        if not event.message_finished:
+            return
+        parts, self._message, self._message_size = self._message, [], 0
+        if isinstance(event, ws.TextMessage):
+            self._events.append(TextReceived("".join(parts)))
+        else:
+            self._events.append(BytesReceived(b"".join(parts)))
+
+    def _close_received(self, event: ws.CloseConnection) -> None:
+        assert self._ws is not None
+        if self._ws.state in (ConnectionState.OPEN, ConnectionState.LOCAL_CLOSING):
+            # wsproto reports a frame it could not parse as a close event without a state change.
+            code = int(event.code)
+            cause = RemoteProtocolError(event.reason or "protocol error", close_code=code)
+            self._fail(code, event.reason or "", cause)
+            return
+        if self._state is _State.OPEN:
+            self._queue(self._send_ws(event.response()))
+            self._events.append(Closing(int(event.code), event.reason or "", True))
+            self._finish(int(event.code), event.reason or "", True)
+        else:
+            self._finish(self._close_code, self._close_reason, True, self._close_cause)
+
+    # Keepalive --------------------------------------------------------------------------------
+
+    def _send_ping(self, now: float) -> None:
+        self._pings_sent += 1
+        self._queue(self._send_ws(ws.Ping(payload=self._pings_sent.to_bytes(4, "big"))))
+        if self.config.ping_timeout is not None:
+            self._timers.set("pong", now + self.config.ping_timeout)
+        else:  # no pong to wait for: the next ping is due an interval on
+            assert self.config.ping_interval is not None  # as this ping's timer was set
+            self._timers.set("ping", now + self.config.ping_interval)
+
+    def _pong_received(self, now: float) -> None:
+        if self._timers.get("pong") is None:
+            return  # an unsolicited pong (RFC 6455 allows them) changes nothing
+        self._timers.clear("pong")
+        assert self.config.ping_interval is not None  # a ping went out on its timer
+        self._timers.set("ping", now + self.config.ping_interval)
+
+    # Closing ----------------------------------------------------------------------------------
+
+    def _start_close(self, code: int, reason: str, now: float) -> None:
+        reason = _fit_reason(reason)
+        self._queue(self._send_ws(ws.CloseConnection(code=code, reason=reason)))
+        self._state = _State.CLOSING
+        self._close_code, self._close_reason = code, reason
+        self._events.append(Closing(code, reason, False))
+        self._timers.clear("ping", "pong")
+        if self.config.close_timeout is not None:
+            self._timers.set("close", now + self.config.close_timeout)
+
+    def _fail(self, code: int, reason: str, cause: ProtocolError) -> None:
+        """Fail the connection (RFC 6455, 7.1.7): send a close frame, then close the transport."""
+        reason = _fit_reason(reason)
+        if self._state is _State.OPEN:
+            self._queue(self._send_ws(ws.CloseConnection(code=code, reason=reason)))
+        self._finish(code, reason, False, cause)
+
+    def _finish(
+        self,
+        code: int | None,
+        reason: str,
+        clean: bool,
+        cause: ProtocolError | None = None,
+    ) -> None:
+        self._state = _State.CLOSED
+        self._timers.clear()
+        self._message, self._message_size = [], 0
+        self._events.append(ConnectionClosed(code, reason, clean, cause))
+        self._outgoing.append(b"")

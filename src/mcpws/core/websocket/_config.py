@@ -1,0 +1,46 @@
+"""The configuration of a WebSocket connection, for either role: :class:`WebSocketConfig`,
+validated on construction."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import attrs
+
+from mcpws.core._checks import int_between, positive_int, positive_int_or_none, positive_or_none
+
+__all__ = ["WebSocketConfig"]
+
+_MIB: Final = 1 << 20
+
+
+@attrs.frozen(kw_only=True)
+class WebSocketConfig:
+    """Limits and timers of a WebSocket connection, for either role. ``None`` switches one off.
+
+    * ``max_message_size``: bytes of one reassembled (and inflated) message; over it, close
+      1009. Enforced while the fragments arrive.
+    * ``compression``: negotiate permessage-deflate when the peer offers it (server) or offer
+      it (client); messages under :data:`COMPRESSION_THRESHOLD` bytes still go uncompressed.
+    * ``compression_level``: zlib's level for the messages sent, 0 (none) to 9 (smallest,
+      slowest). The default, 1, deflates JSON 2 to 3 times as fast as zlib's default (6) for
+      output up to 1.5 times as large, and base64 data, which hardly shrinks, 3 times as fast.
+    * ``ping_interval``, ``ping_timeout``: seconds between keepalive pings, and how long to
+      wait for the pong before failing the connection with 1011.
+    * ``handshake_timeout``: seconds for the opening handshake to complete.
+    * ``close_timeout``: seconds to wait for the peer's close frame after sending ours.
+    * ``max_handshake_size``: bytes of the HTTP request or response head; over it, 431.
+    * ``max_buffer``: the high-water mark of unsent bytes (:attr:`buffered_amount`) above
+      which a driver should stop reading from the peer until it has written; the core itself
+      never drops data.
+    """
+
+    max_message_size: int | None = attrs.field(default=16 * _MIB, validator=positive_int_or_none)
+    compression: bool = True
+    compression_level: int = attrs.field(default=1, validator=int_between(0, 9))
+    ping_interval: float | None = attrs.field(default=20.0, validator=positive_or_none)
+    ping_timeout: float | None = attrs.field(default=20.0, validator=positive_or_none)
+    handshake_timeout: float | None = attrs.field(default=10.0, validator=positive_or_none)
+    close_timeout: float | None = attrs.field(default=10.0, validator=positive_or_none)
+    max_handshake_size: int = attrs.field(default=16 * 1024, validator=positive_int)
+    max_buffer: int = attrs.field(default=4 * _MIB, validator=positive_int)
