@@ -223,7 +223,7 @@ class TestMethodTable:
     def test_no_method_is_declared_twice_for_a_revision(self) -> None:
         from mcpws.core.mcp import _methods
 
-        pairs = [(d[0], rev) for d in _methods._DECLARATIONS for rev in d[5]]
+        pairs = [(d.method, rev) for d in _methods._DECLARATIONS for rev in d.revisions]
         assert len(pairs) == len(set(pairs)) == len(mcp.METHODS)
 
     def test_the_table_knows_each_method_per_revision(self) -> None:
@@ -236,6 +236,81 @@ class TestMethodTable:
         assert (spec.kind, spec.direction) == (mcp.Kind.REQUEST, mcp.Direction.CLIENT_TO_SERVER)
         assert (spec.params, spec.result) == (mcp.CallToolRequestParams, mcp.CallToolResult)
         assert spec.input_required
+
+    def test_every_request_names_its_capability_or_none(self) -> None:
+        """A request's capability is a member its receiver's capabilities have in the
+        revision (and at most a flag inside it), or :data:`mcp.NO_CAPABILITY` said outright;
+        a notification's is always the latter."""
+        receivers = ((mcp.ServerCapabilities, True), (mcp.ClientCapabilities, False))
+        for (method, revision), spec in mcp.METHODS.items():
+            capability = spec.capability
+            if spec.kind is mcp.Kind.NOTIFICATION or capability is mcp.NO_CAPABILITY:
+                assert capability is mcp.NO_CAPABILITY, method
+                continue
+            assert isinstance(capability, tuple), method
+            assert 1 <= len(capability) <= 2, method
+            assert all(isinstance(part, str) and part for part in capability), method
+            for cls, by_client in receivers:
+                if not spec.direction.allows(by_client):
+                    continue
+                field = attrs.fields_dict(cls).get(capability[0])
+                assert field is not None, f"{cls.__name__} has no {capability[0]} for {method}"
+                since = field.metadata.get("since") or revision
+                until = field.metadata.get("until") or revision
+                assert since <= revision <= until, f"{method} in {revision}: {capability[0]}"
+        table = mcp.METHODS
+        assert table["ping", "2025-03-26"].capability is mcp.NO_CAPABILITY
+        assert table["completion/complete", "2024-11-05"].capability is mcp.NO_CAPABILITY
+        assert table["completion/complete", "2025-03-26"].capability == ("completions",)
+        assert table["resources/unsubscribe", "2025-11-25"].capability == ("resources", "subscribe")
+
+    def test_a_request_cannot_be_declared_without_its_capability(self) -> None:
+        from mcpws.core.mcp import _methods
+
+        declare: Any = _methods._Request
+        c2s, everywhere = mcp.Direction.CLIENT_TO_SERVER, ("2025-11-25",)
+        with pytest.raises(TypeError, match="revisions"):
+            declare("x/y", c2s, mcp.RequestParams, mcp.Result, everywhere)
+        for wrong in (None, "", "a.b.c", "tools.", 1):
+            with pytest.raises(ValueError, match=r"x/y: a capability is name or name\.flag"):
+                declare("x/y", c2s, mcp.RequestParams, mcp.Result, wrong, everywhere)
+        with pytest.raises(ValueError, match="x/y: task or input answers outside"):
+            declare("x/y", c2s, mcp.RequestParams, mcp.Result, "tools", everywhere,
+                    task_augmented=("2025-06-18",))  # fmt: skip
+        none = declare("x/y", c2s, mcp.RequestParams, mcp.Result, mcp.NO_CAPABILITY, everywhere)
+        assert none.spec("2025-11-25").capability is mcp.NO_CAPABILITY
+
+    def test_the_table_refuses_declarations_that_disagree(self) -> None:
+        from mcpws.core.mcp import _methods
+
+        both, note = mcp.Direction.BOTH, _methods._Notification
+        first = note("notifications/x", both, mcp.NotificationParams, ("2025-06-18",))
+        again = note("notifications/x", both, mcp.NotificationParams, ("2025-06-18",))
+        with pytest.raises(ValueError, match="notifications/x is declared twice in MCP 2025-06-18"):
+            _methods._build([first, again])
+        other = note("notifications/x", both, mcp.NotificationParams, ("2025-11-25",), utility=True)
+        with pytest.raises(ValueError, match="notifications/x: its declarations disagree"):
+            _methods._build([first, other])
+
+    def test_utilities_and_reserved_methods_whatever_the_revision(self) -> None:
+        from mcpws.core.mcp import _methods
+
+        assert sorted(_methods.UTILITY_METHODS) == [
+            "notifications/cancelled",
+            "notifications/message",
+            "notifications/progress",
+            "ping",
+        ]
+        assert sorted(_methods.RESERVED_METHODS) == [
+            "initialize",
+            "notifications/cancelled",
+            "notifications/initialized",
+            "notifications/progress",
+            "server/discover",
+        ]
+        for spec in mcp.METHODS.values():
+            assert spec.utility is (spec.method in _methods.UTILITY_METHODS)
+            assert spec.reserved is (spec.method in _methods.RESERVED_METHODS)
 
     def test_directions_say_who_may_send(self) -> None:
         assert mcp.Direction.BOTH.allows(True)

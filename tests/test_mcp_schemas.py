@@ -475,3 +475,87 @@ def test_revision_metadata_matches_the_definition(revision: str, cls: type[mcp.M
     members, needed = _members(cls, revision)
     assert members == declared, f"members {sorted(members ^ declared)} disagree"
     assert needed == required, f"required members {sorted(needed ^ required)} disagree"
+
+
+# The method table's other facts against the schemas ---------------------------------------------
+#
+# The schemas say, in their capabilities, which capability gates a request: each is named after
+# the methods it gates (``tools`` gates ``tools/*``, ``completions`` ``completion/complete``),
+# and where no member is so named (``ping``, ``initialize``, ``completion/complete`` in
+# 2024-11-05) none gates the request. They say which requests may run as tasks
+# (``tasks.requests`` in 2025-11-25) and which results may be an ``InputRequiredResult`` (the
+# ``*ResultResponse`` definitions of 2026-07-28).
+
+_REQUESTS = [spec for spec in SPECS if spec.kind is mcp.Kind.REQUEST]
+
+
+def _receivers(spec: mcp.MethodSpec) -> list[str]:
+    """The capabilities definitions of those who may receive the request *spec*."""
+    return [
+        name
+        for name, by_client in (("ServerCapabilities", True), ("ClientCapabilities", False))
+        if spec.direction.allows(by_client)
+    ]
+
+
+def _member(definition: dict[str, Any], path: tuple[str, ...], revision: str) -> bool:
+    """Whether *path* leads through the members *definition* declares."""
+    for name in path:
+        while "$ref" in definition:
+            definition = schemas.definitions(revision)[definition["$ref"].rsplit("/", 1)[-1]]
+        if name not in definition.get("properties", {}):
+            return False
+        definition = definition["properties"][name]
+    return True
+
+
+@pytest.mark.parametrize("spec", _REQUESTS, ids=[f"{s.revision}-{s.method}" for s in _REQUESTS])
+def test_the_capability_of_each_request_is_the_schemas(spec: mcp.MethodSpec) -> None:
+    group = spec.method.split("/")[0]
+    for receiver in _receivers(spec):
+        definition = schemas.definitions(spec.revision)[receiver]
+        named = [
+            name for name in (group, f"{group}s") if name in _declared(definition, spec.revision)[0]
+        ]
+        if spec.capability is mcp.NO_CAPABILITY:
+            assert named == [], f"MCP {spec.revision} {receiver} has {named} for {spec.method}"
+            continue
+        assert named == [spec.capability[0]], f"{receiver} names {named}"
+        assert _member(definition, spec.capability, spec.revision), (
+            f"MCP {spec.revision} {receiver} has no {'.'.join(spec.capability)}"
+        )
+
+
+@pytest.mark.parametrize("revision", REVISIONS)
+def test_the_requests_that_may_run_as_tasks_are_the_schemas(revision: str) -> None:
+    for receiver, by_client in (("ServerCapabilities", True), ("ClientCapabilities", False)):
+        definition = schemas.definitions(revision)[receiver]
+        declared: set[str] = set()
+        if _member(definition, ("tasks", "requests"), revision):
+            groups = definition["properties"]["tasks"]["properties"]["requests"]["properties"]
+            declared = {
+                f"{group}/{name}" for group, value in groups.items() for name in value["properties"]
+            }
+        ours = {
+            spec.method
+            for spec in mcp.methods_of(revision, kind=mcp.Kind.REQUEST, sender_is_client=by_client)
+            if spec.task_result is not None
+        }
+        assert ours == declared, f"MCP {revision} {receiver}: {sorted(ours ^ declared)} disagree"
+
+
+@pytest.mark.parametrize("spec", _REQUESTS, ids=[f"{s.revision}-{s.method}" for s in _REQUESTS])
+def test_the_requests_input_may_answer_are_the_schemas(spec: mcp.MethodSpec) -> None:
+    assert spec.result is not None
+    definitions = schemas.definitions(spec.revision)
+    if "InputRequiredResult" not in definitions:
+        assert not spec.input_required
+        return
+    response = definitions[f"{_definition(spec.result, spec.revision)}Response"]
+    answers = {
+        part["$ref"].rsplit("/", 1)[-1]
+        for part in response["properties"]["result"].get(
+            "anyOf", [response["properties"]["result"]]
+        )
+    }
+    assert ("InputRequiredResult" in answers) is spec.input_required, sorted(answers)

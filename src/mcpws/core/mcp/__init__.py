@@ -4,7 +4,8 @@
   the official schemas, built from JSON values with ``Cls.from_json(value)`` and turned back
   with ``obj.to_json()``; unknown members are kept in ``obj.extra``.
 * :data:`METHODS` is the one table, keyed on ``(method, revision)``, of each method's kind,
-  direction and types; :func:`decode_params` and :func:`decode_result` use it.
+  direction, types and the capability its receiver needs (or :data:`NO_CAPABILITY`);
+  :func:`decode_params`, :func:`decode_result` and the sessions use it.
 * :mod:`mcpws.core.versions` lists the revisions and negotiates between them.
 """
 
@@ -12,12 +13,14 @@ from mcpws.core.mcp._methods import (
     HEADER_MISMATCH as HEADER_MISMATCH,
     METHODS as METHODS,
     MISSING_REQUIRED_CLIENT_CAPABILITY as MISSING_REQUIRED_CLIENT_CAPABILITY,
+    NO_CAPABILITY as NO_CAPABILITY,
     UNSUPPORTED_PROTOCOL_VERSION as UNSUPPORTED_PROTOCOL_VERSION,
     URL_ELICITATION_REQUIRED as URL_ELICITATION_REQUIRED,
     Direction as Direction,
     Kind as Kind,
     MethodSpec as MethodSpec,
     MissingRequiredClientCapabilityData as MissingRequiredClientCapabilityData,
+    NoCapability as NoCapability,
     UnsupportedProtocolVersionData as UnsupportedProtocolVersionData,
     decode_params as decode_params,
     decode_result as decode_result,
@@ -150,6 +153,7 @@ __all__ = [
     "META_SUBSCRIPTION_ID",
     "METHODS",
     "MISSING_REQUIRED_CLIENT_CAPABILITY",
+    "NO_CAPABILITY",
     "UNSUPPORTED_PROTOCOL_VERSION",
     "URL_ELICITATION_REQUIRED",
     "Annotations",
@@ -210,6 +214,7 @@ __all__ = [
     "Model",
     "ModelHint",
     "ModelPreferences",
+    "NoCapability",
     "NotificationParams",
     "NumberSchema",
     "PaginatedRequestParams",

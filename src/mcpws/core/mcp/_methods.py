@@ -2,14 +2,18 @@
 
 :data:`METHODS` is built from a short list of declarations, each naming the revisions it holds
 for, and is the single source the sessions consult: whether a method exists in a revision,
-who may send it, whether it is a request or a notification, and how its params and result
-decode.
+who may send it, whether it is a request or a notification, how its params and result
+decode, which capability its receiver must have declared, whether it may run as a task or be
+answered with a request for input, whether it may flow during the handshake and whether only
+the session sends it. A request's declaration cannot leave its capability out: it names one
+or says :data:`NO_CAPABILITY`. :data:`UTILITY_METHODS` and :data:`RESERVED_METHODS` give the
+two facts that hold whatever the revision, for lookups by name alone.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import attrs
@@ -23,12 +27,14 @@ __all__ = [
     "HEADER_MISMATCH",
     "METHODS",
     "MISSING_REQUIRED_CLIENT_CAPABILITY",
+    "NO_CAPABILITY",
     "UNSUPPORTED_PROTOCOL_VERSION",
     "URL_ELICITATION_REQUIRED",
     "Direction",
     "Kind",
     "MethodSpec",
     "MissingRequiredClientCapabilityData",
+    "NoCapability",
     "UnsupportedProtocolVersionData",
     "decode_params",
     "decode_result",
@@ -87,6 +93,19 @@ class Direction(enum.Enum):
         return (self is Direction.CLIENT_TO_SERVER) is sender_is_client
 
 
+class NoCapability(enum.Enum):
+    """The type of :data:`NO_CAPABILITY`."""
+
+    NONE = "none"
+
+    __hash__ = object.__hash__
+
+
+#: What a request says of its capability when none gates it: the receiver serves it whatever
+#: it declared (``ping``, ``initialize``). A notification's capability is this too.
+NO_CAPABILITY: Final = NoCapability.NONE
+
+
 @attrs.frozen
 class MethodSpec:
     """What one method is in one revision.
@@ -94,6 +113,12 @@ class MethodSpec:
     ``result`` is ``None`` for a notification. ``task_result`` is the result a request that
     asked to run as a task gets instead (2025-11-25), and ``input_required`` says whether the
     server may answer with an :class:`~mcpws.core.mcp.InputRequiredResult` (2026-07-28).
+
+    ``capability`` is what the receiver of a request must have declared to serve it: the path
+    to a member of its capabilities, ``("tools",)``, or to a flag inside one,
+    ``("resources", "subscribe")``; or :data:`NO_CAPABILITY`. ``utility`` says whether the
+    method may flow while a handshake is under way, and ``reserved`` whether only the session
+    sends it, through its own commands; neither depends on the revision.
     """
 
     method: str
@@ -104,132 +129,184 @@ class MethodSpec:
     result: type[Model] | None
     task_result: type[Model] | None = None
     input_required: bool = False
+    capability: tuple[str, ...] | NoCapability = attrs.field(kw_only=True)
+    utility: bool = attrs.field(default=False, kw_only=True)
+    reserved: bool = attrs.field(default=False, kw_only=True)
 
 
-_REQ, _NOTE = Kind.REQUEST, Kind.NOTIFICATION
+def _capability(
+    declaration: _Request, attribute: attrs.Attribute[Any], value: str | NoCapability
+) -> None:
+    """Refuse a capability that is neither :data:`NO_CAPABILITY` nor ``name`` or
+    ``name.flag``."""
+    if value is NO_CAPABILITY:
+        return
+    if not (isinstance(value, str) and 1 <= len(value.split(".")) <= 2 and all(value.split("."))):
+        raise ValueError(f"{declaration.method}: a capability is name or name.flag, not {value!r}")
+
+
+@attrs.frozen
+class _Request:
+    """A request's declaration. Its capability comes before its revisions and has no
+    default: a declaration that leaves it out fails at import. ``task_augmented`` and
+    ``input_required`` name the revisions where those answers may come."""
+
+    method: str
+    direction: Direction
+    params: type[Model]
+    result: type[Model]
+    capability: str | NoCapability = attrs.field(validator=_capability)
+    revisions: tuple[str, ...]
+    task_augmented: tuple[str, ...] = attrs.field(default=(), kw_only=True)
+    input_required: tuple[str, ...] = attrs.field(default=(), kw_only=True)
+    utility: bool = attrs.field(default=False, kw_only=True)
+    reserved: bool = attrs.field(default=False, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        if not set(self.task_augmented + self.input_required) <= set(self.revisions):
+            raise ValueError(f"{self.method}: task or input answers outside its revisions")
+
+    def spec(self, revision: str) -> MethodSpec:
+        """What the request is in *revision*."""
+        capability = self.capability
+        return MethodSpec(
+            self.method,
+            revision,
+            Kind.REQUEST,
+            self.direction,
+            self.params,
+            self.result,
+            t.CreateTaskResult if revision in self.task_augmented else None,
+            revision in self.input_required,
+            capability=capability if capability is NO_CAPABILITY else tuple(capability.split(".")),
+            utility=self.utility,
+            reserved=self.reserved,
+        )
+
+
+@attrs.frozen
+class _Notification:
+    """A notification's declaration."""
+
+    method: str
+    direction: Direction
+    params: type[Model]
+    revisions: tuple[str, ...]
+    utility: bool = attrs.field(default=False, kw_only=True)
+    reserved: bool = attrs.field(default=False, kw_only=True)
+
+    def spec(self, revision: str) -> MethodSpec:
+        """What the notification is in *revision*."""
+        return MethodSpec(
+            self.method,
+            revision,
+            Kind.NOTIFICATION,
+            self.direction,
+            self.params,
+            None,
+            capability=NO_CAPABILITY,
+            utility=self.utility,
+            reserved=self.reserved,
+        )
+
+
 _C2S, _S2C, _BOTH = Direction.CLIENT_TO_SERVER, Direction.SERVER_TO_CLIENT, Direction.BOTH
+_NONE: Final = NO_CAPABILITY
 _ALL: Final = REVISIONS
 _HANDSHAKE: Final = HANDSHAKE_REVISIONS
 _STATELESS: Final = ("2026-07-28",)
 _TASKS: Final = ("2025-11-25",)
 _ELICITATION: Final = ("2025-06-18", "2025-11-25")
+_COMPLETIONS: Final = tuple(revision for revision in REVISIONS if revision != "2024-11-05")
 
-# (method, kind, direction, params, result, revisions)
-_DECLARATIONS: Final[tuple[tuple[str, Kind, Direction, type[Model], Any, tuple[str, ...]], ...]] = (
+_R, _N = _Request, _Notification
+_DECLARATIONS: Final[tuple[_Request | _Notification, ...]] = (
     # Lifecycle and utilities
-    ("initialize", _REQ, _C2S, t.InitializeRequestParams, t.InitializeResult, _HANDSHAKE),
-    ("notifications/initialized", _NOTE, _C2S, t.NotificationParams, None, _HANDSHAKE),
-    ("ping", _REQ, _BOTH, t.RequestParams, t.Result, _HANDSHAKE),
-    ("server/discover", _REQ, _C2S, t.RequestParams, t.DiscoverResult, _STATELESS),
-    ("notifications/cancelled", _NOTE, _BOTH, t.CancelledNotificationParams, None, _ALL),
-    ("notifications/progress", _NOTE, _BOTH, t.ProgressNotificationParams, None, _HANDSHAKE),
-    ("notifications/progress", _NOTE, _S2C, t.ProgressNotificationParams, None, _STATELESS),
+    _R("initialize", _C2S, t.InitializeRequestParams, t.InitializeResult, _NONE, _HANDSHAKE,
+       reserved=True),
+    _N("notifications/initialized", _C2S, t.NotificationParams, _HANDSHAKE, reserved=True),
+    _R("ping", _BOTH, t.RequestParams, t.Result, _NONE, _HANDSHAKE, utility=True),
+    _R("server/discover", _C2S, t.RequestParams, t.DiscoverResult, _NONE, _STATELESS,
+       reserved=True),
+    _N("notifications/cancelled", _BOTH, t.CancelledNotificationParams, _ALL, utility=True,
+       reserved=True),
+    _N("notifications/progress", _BOTH, t.ProgressNotificationParams, _HANDSHAKE, utility=True,
+       reserved=True),
+    _N("notifications/progress", _S2C, t.ProgressNotificationParams, _STATELESS, utility=True,
+       reserved=True),
     # Tools
-    ("tools/list", _REQ, _C2S, t.PaginatedRequestParams, t.ListToolsResult, _ALL),
-    ("tools/call", _REQ, _C2S, t.CallToolRequestParams, t.CallToolResult, _ALL),
-    ("notifications/tools/list_changed", _NOTE, _S2C, t.NotificationParams, None, _ALL),
+    _R("tools/list", _C2S, t.PaginatedRequestParams, t.ListToolsResult, "tools", _ALL),
+    _R("tools/call", _C2S, t.CallToolRequestParams, t.CallToolResult, "tools", _ALL,
+       task_augmented=_TASKS, input_required=_STATELESS),
+    _N("notifications/tools/list_changed", _S2C, t.NotificationParams, _ALL),
     # Resources
-    ("resources/list", _REQ, _C2S, t.PaginatedRequestParams, t.ListResourcesResult, _ALL),
-    (
-        "resources/templates/list",
-        _REQ,
-        _C2S,
-        t.PaginatedRequestParams,
-        t.ListResourceTemplatesResult,
-        _ALL,
-    ),
-    ("resources/read", _REQ, _C2S, t.ReadResourceRequestParams, t.ReadResourceResult, _ALL),
-    ("resources/subscribe", _REQ, _C2S, t.SubscribeRequestParams, t.Result, _HANDSHAKE),
-    ("resources/unsubscribe", _REQ, _C2S, t.UnsubscribeRequestParams, t.Result, _HANDSHAKE),
-    ("notifications/resources/list_changed", _NOTE, _S2C, t.NotificationParams, None, _ALL),
-    (
-        "notifications/resources/updated",
-        _NOTE,
-        _S2C,
-        t.ResourceUpdatedNotificationParams,
-        None,
-        _ALL,
-    ),
+    _R("resources/list", _C2S, t.PaginatedRequestParams, t.ListResourcesResult, "resources",
+       _ALL),
+    _R("resources/templates/list", _C2S, t.PaginatedRequestParams,
+       t.ListResourceTemplatesResult, "resources", _ALL),
+    _R("resources/read", _C2S, t.ReadResourceRequestParams, t.ReadResourceResult, "resources",
+       _ALL, input_required=_STATELESS),
+    _R("resources/subscribe", _C2S, t.SubscribeRequestParams, t.Result, "resources.subscribe",
+       _HANDSHAKE),
+    _R("resources/unsubscribe", _C2S, t.UnsubscribeRequestParams, t.Result,
+       "resources.subscribe", _HANDSHAKE),
+    _N("notifications/resources/list_changed", _S2C, t.NotificationParams, _ALL),
+    _N("notifications/resources/updated", _S2C, t.ResourceUpdatedNotificationParams, _ALL),
     # Prompts
-    ("prompts/list", _REQ, _C2S, t.PaginatedRequestParams, t.ListPromptsResult, _ALL),
-    ("prompts/get", _REQ, _C2S, t.GetPromptRequestParams, t.GetPromptResult, _ALL),
-    ("notifications/prompts/list_changed", _NOTE, _S2C, t.NotificationParams, None, _ALL),
-    # Logging and completion
-    ("logging/setLevel", _REQ, _C2S, t.SetLevelRequestParams, t.Result, _HANDSHAKE),
-    ("notifications/message", _NOTE, _S2C, t.LoggingMessageNotificationParams, None, _ALL),
-    ("completion/complete", _REQ, _C2S, t.CompleteRequestParams, t.CompleteResult, _ALL),
+    _R("prompts/list", _C2S, t.PaginatedRequestParams, t.ListPromptsResult, "prompts", _ALL),
+    _R("prompts/get", _C2S, t.GetPromptRequestParams, t.GetPromptResult, "prompts", _ALL,
+       input_required=_STATELESS),
+    _N("notifications/prompts/list_changed", _S2C, t.NotificationParams, _ALL),
+    # Logging and completion (2024-11-05 had no capability for completion)
+    _R("logging/setLevel", _C2S, t.SetLevelRequestParams, t.Result, "logging", _HANDSHAKE),
+    _N("notifications/message", _S2C, t.LoggingMessageNotificationParams, _ALL, utility=True),
+    _R("completion/complete", _C2S, t.CompleteRequestParams, t.CompleteResult, _NONE,
+       ("2024-11-05",)),
+    _R("completion/complete", _C2S, t.CompleteRequestParams, t.CompleteResult, "completions",
+       _COMPLETIONS),
     # Requests to the client (handshake era)
-    (
-        "sampling/createMessage",
-        _REQ,
-        _S2C,
-        t.CreateMessageRequestParams,
-        t.CreateMessageResult,
-        _HANDSHAKE,
-    ),
-    ("roots/list", _REQ, _S2C, t.RequestParams, t.ListRootsResult, _HANDSHAKE),
-    ("notifications/roots/list_changed", _NOTE, _C2S, t.NotificationParams, None, _HANDSHAKE),
-    ("elicitation/create", _REQ, _S2C, t.ElicitRequestFormParams, t.ElicitResult, _ELICITATION),
-    (
-        "notifications/elicitation/complete",
-        _NOTE,
-        _S2C,
-        t.ElicitationCompleteNotificationParams,
-        None,
-        _TASKS,
-    ),
+    _R("sampling/createMessage", _S2C, t.CreateMessageRequestParams, t.CreateMessageResult,
+       "sampling", _HANDSHAKE, task_augmented=_TASKS),
+    _R("roots/list", _S2C, t.RequestParams, t.ListRootsResult, "roots", _HANDSHAKE),
+    _N("notifications/roots/list_changed", _C2S, t.NotificationParams, _HANDSHAKE),
+    _R("elicitation/create", _S2C, t.ElicitRequestFormParams, t.ElicitResult, "elicitation",
+       _ELICITATION, task_augmented=_TASKS),
+    _N("notifications/elicitation/complete", _S2C, t.ElicitationCompleteNotificationParams,
+       _TASKS),
     # Tasks (2025-11-25)
-    ("tasks/get", _REQ, _BOTH, t.TaskIdParams, t.GetTaskResult, _TASKS),
-    ("tasks/result", _REQ, _BOTH, t.TaskIdParams, t.GetTaskPayloadResult, _TASKS),
-    ("tasks/cancel", _REQ, _BOTH, t.TaskIdParams, t.CancelTaskResult, _TASKS),
-    ("tasks/list", _REQ, _BOTH, t.PaginatedRequestParams, t.ListTasksResult, _TASKS),
-    ("notifications/tasks/status", _NOTE, _BOTH, t.TaskStatusNotificationParams, None, _TASKS),
+    _R("tasks/get", _BOTH, t.TaskIdParams, t.GetTaskResult, "tasks", _TASKS),
+    _R("tasks/result", _BOTH, t.TaskIdParams, t.GetTaskPayloadResult, "tasks", _TASKS),
+    _R("tasks/cancel", _BOTH, t.TaskIdParams, t.CancelTaskResult, "tasks", _TASKS),
+    _R("tasks/list", _BOTH, t.PaginatedRequestParams, t.ListTasksResult, "tasks", _TASKS),
+    _N("notifications/tasks/status", _BOTH, t.TaskStatusNotificationParams, _TASKS),
     # Subscriptions (2026-07-28)
-    (
-        "subscriptions/listen",
-        _REQ,
-        _C2S,
-        t.SubscriptionsListenRequestParams,
-        t.SubscriptionsListenResult,
-        _STATELESS,
-    ),
-    (
-        "notifications/subscriptions/acknowledged",
-        _NOTE,
-        _S2C,
-        t.SubscriptionsAcknowledgedNotificationParams,
-        None,
-        _STATELESS,
-    ),
-)
-
-#: The methods a request can ask to run as a task in 2025-11-25.
-_TASK_AUGMENTED: Final = frozenset({"tools/call", "sampling/createMessage", "elicitation/create"})
-#: The methods the server may answer with an InputRequiredResult in 2026-07-28.
-_INPUT_REQUIRED: Final = frozenset({"tools/call", "prompts/get", "resources/read"})
+    _R("subscriptions/listen", _C2S, t.SubscriptionsListenRequestParams,
+       t.SubscriptionsListenResult, _NONE, _STATELESS),
+    _N("notifications/subscriptions/acknowledged", _S2C,
+       t.SubscriptionsAcknowledgedNotificationParams, _STATELESS),
+)  # fmt: skip
 
 
-def _build() -> dict[tuple[str, str], MethodSpec]:
+def _build(declarations: Iterable[_Request | _Notification]) -> dict[tuple[str, str], MethodSpec]:
+    """Expand *declarations* into the table, one entry per (method, revision); raises
+    :class:`ValueError` for a method declared twice in a revision, or for rows of one method
+    that disagree on what does not depend on the revision."""
     table: dict[tuple[str, str], MethodSpec] = {}
-    for method, kind, direction, params, result, revisions in _DECLARATIONS:
-        for revision in revisions:
-            table[method, revision] = MethodSpec(
-                method,
-                revision,
-                kind,
-                direction,
-                params,
-                result,
-                task_result=t.CreateTaskResult
-                if revision in _TASKS and method in _TASK_AUGMENTED
-                else None,
-                input_required=revision in _STATELESS and method in _INPUT_REQUIRED,
-            )
+    traits: dict[str, tuple[bool, bool]] = {}
+    for declaration in declarations:
+        method = declaration.method
+        own = (declaration.utility, declaration.reserved)
+        if traits.setdefault(method, own) != own:
+            raise ValueError(f"{method}: its declarations disagree on utility or reserved")
+        for revision in declaration.revisions:
+            if (method, revision) in table:
+                raise ValueError(f"{method} is declared twice in MCP {revision}")
+            table[method, revision] = declaration.spec(revision)
     return table
 
 
 #: Every (method, revision) pair mcpws knows, and what it is.
-METHODS: Final[Mapping[tuple[str, str], MethodSpec]] = _build()
+METHODS: Final[Mapping[tuple[str, str], MethodSpec]] = _build(_DECLARATIONS)
 
 
 def method_spec(method: str, revision: str) -> MethodSpec | None:
@@ -238,6 +315,11 @@ def method_spec(method: str, revision: str) -> MethodSpec | None:
 
 
 _NAMES: Final = frozenset(method for method, _ in METHODS)
+
+#: The methods that may flow while a handshake is under way, whatever the revision.
+UTILITY_METHODS: Final = frozenset(spec.method for spec in METHODS.values() if spec.utility)
+#: The methods only the session sends, through its own commands, whatever the revision.
+RESERVED_METHODS: Final = frozenset(spec.method for spec in METHODS.values() if spec.reserved)
 
 
 def is_extension(method: str) -> bool:

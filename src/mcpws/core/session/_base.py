@@ -44,7 +44,12 @@ from mcpws.core.mcp import (
     is_extension,
     method_spec,
 )
-from mcpws.core.mcp._methods import MethodSpec
+from mcpws.core.mcp._methods import (
+    NO_CAPABILITY,
+    RESERVED_METHODS,
+    UTILITY_METHODS,
+    MethodSpec,
+)
 from mcpws.core.mcp._model import json_name
 from mcpws.core.session._config import SHUTTING_DOWN, TOO_MANY_REQUESTS, _Common
 from mcpws.core.session._events import (
@@ -79,41 +84,6 @@ class Unset(enum.Enum):
 #: "Use the configured value": the default of per-call options that ``None`` switches off.
 UNSET: Final = Unset.UNSET
 
-#: Methods that may flow while a handshake is under way.
-_UTILITIES: Final = frozenset(
-    {"ping", "notifications/message", "notifications/progress", "notifications/cancelled"}
-)
-#: Methods only the session itself sends.
-_RESERVED: Final = frozenset(
-    {
-        "initialize",
-        "notifications/initialized",
-        "server/discover",
-        "notifications/cancelled",
-        "notifications/progress",
-    }
-)
-
-#: The capability the receiver of a request must have declared, by method.
-_SERVER_CAPABILITY: Final = {
-    "tools/list": "tools",
-    "tools/call": "tools",
-    "resources/list": "resources",
-    "resources/templates/list": "resources",
-    "resources/read": "resources",
-    "resources/subscribe": "resources",
-    "resources/unsubscribe": "resources",
-    "prompts/list": "prompts",
-    "prompts/get": "prompts",
-    "logging/setLevel": "logging",
-    "completion/complete": "completions",
-}
-_CLIENT_CAPABILITY: Final = {
-    "sampling/createMessage": "sampling",
-    "roots/list": "roots",
-    "elicitation/create": "elicitation",
-}
-_TASKS: Final = frozenset({"tasks/get", "tasks/result", "tasks/cancel", "tasks/list"})
 _STATELESS: Final = frozenset(STATELESS_REVISIONS)
 _ENDED: Final = frozenset({State.FAILED, State.CLOSED})
 #: The one revision with batches.
@@ -123,18 +93,19 @@ Params: TypeAlias = Model | Mapping[str, Any] | None
 TimeoutArg: TypeAlias = float | Literal[Unset.UNSET] | None
 
 
-def missing_capability(method: str, revision: str, capabilities: Capabilities | None) -> str | None:
-    """Name the capability the receiver of *method* lacks, or return ``None``."""
-    if capabilities is None:
+def missing_capability(spec: MethodSpec | None, capabilities: Capabilities | None) -> str | None:
+    """Name the capability the receiver of the request *spec* lacks (an extension's, *spec*
+    ``None``, needs none), or return ``None``."""
+    if capabilities is None or spec is None:
         return None
-    name = _needed(method, revision)
-    if name is None:
+    path = spec.capability
+    if path is NO_CAPABILITY:
         return None
-    value = getattr(capabilities, name, None)
+    value = getattr(capabilities, path[0], None)
     if value is None:
-        return name
-    if method in ("resources/subscribe", "resources/unsubscribe") and not value.get("subscribe"):
-        return "resources.subscribe"
+        return path[0]
+    if len(path) > 1 and not value.get(path[1]):
+        return ".".join(path)
     return None
 
 
@@ -178,20 +149,6 @@ def _plan(cls: type[Model], revision: str) -> tuple[tuple[str, ...], tuple[tuple
         if issubclass(cls, CacheableResult):
             defaults.extend((("ttlMs", 0), ("cacheScope", "private")))
     return tuple(dict.fromkeys(drop)), tuple(defaults)
-
-
-@functools.cache
-def _needed(method: str, revision: str) -> str | None:
-    """The capability the receiver of *method* must have declared, if any.
-
-    ``completion/complete`` needs none in 2024-11-05, which had no capability for it.
-    """
-    if method in _TASKS:
-        return "tasks"
-    name = _SERVER_CAPABILITY.get(method) or _CLIENT_CAPABILITY.get(method)
-    if name == "completions" and revision == "2024-11-05":
-        return None
-    return name
 
 
 class Refusal(Exception):
@@ -390,7 +347,7 @@ class Session:
         they are, and its result is read as a plain :class:`~mcpws.core.mcp.Result`, every
         member in ``extra``. Without it, such a method raises, as a misspelt one should.
         """
-        if method in _RESERVED:
+        if method in RESERVED_METHODS:
             raise LocalProtocolError(f"the session sends {method} itself")
         if not (timeout is UNSET or timeout is None or is_duration(timeout)):
             raise LocalProtocolError(f"timeout must be a positive number or None, not {timeout!r}")
@@ -398,9 +355,9 @@ class Session:
         if extension and not is_extension(method):
             raise LocalProtocolError(f"{method} is a method of MCP, not an extension")
         spec = None if extension else self._spec(method, revision, Kind.REQUEST)
-        step = Input.SEND_UTILITY if method in _UTILITIES else Input.SEND_OPERATION
+        step = Input.SEND_UTILITY if method in UTILITY_METHODS else Input.SEND_OPERATION
         new_state = self._lifecycle.check(step)
-        lacking = missing_capability(method, revision, self.peer_capabilities)
+        lacking = missing_capability(spec, self.peer_capabilities)
         if lacking is not None:
             raise LocalProtocolError(f"the peer did not declare the {lacking} capability")
         request_id = self._next_id
@@ -416,11 +373,11 @@ class Session:
 
     def send_notification(self, method: str, params: Params = None) -> None:
         """Send a notification. Cancellation and progress have their own commands."""
-        if method in _RESERVED:
+        if method in RESERVED_METHODS:
             raise LocalProtocolError(f"the session sends {method} itself, use its command")
         revision = self._sending_revision(method)
         spec = self._spec(method, revision, Kind.NOTIFICATION)
-        step = Input.SEND_UTILITY if method in _UTILITIES else Input.SEND_OPERATION
+        step = Input.SEND_UTILITY if method in UTILITY_METHODS else Input.SEND_OPERATION
         new_state = self._lifecycle.check(step)
         obj = self._encode_params(spec, params)
         self._outbox.append(jsonrpc.encode(Notification(method, obj or None)))
@@ -556,7 +513,7 @@ class Session:
         """Check a peer's request against the table, the lifecycle, the capabilities and
         the limits, and decode its params."""
         method = request.method
-        step = Input.RECEIVE_UTILITY if method in _UTILITIES else Input.RECEIVE_OPERATION
+        step = Input.RECEIVE_UTILITY if method in UTILITY_METHODS else Input.RECEIVE_OPERATION
         new_state = TRANSITIONS.get((self._lifecycle.state, step))
         if new_state is None:
             state = self.state.value
@@ -586,7 +543,7 @@ class Session:
             or not spec.direction.allows(not self.is_client)
         ):
             return f"method not found: {method} (MCP {revision})"
-        lacking = missing_capability(method, revision, self._own_capabilities())
+        lacking = missing_capability(spec, self._own_capabilities())
         if lacking is not None:
             return f"method not found: {method} (no {lacking} capability)"
         return None
@@ -631,7 +588,7 @@ class Session:
         ):
             reason = f"not a notification the peer may send in MCP {revision}"
         else:
-            step = Input.RECEIVE_UTILITY if method in _UTILITIES else Input.RECEIVE_OPERATION
+            step = Input.RECEIVE_UTILITY if method in UTILITY_METHODS else Input.RECEIVE_OPERATION
             if method == "notifications/initialized":
                 step = Input.RECEIVE_INITIALIZED
             if not self._lifecycle.allows(step):
