@@ -10,7 +10,7 @@ from typing import Any, cast
 
 import pytest
 
-from mcpws.app import McpError, answer, is_loopback, settles
+from mcpws.app import McpError
 from mcpws.core.errors import InvalidParams, LocalProtocolError
 from mcpws.core.jsonrpc import INTERNAL_ERROR, ErrorObject
 from mcpws.core.mcp import ClientCapabilities, ListToolsResult, Model, PaginatedRequestParams
@@ -23,6 +23,7 @@ from mcpws.core.session import (
     ResponseReceived,
     ServerSession,
 )
+from mcpws.lowlevel import answer, is_loopback, settles
 
 RESULT = ListToolsResult(tools=[])
 

@@ -23,7 +23,7 @@ PUBLIC = [
 ]
 
 
-@pytest.mark.parametrize("name", PUBLIC)
+@pytest.mark.parametrize("name", [*PUBLIC, "mcpws.lowlevel"])
 def test_all_names_exist_once(name: str) -> None:
     module = importlib.import_module(name)
     assert len(set(module.__all__)) == len(module.__all__)
@@ -64,6 +64,15 @@ def test_packages_reexport_their_private_modules(package: str, privates: tuple[s
     for private in privates:
         module = importlib.import_module(f"{package}.{private}")
         assert set(module.__all__) <= set(public.__all__)
+
+
+def test_lowlevel_holds_what_drivers_are_built_from_and_app_what_applications_use() -> None:
+    lowlevel = importlib.import_module("mcpws.lowlevel")
+    app = importlib.import_module("mcpws.app")
+    assert not set(lowlevel.__all__) & set(app.__all__)
+    for private in ("_kernel", "_pumping", "_registry"):
+        module = importlib.import_module(f"mcpws.app.{private}")
+        assert set(module.__all__) <= set(lowlevel.__all__)
 
 
 def test_the_drivers_offer_one_api() -> None:

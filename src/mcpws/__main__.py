@@ -46,17 +46,18 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 from urllib.parse import urlsplit
 
 from mcpws._version import __version__
-from mcpws.app import Client, McpError, Server, is_loopback
+from mcpws.app import Client, McpError, Server
 from mcpws.core.errors import LocalProtocolError, McpwsError
 from mcpws.core.mcp import CallToolResult, Model, is_extension
 from mcpws.core.versions import REVISIONS
 from mcpws.core.websocket import DEFAULT_ORIGINS, LOOPBACK_HOSTS
+from mcpws.lowlevel import DRIVERS, is_loopback
 
 __all__ = ["main"]
 
@@ -366,9 +367,14 @@ def _serving_line(app: Server, args: argparse.Namespace, port: int) -> str:
 
 async def _serve(args: argparse.Namespace, write: Callable[[str], object]) -> int:
     app = _load(args.app)
-    if args.loop == "trio":
-        return await _serve_trio(app, args, write)
-    return await _serve_asyncio(app, args, write)
+    serve = _SERVES.get(args.loop)
+    if serve is None:
+        raise _Failure(f"the {args.loop} driver cannot serve from the command line", 2)
+    return await serve(app, args, write)
+
+
+#: How each driver serves until a signal stops it.
+_SERVES = {"trio": _serve_trio, "asyncio": _serve_asyncio}
 
 
 # The demo -------------------------------------------------------------------------------
@@ -377,7 +383,7 @@ async def _serve(args: argparse.Namespace, write: Callable[[str], object]) -> in
 async def _demo(args: argparse.Namespace, write: Callable[[str], object]) -> int:
     from mcpws._demo import demo_server, run_demo
 
-    driver = importlib.import_module(f"mcpws.{args.loop}")
+    driver = DRIVERS[args.loop].load()
     async with driver.serving(demo_server()) as listening:
         url = listening.url
         write(f"mcpws {__version__} demo: the demo server listens on {url} ({args.loop})")
@@ -390,25 +396,15 @@ async def _demo(args: argparse.Namespace, write: Callable[[str], object]) -> int
 # Requests -------------------------------------------------------------------------------
 
 
-@asynccontextmanager
-async def _deadline(loop: str, timeout: float | None) -> AsyncIterator[None]:
+def _deadline(loop: str, timeout: float | None) -> AbstractAsyncContextManager[object]:
     """Give the block *timeout* seconds (``None``: no limit), then raise ``TimeoutError``."""
     if timeout is None:
-        yield
-    elif loop == "trio":
-        import trio
-
-        with trio.move_on_after(timeout) as scope:
-            yield
-        if scope.cancelled_caught:
-            raise TimeoutError
-    else:
-        async with asyncio.timeout(timeout):
-            yield
+        return contextlib.nullcontext()
+    return DRIVERS[loop].fail_after(timeout)
 
 
 async def _request(args: argparse.Namespace, write: Callable[[str], object]) -> int:
-    connect = importlib.import_module(f"mcpws.{args.loop}").connect
+    connect = DRIVERS[args.loop].load().connect
     options = _revisions(args.revision)
     if args.timeout is not None:  # the one deadline: no request times out sooner by itself
         options.update(open_timeout=args.timeout, request_timeout=None)
@@ -457,7 +453,7 @@ class _Help(argparse.RawDescriptionHelpFormatter):
 
 #: The ``--loop`` option: the driver a command runs on.
 _LOOP: dict[str, Any] = {
-    "choices": ("trio", "asyncio"),
+    "choices": tuple(DRIVERS),
     "default": "trio",
     "help": "the event loop and driver to run on (default: trio)",
 }
@@ -574,12 +570,7 @@ def _run(args: argparse.Namespace, write: Callable[[str], object]) -> int:
     reported by its first error."""
     command = {"demo": _demo, "serve": _serve}.get(args.command, _request)
     try:
-        if args.loop == "trio":
-            import trio
-
-            status: int = trio.run(command, args, write)
-        else:
-            status = asyncio.run(command(args, write))
+        status: int = DRIVERS[args.loop].run(command, args, write)
     except BaseExceptionGroup as group:
         leaf: BaseException = group
         while isinstance(leaf, BaseExceptionGroup):

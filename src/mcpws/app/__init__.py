@@ -2,7 +2,7 @@
 to use one, and what their handlers see (:class:`Context`).
 
 Nothing here does I/O; the drivers (``mcpws.trio``, ``mcpws.asyncio``) run them over real
-connections.
+connections, and what a driver is built from is in :mod:`mcpws.lowlevel`.
 """
 
 from mcpws.app._client import Client as Client, RequestHandler as RequestHandler
@@ -17,14 +17,8 @@ from mcpws.app._context import (
 from mcpws.app._driving import (
     Answer as Answer,
     ConnectError as ConnectError,
-    Handler as Handler,
-    Opening as Opening,
     Reconnect as Reconnect,
     ReconnectCallback as ReconnectCallback,
-    admit as admit,
-    answer as answer,
-    is_loopback as is_loopback,
-    settles as settles,
 )
 from mcpws.app._schema import (
     SchemaError as SchemaError,
@@ -41,20 +35,14 @@ __all__ = [
     "ConnectError",
     "ConnectionLost",
     "Context",
-    "Handler",
     "Link",
     "McpError",
-    "Opening",
     "ProgressCallback",
     "Reconnect",
     "ReconnectCallback",
     "RequestHandler",
     "SchemaError",
     "Server",
-    "admit",
-    "answer",
     "check_arguments",
     "input_schema",
-    "is_loopback",
-    "settles",
 ]

@@ -38,18 +38,7 @@ from mcpws.core.session import (
     SessionInitialized,
 )
 
-__all__ = [
-    "Answer",
-    "ConnectError",
-    "Handler",
-    "Opening",
-    "Reconnect",
-    "ReconnectCallback",
-    "admit",
-    "answer",
-    "is_loopback",
-    "settles",
-]
+__all__ = ["Answer", "ConnectError", "Reconnect", "ReconnectCallback"]
 
 _log = logging.getLogger("mcpws")
 

@@ -18,6 +18,7 @@ from mcpws.app._context import Link, McpError
 from mcpws.app._driving import (
     Answer,
     ConnectError,
+    Opening,
     Reconnect,
     ReconnectCallback,
     admit,
@@ -48,6 +49,8 @@ __all__ = [
     "Serving",
     "check_port",
     "come_back",
+    "connect_options",
+    "follow_opening",
     "for_the_client",
     "same_options",
     "serve_options",
@@ -66,6 +69,23 @@ def for_the_client(event: RequestReceived, pump: Link) -> Answer:
     if pump.client is None:
         raise McpError(METHOD_NOT_FOUND, "the client is not ready")
     return pump.client.handle(event)
+
+
+def follow_opening(pump: Kernel, client: Client | None, opened: Callable[[], object]) -> Opening:
+    """Follow a client connection's opening: *opened* is called once the session has opened
+    or the connection has ended (the :class:`Opening` returned says which); the server's
+    notifications go on to the listener of *client*, the client the pump serves."""
+    watch = Opening()
+
+    def note(event: object) -> None:
+        watch.note(event)
+        if watch.done:
+            opened()
+        pump.pass_on(event)
+
+    pump.on_event = note
+    pump.client = client
+    return watch
 
 
 def check_port(port: int) -> None:
@@ -239,7 +259,8 @@ def serve_options(
 
 @attrs.frozen(kw_only=True)
 class Dialing:
-    """What a client opens each of its connections with: the URL and ``connect()``'s options."""
+    """What a client opens each of its connections with: the URL and ``connect()``'s
+    options, checked (made by :func:`connect_options`)."""
 
     url: str
     headers: Sequence[tuple[str, str]]
@@ -248,6 +269,8 @@ class Dialing:
     config: WebSocketConfig | None
     session: ClientSessionConfig
     open_timeout: float
+    reconnect: Reconnect | None
+    on_reconnect: ReconnectCallback | None
 
     def connection(self, now: float) -> tuple[ClientConnection, ClientSession]:
         """A new connection core, with a new session, as of *now*."""
@@ -263,17 +286,62 @@ class Dialing:
         return connection, core
 
 
+def connect_options(
+    url: str,
+    *,
+    headers: Sequence[tuple[str, str]] = (),
+    ssl_context: ssl.SSLContext | None = None,
+    origin: str | None = None,
+    config: WebSocketConfig | None = None,
+    session: ClientSessionConfig | None = None,
+    open_timeout: float = 30.0,
+    reconnect: Reconnect | None = None,
+    on_reconnect: ReconnectCallback | None = None,
+    **session_options: Any,
+) -> Dialing:
+    """The options of every driver's ``connect()``, checked.
+
+    ``connect()`` opens a connection to *url* (``ws://`` or ``wss://``, TLS with
+    *ssl_context* or the system's defaults), sending *headers* and *origin* with the
+    upgrade, opens the MCP session on it (``initialize``, or the ``server/discover`` probe
+    when both eras are configured), and yields the ready :class:`~mcpws.app.Client`;
+    leaving the block closes both. *session* (or *session_options*, such as
+    ``revisions=``) configures the client session, *config* the WebSocket layer.
+
+    It raises :class:`~mcpws.app.ConnectError` when the upgrade is refused or the session
+    fails to open within *open_timeout* seconds, connecting included. The close handshake
+    gets the ``close_timeout`` of *config* (10 s by default), or a second when the block is
+    left by an exception (a cancellation, say).
+
+    With *reconnect*, a dropped connection is opened again (with a new session) after the
+    policy's delays; requests in flight at the drop fail with
+    :class:`~mcpws.app.ConnectionLost` and are never retried, as are requests made while
+    the client is away. *on_reconnect* is called after each reconnection.
+    """
+    return Dialing(
+        url=url,
+        headers=headers,
+        ssl_context=ssl_context,
+        origin=origin,
+        config=config,
+        session=session if session is not None else ClientSessionConfig(**session_options),
+        open_timeout=open_timeout,
+        reconnect=reconnect,
+        on_reconnect=on_reconnect,
+    )
+
+
 async def come_back(
     client: Client,
     open_again: Callable[[], Awaitable[tuple[Link, ClientSession]]],
     sleep: Callable[[float], Awaitable[Any]],
-    policy: Reconnect,
-    on_reconnect: ReconnectCallback | None,
-    url: str,
+    dialing: Dialing,
 ) -> None:
-    """Watch *client*'s connection and open a new one each time it drops, after the
-    *policy*'s delays (slept with the loop's *sleep*); report each return to *on_reconnect*.
-    Returns when the policy's attempts run out."""
+    """Watch *client*'s connection and open a new one each time it drops, after the delays
+    of the *dialing*'s reconnection policy (slept with the loop's *sleep*); report each
+    return to its ``on_reconnect``. Returns when the policy's attempts run out."""
+    policy, on_reconnect, url = dialing.reconnect, dialing.on_reconnect, dialing.url
+    assert policy is not None
     while True:
         pump = client.link
         assert isinstance(pump, Kernel)

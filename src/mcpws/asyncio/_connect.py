@@ -4,31 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import ssl
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from mcpws.app import Client, ConnectError, Link, Opening, Reconnect, ReconnectCallback
-from mcpws.app._kernel import LINGER
-from mcpws.app._pumping import Dialing, come_back, for_the_client
+from mcpws import lowlevel
+from mcpws.app import Client, ConnectError, Link
 from mcpws.asyncio._pump import Pump
-from mcpws.core.session import (
-    ClientSession,
-    ClientSessionConfig,
-)
-from mcpws.core.websocket import WebSocketConfig
+from mcpws.core.session import ClientSession
 
 __all__ = ["connect"]
-
-_log = logging.getLogger("mcpws")
 
 
 class _Opener:
     """Opens connections to one URL, each with a new session, for one client."""
 
-    def __init__(self, dialing: Dialing) -> None:
+    def __init__(self, dialing: lowlevel.Dialing) -> None:
         self.dialing = dialing
         self.url = dialing.url
         self._timeout = dialing.open_timeout
@@ -37,18 +29,9 @@ class _Opener:
         """Open a connection and its session; raises ConnectError."""
         loop = asyncio.get_running_loop()
         connection, core = self.dialing.connection(loop.time())
-        pump = Pump(connection, for_the_client)
-        watch = Opening()
+        pump = Pump(connection, lowlevel.for_the_client)
         opened = asyncio.Event()
-
-        def note(event: Any) -> None:
-            watch.note(event)
-            if watch.done:
-                opened.set()
-            pump.pass_on(event)
-
-        pump.on_event = note
-        pump.client = client
+        watch = lowlevel.follow_opening(pump, client, opened.set)
         tls = None
         if connection.secure:
             tls = self.dialing.ssl_context or ssl.create_default_context()
@@ -80,44 +63,23 @@ class _Opener:
         return pump, core
 
 
+@lowlevel.same_options(lowlevel.connect_options)
 @asynccontextmanager
-async def connect(
-    url: str,
-    *,
-    headers: Sequence[tuple[str, str]] = (),
-    ssl_context: ssl.SSLContext | None = None,
-    origin: str | None = None,
-    config: WebSocketConfig | None = None,
-    session: ClientSessionConfig | None = None,
-    open_timeout: float = 30.0,
-    reconnect: Reconnect | None = None,
-    on_reconnect: ReconnectCallback | None = None,
-    **session_options: Any,
-) -> AsyncIterator[Client]:
-    """Open a connection to *url*, open the MCP session on it and yield the ready
-    :class:`~mcpws.app.Client`; close both on exit. The options and the reconnection are
-    those of :func:`mcpws.trio.connect`."""
-    dialing = Dialing(
-        url=url,
-        headers=headers,
-        ssl_context=ssl_context,
-        origin=origin,
-        config=config,
-        session=session if session is not None else ClientSessionConfig(**session_options),
-        open_timeout=open_timeout,
-    )
-    opener = _Opener(dialing)
+async def connect(*args: Any, **options: Any) -> AsyncIterator[Client]:
+    """Connect, as :func:`mcpws.trio.connect` does, with the options of
+    :func:`mcpws.lowlevel.connect_options`; the connection is an asyncio protocol."""
+    opener = _Opener(dialing := lowlevel.connect_options(*args, **options))
     pump, core = await opener.open(None)
     client = Client(pump, core)
     pump.client = client
     watcher = None
-    if reconnect is not None:
+    if dialing.reconnect is not None:
 
         async def open_again() -> tuple[Link, ClientSession]:
             return await opener.open(client)
 
         watcher = asyncio.create_task(
-            come_back(client, open_again, asyncio.sleep, reconnect, on_reconnect, url)
+            lowlevel.come_back(client, open_again, asyncio.sleep, dialing)
         )
     failed = False
     try:
@@ -132,7 +94,7 @@ async def connect(
                 await watcher
         # The close handshake takes what the core's close_timeout allows; left by an
         # exception (a cancellation, say), the block gives it a second.
-        await _close(client, LINGER if failed else None)
+        await _close(client, lowlevel.LINGER if failed else None)
 
 
 async def _close(client: Client, timeout: float | None) -> None:

@@ -14,9 +14,8 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
-from mcpws.app._driving import Handler
-from mcpws.app._kernel import LINGER, Kernel
-from mcpws.core.connection import ClientConnection, ServerConnection
+from mcpws.core.connection import ServerConnection
+from mcpws.lowlevel import LINGER, Kernel
 
 __all__ = ["Pump"]
 
@@ -46,15 +45,9 @@ class Pump(Kernel, asyncio.Protocol):
     """Drives one connection core over one asyncio transport. Also the connection's
     :class:`~mcpws.app.Link`."""
 
-    def __init__(
-        self,
-        connection: ServerConnection | ClientConnection,
-        handler: Handler,
-        *,
-        max_concurrent: int = 64,
-        grace: float = 0.0,
-    ) -> None:
-        super().__init__(connection, handler, max_concurrent=max_concurrent, grace=grace)
+    def __init__(self, *args: Any, **options: Any) -> None:
+        """Made with the kernel's arguments, in the loop that will run it."""
+        super().__init__(*args, **options)
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._timer: asyncio.TimerHandle | None = None

@@ -11,8 +11,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from mcpws.app import Server
-from mcpws.app._pumping import Listening, Serving, same_options, serve_options
 from mcpws.asyncio._pump import Pump
+from mcpws.lowlevel import Listening, Serving, same_options, serve_options
 
 __all__ = ["TaskStatus", "serve", "serving"]
 

@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import ssl
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import trio
 
-from mcpws.app import Client, ConnectError, Link, Opening, Reconnect, ReconnectCallback
-from mcpws.app._kernel import LINGER
-from mcpws.app._pumping import Dialing, come_back, for_the_client
+from mcpws.app import Client, ConnectError, Link, Reconnect, ReconnectCallback
 from mcpws.core.connection import ClientConnection
-from mcpws.core.session import (
-    ClientSession,
-    ClientSessionConfig,
+from mcpws.core.session import ClientSession
+from mcpws.lowlevel import (
+    LINGER,
+    Dialing,
+    come_back,
+    connect_options,
+    follow_opening,
+    for_the_client,
+    same_options,
 )
-from mcpws.core.websocket import WebSocketConfig
 from mcpws.trio._pump import Pump
 
 __all__ = ["ConnectError", "Reconnect", "ReconnectCallback", "connect"]
-
-_log = logging.getLogger("mcpws")
 
 
 class _Opener:
@@ -46,17 +46,8 @@ class _Opener:
         if opening.cancelled_caught:
             raise ConnectError(f"could not connect to {self.url} in {self._timeout} s")
         pump = Pump(stream, connection, for_the_client)
-        watch = Opening()
         opened = trio.Event()
-
-        def note(event: Any) -> None:
-            watch.note(event)
-            if watch.done:
-                opened.set()
-            pump.pass_on(event)
-
-        pump.on_event = note
-        pump.client = client
+        watch = follow_opening(pump, client, opened.set)
         scope = trio.CancelScope()
 
         async def run(task_status: trio.TaskStatus[None]) -> None:
@@ -72,45 +63,12 @@ class _Opener:
         return pump, core
 
 
+@same_options(connect_options)
 @asynccontextmanager
-async def connect(
-    url: str,
-    *,
-    headers: Sequence[tuple[str, str]] = (),
-    ssl_context: ssl.SSLContext | None = None,
-    origin: str | None = None,
-    config: WebSocketConfig | None = None,
-    session: ClientSessionConfig | None = None,
-    open_timeout: float = 30.0,
-    reconnect: Reconnect | None = None,
-    on_reconnect: ReconnectCallback | None = None,
-    **session_options: Any,
-) -> AsyncIterator[Client]:
-    """Open a connection to *url* (``ws://`` or ``wss://``), open the MCP session on it
-    (``initialize``, or the ``server/discover`` probe when both eras are configured), and
-    yield the ready :class:`~mcpws.app.Client`; close both on exit.
-
-    *session* (or *session_options*, such as ``revisions=``) configures the client session.
-    Raises :class:`ConnectError` when the upgrade is refused or the session fails to open
-    within *open_timeout* seconds, connecting included. Leaving the block closes the
-    connection: the close handshake gets the ``close_timeout`` of *config* (10 s by
-    default), or a second when the block is left by an exception (a cancellation, say).
-
-    With *reconnect*, a dropped connection is opened again (with a new session) after the
-    policy's delays; requests in flight at the drop fail with
-    :class:`~mcpws.app.ConnectionLost` and are never retried, as are requests made while
-    the client is away. *on_reconnect* is called after each reconnection.
-    """
-    dialing = Dialing(
-        url=url,
-        headers=headers,
-        ssl_context=ssl_context,
-        origin=origin,
-        config=config,
-        session=session if session is not None else ClientSessionConfig(**session_options),
-        open_timeout=open_timeout,
-    )
-    opener = _Opener(dialing)
+async def connect(*args: Any, **options: Any) -> AsyncIterator[Client]:
+    """Yield a :class:`~mcpws.app.Client` whose connection is pumped in a task of its own
+    while in the block (see :func:`mcpws.lowlevel.connect_options` for the options)."""
+    opener = _Opener(dialing := connect_options(*args, **options))
     raised: BaseException | None = None
     try:
         async with trio.open_nursery() as nursery:
@@ -121,14 +79,12 @@ async def connect(
             else:
                 client = Client(pump, core)
                 pump.client = client
-                if reconnect is not None:
+                if dialing.reconnect is not None:
 
                     async def open_again() -> tuple[Link, ClientSession]:
                         return await opener.open(nursery, client)
 
-                    nursery.start_soon(
-                        come_back, client, open_again, trio.sleep, reconnect, on_reconnect, url
-                    )
+                    nursery.start_soon(come_back, client, open_again, trio.sleep, dialing)
                 try:
                     yield client
                 except BaseException as exc:  # raised again below, outside the nursery

@@ -15,9 +15,8 @@ from typing import Any
 
 import trio
 
-from mcpws.app._driving import Handler
-from mcpws.app._kernel import LINGER, Kernel
-from mcpws.core.connection import ClientConnection, ServerConnection
+from mcpws.core.connection import ServerConnection
+from mcpws.lowlevel import LINGER, Kernel
 from mcpws.trio._socket import DirectSocket, direct
 
 __all__ = ["Pump"]
@@ -61,16 +60,9 @@ class _Waiter:
 class Pump(Kernel):
     """Drives one connection core over one trio stream. Also the connection's :class:`Link`."""
 
-    def __init__(
-        self,
-        stream: trio.abc.Stream,
-        connection: ServerConnection | ClientConnection,
-        handler: Handler,
-        *,
-        max_concurrent: int = 64,
-        grace: float = 0.0,
-    ) -> None:
-        super().__init__(connection, handler, max_concurrent=max_concurrent, grace=grace)
+    def __init__(self, stream: trio.abc.Stream, *args: Any, **options: Any) -> None:
+        """Pump *stream* for the connection core; the other arguments are the kernel's."""
+        super().__init__(*args, **options)
         self.stream = stream
         #: What is read and written: the stream, or its socket directly while running.
         self._io: trio.abc.Stream | DirectSocket = stream

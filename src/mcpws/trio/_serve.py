@@ -11,7 +11,7 @@ from typing import Any
 import trio
 
 from mcpws.app import Server
-from mcpws.app._pumping import Listening, same_options, serve_options
+from mcpws.lowlevel import Listening, same_options, serve_options
 from mcpws.trio._pump import Pump
 
 __all__ = ["serve", "serving"]

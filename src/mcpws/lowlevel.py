@@ -1,0 +1,85 @@
+"""What a driver is built from: the loop-agnostic connection kernel and the pieces every
+``serve()`` and ``connect()`` share, for writing a driver for another loop (as
+:mod:`mcpws.trio` and :mod:`mcpws.asyncio` are written).
+
+A driver's pump subclasses :class:`Kernel` and gives it the loop's primitives
+(``now``, ``waiter``, ``spawn``, ``move_on_at``, ``flush``, ``written``, a ``closed``
+event); it feeds the connection core the bytes it reads and calls ``process()``. Its
+``serve()`` checks its options with :func:`serve_options` and reports each connection to
+the :class:`Serving` it gets; its ``connect()`` checks its options with
+:func:`connect_options`, follows each opening with :func:`follow_opening` and comes back
+after a drop with :func:`come_back`. :func:`register` makes it known by name to the
+command line (``--loop``) and the tests.
+"""
+
+from mcpws.app._driving import (
+    Handler as Handler,
+    Opening as Opening,
+    admit as admit,
+    answer as answer,
+    is_loopback as is_loopback,
+    settles as settles,
+)
+from mcpws.app._kernel import (
+    CANCELLED as CANCELLED,
+    CLOSED as CLOSED,
+    LINGER as LINGER,
+    LOST as LOST,
+    NOT_ANSWERED as NOT_ANSWERED,
+    SHUTTING_DOWN as SHUTTING_DOWN,
+    Cancellable as Cancellable,
+    Event as Event,
+    Kernel as Kernel,
+    Slots as Slots,
+    Waiter as Waiter,
+)
+from mcpws.app._pumping import (
+    BoundSocket as BoundSocket,
+    Dialing as Dialing,
+    Listening as Listening,
+    Serving as Serving,
+    check_port as check_port,
+    come_back as come_back,
+    connect_options as connect_options,
+    follow_opening as follow_opening,
+    for_the_client as for_the_client,
+    same_options as same_options,
+    serve_options as serve_options,
+    server_policy as server_policy,
+)
+from mcpws.app._registry import DRIVERS as DRIVERS, Driver as Driver, register as register
+
+__all__ = [
+    "CANCELLED",
+    "CLOSED",
+    "DRIVERS",
+    "LINGER",
+    "LOST",
+    "NOT_ANSWERED",
+    "SHUTTING_DOWN",
+    "BoundSocket",
+    "Cancellable",
+    "Dialing",
+    "Driver",
+    "Event",
+    "Handler",
+    "Kernel",
+    "Listening",
+    "Opening",
+    "Serving",
+    "Slots",
+    "Waiter",
+    "admit",
+    "answer",
+    "check_port",
+    "come_back",
+    "connect_options",
+    "follow_opening",
+    "for_the_client",
+    "is_loopback",
+    "register",
+    "same_options",
+    "serve_options",
+    "server_policy",
+    "settles",
+]
