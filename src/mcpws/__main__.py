@@ -273,8 +273,7 @@ def _cannot_serve(host: str, port: int, exc: OSError) -> _Failure:
 async def _serve_trio(app: Server, args: argparse.Namespace, write: Callable[[str], object]) -> int:
     import trio
 
-    from mcpws.trio import serve
-
+    serve = DRIVERS[args.loop].load().serve
     options = _serve_options(args)
     with trio.open_signal_receiver(*_STOPPING) as signals:
         serving = trio.CancelScope()
@@ -308,8 +307,9 @@ async def _serve_trio(app: Server, args: argparse.Namespace, write: Callable[[st
 async def _serve_asyncio(
     app: Server, args: argparse.Namespace, write: Callable[[str], object]
 ) -> int:
-    from mcpws.asyncio import TaskStatus, serve
+    from mcpws.asyncio import TaskStatus
 
+    serve = DRIVERS[args.loop].load().serve
     loop = asyncio.get_running_loop()
     signals: asyncio.Queue[int] = asyncio.Queue()
     for stopping in _STOPPING:
@@ -367,14 +367,8 @@ def _serving_line(app: Server, args: argparse.Namespace, port: int) -> str:
 
 async def _serve(args: argparse.Namespace, write: Callable[[str], object]) -> int:
     app = _load(args.app)
-    serve = _SERVES.get(args.loop)
-    if serve is None:
-        raise _Failure(f"the {args.loop} driver cannot serve from the command line", 2)
+    serve = _serve_trio if DRIVERS[args.loop].loop == "trio" else _serve_asyncio
     return await serve(app, args, write)
-
-
-#: How each driver serves until a signal stops it.
-_SERVES = {"trio": _serve_trio, "asyncio": _serve_asyncio}
 
 
 # The demo -------------------------------------------------------------------------------

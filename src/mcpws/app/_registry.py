@@ -1,7 +1,6 @@
 """The drivers mcpws knows by name (:data:`DRIVERS`), for the command line's ``--loop`` and
 for the tests: each a :class:`Driver`, which says where its ``serve()``, ``serving()`` and
-``connect()`` are and how to run a coroutine function on its loop. :func:`register` adds
-one."""
+``connect()`` are and which loop they run on. :func:`register` adds one."""
 
 from __future__ import annotations
 
@@ -18,19 +17,24 @@ __all__ = ["DRIVERS", "Driver", "register"]
 
 @attrs.frozen
 class Driver:
-    """A driver by name: *module* has its ``serve()``, ``serving()`` and ``connect()``;
-    ``run(function, *args)`` runs the coroutine function on the driver's loop and returns
-    what it returns; ``fail_after(seconds)`` is a block that raises ``TimeoutError`` when
-    it takes longer."""
+    """A driver by name: *module* has its ``serve()``, ``serving()`` and ``connect()``,
+    which run on *loop*, ``"trio"`` or ``"asyncio"``."""
 
     name: str
     module: str
-    run: Callable[..., Any]
-    fail_after: Callable[[float], AbstractAsyncContextManager[object]]
+    loop: str = attrs.field(validator=attrs.validators.in_(("trio", "asyncio")))
 
     def load(self) -> ModuleType:
         """The driver's module, imported."""
         return importlib.import_module(self.module)
+
+    def run(self, function: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        """Run ``function(*args)`` on a new loop of the driver's kind; what it returns."""
+        return _RUN[self.loop](function, *args)
+
+    def fail_after(self, seconds: float) -> AbstractAsyncContextManager[object]:
+        """A block that raises ``TimeoutError`` once it has taken *seconds*."""
+        return _FAIL_AFTER[self.loop](seconds)
 
 
 #: The drivers by name: trio's first, the default.
@@ -73,5 +77,8 @@ def _asyncio_fail_after(seconds: float) -> AbstractAsyncContextManager[object]:
     return asyncio.timeout(seconds)
 
 
-register(Driver("trio", "mcpws.trio", _run_trio, _trio_fail_after))
-register(Driver("asyncio", "mcpws.asyncio", _run_asyncio, _asyncio_fail_after))
+_RUN = {"trio": _run_trio, "asyncio": _run_asyncio}
+_FAIL_AFTER = {"trio": _trio_fail_after, "asyncio": _asyncio_fail_after}
+
+register(Driver("trio", "mcpws.trio", "trio"))
+register(Driver("asyncio", "mcpws.asyncio", "asyncio"))
