@@ -211,7 +211,9 @@ class MessageChannel:
 
     def events_received(self) -> list[ChannelEvent]:
         """Return and forget the events so far."""
-        self._pull_events()
+        session = self.session
+        if session is not None and not self._closed and (pulled := session.events_received()):
+            self._take(pulled)
         events, self._events = self._events, []
         return events
 
@@ -249,17 +251,18 @@ class MessageChannel:
             self._texts += self.session.messages_to_send()
 
     def _pull_events(self) -> None:
-        """Move the session's events into the channel's; a failed session fails it."""
-        if self.session is None or self._closed:
-            return
-        events = self.session.events_received()
-        if not events:
-            return
+        session = self.session
+        if session is not None and not self._closed and (pulled := session.events_received()):
+            self._take(pulled)
+
+    def _take(self, events: list[SessionEvent]) -> None:
+        """Report the session's *events*; a failed session fails the channel."""
         self._events += events
         if self.failure is None:
-            failed = next((e for e in events if isinstance(e, SessionFailed)), None)
-            if failed is not None:
-                self._fail(_PROTOCOL_ERROR, failed.error)
+            for event in events:
+                if isinstance(event, SessionFailed):
+                    self._fail(_PROTOCOL_ERROR, event.error)
+                    return
 
     def _fail(self, close_code: int, error: ProtocolError) -> None:
         self.failure = ChannelFailed(close_code, error)

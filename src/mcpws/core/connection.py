@@ -27,7 +27,7 @@ The vocabulary is that of every core object: ``receive_data(data, now)``,
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeAlias, cast
+from typing import Any, TypeAlias
 
 import attrs
 
@@ -36,6 +36,7 @@ from mcpws.core.channel import (
     AUTH_PREFIX,
     SUBPROTOCOL,
     VERSION_PREFIX,
+    ChannelEvent,
     ChannelFailed,
     InvalidMessageAnswered,
     MessageChannel,
@@ -164,8 +165,7 @@ class _Connection:
         self._translate(now)
         if self.session is not None:
             self._channel.handle_timeout(now)
-            self._send_texts()
-            self._take_events(now)
+            self._sync(now)
 
     def events_received(self) -> list[ConnectionEvent]:
         """Return and forget the events so far."""
@@ -221,12 +221,14 @@ class _Connection:
             if isinstance(event, wsc.TextReceived):
                 assert now is not None
                 self._channel.receive_text(event.text, now)
-                self._send_texts()
-                self._take_events(now)
+                self._sync(now)
             elif isinstance(event, wsc.BytesReceived):
                 assert now is not None
-                self._channel.receive_bytes(event.data, now)
-                self._take_events(now)
+                channel = self._channel
+                channel.receive_bytes(event.data, now)
+                assert channel.failure is not None  # the channel stays open while the ws is
+                # What the session queued stays behind: the close goes first, the texts never.
+                self._failed(channel.events_received(), channel.failure, now)
             elif isinstance(event, wsc.UpgradeRequested):
                 assert now is not None
                 self._requested(event, now)
@@ -240,21 +242,33 @@ class _Connection:
             self._channel.receive_eof()
 
     def _send_texts(self) -> None:
-        """Send the channel's texts while the connection is open; drop them after."""
+        """Send the channel's texts while the connection is open; drop them after. Without
+        a session, :meth:`_sync` has sent them already."""
+        if self.session is None:
+            return
         ws = self._ws
         for text in self._channel.texts_to_send():
             if ws.is_open:
                 ws.send_text(text)
 
-    def _take_events(self, now: float) -> None:
-        """Report the channel's events; close the connection as a failed channel asks."""
+    def _sync(self, now: float) -> None:
+        """Send the channel's texts, then report its events; close the connection as a
+        failed channel asks."""
+        ws = self._ws
         channel = self._channel
-        events = channel.events_received()
-        failure = channel.failure
-        if failure is None:
-            # Without a failure, the channel's events are all connection events.
-            self._events += cast("list[ConnectionEvent]", events)
-            return
+        for text in channel.texts_to_send():
+            if ws.is_open:
+                ws.send_text(text)
+        # Typed Any, not cast at a call's cost: without a failure, every event is one of ours.
+        events: list[Any] = channel.events_received()
+        if channel.failure is None:
+            self._events += events
+        else:
+            self._failed(events, channel.failure, now)
+
+    def _failed(self, events: list[ChannelEvent], failure: ChannelFailed, now: float) -> None:
+        """Report the events of a failed channel, and close the connection as it asks while
+        the connection is open (once, then)."""
         self._events += [e for e in events if not isinstance(e, ChannelFailed)]
         if self._ws.is_open:
             error = failure.error
