@@ -211,7 +211,7 @@ class MessageChannel:
 
     def events_received(self) -> list[ChannelEvent]:
         """Return and forget the events so far."""
-        session = self.session
+        session = self.session  # _pull_events, inlined on the path of every message
         if session is not None and not self._closed and (pulled := session.events_received()):
             self._take(pulled)
         events, self._events = self._events, []

@@ -227,7 +227,7 @@ class _Connection:
                 channel = self._channel
                 channel.receive_bytes(event.data, now)
                 assert channel.failure is not None  # the channel stays open while the ws is
-                # What the session queued stays behind: the close goes first, the texts never.
+                # The close goes out before anything the session still had queued (dropped).
                 self._failed(channel.events_received(), channel.failure, now)
             elif isinstance(event, wsc.UpgradeRequested):
                 assert now is not None
