@@ -217,14 +217,23 @@ class _Connection:
         """Hand the WebSocket core's messages to the channel, and report its other events.
 
         *now* is ``None`` only after a command that cannot have received a message."""
-        for event in self._ws.events_received():
+        ws = self._ws
+        channel = self._channel
+        for event in ws.events_received():
             if isinstance(event, wsc.TextReceived):
                 assert now is not None
-                self._channel.receive_text(event.text, now)
-                self._sync(now)
+                channel.receive_text(event.text, now)
+                for text in channel.texts_to_send():  # as _sync, inlined on a message's path
+                    if ws.is_open:
+                        ws.send_text(text)
+                # Typed Any, not cast at a call's cost: with no failure, each event is ours.
+                events: list[Any] = channel.events_received()
+                if channel.failure is None:
+                    self._events += events
+                else:
+                    self._failed(events, channel.failure, now)
             elif isinstance(event, wsc.BytesReceived):
                 assert now is not None
-                channel = self._channel
                 channel.receive_bytes(event.data, now)
                 assert channel.failure is not None  # the channel stays open while the ws is
                 # The close goes out before anything the session still had queued (dropped).
@@ -252,14 +261,10 @@ class _Connection:
                 ws.send_text(text)
 
     def _sync(self, now: float) -> None:
-        """Send the channel's texts, then report its events; close the connection as a
-        failed channel asks."""
-        ws = self._ws
+        """After a timeout, send the channel's texts, then report its events; close the
+        connection as a failed channel asks (:meth:`_translate` does the same for a message)."""
+        self._send_texts()
         channel = self._channel
-        for text in channel.texts_to_send():
-            if ws.is_open:
-                ws.send_text(text)
-        # Typed Any, not cast at a call's cost: without a failure, every event is one of ours.
         events: list[Any] = channel.events_received()
         if channel.failure is None:
             self._events += events
