@@ -72,9 +72,9 @@ def client_channel(timeout: float | None = 10.0) -> MessageChannel:
 # Without a session ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("data", ['{"jsonrpc":"2.0","id":1,"method":"ping"}'])
 @pytest.mark.parametrize("as_bytes", [False, True])
-def test_a_text_message_is_one_message(data: str, as_bytes: bool) -> None:
+def test_a_text_message_is_one_message(as_bytes: bool) -> None:
+    data = '{"jsonrpc":"2.0","id":1,"method":"ping"}'
     channel = MessageChannel()
     channel.receive_text(data.encode() if as_bytes else data, 0.0)
     assert channel.events_received() == [MessageReceived(jsonrpc.Request(1, "ping"))]
