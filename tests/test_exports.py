@@ -12,6 +12,7 @@ PUBLIC = [
     "mcpws.app",
     "mcpws.trio",
     "mcpws.asyncio",
+    "mcpws.core.channel",
     "mcpws.core.connection",
     "mcpws.core.errors",
     "mcpws.core.jsonrpc",

@@ -454,6 +454,19 @@ def test_a_client_session_failing_on_a_timeout_ends_the_stream() -> None:
     assert stdio.next_deadline() is None
 
 
+def test_close_after_a_failure_not_yet_reported_ends_the_stream_once() -> None:
+    """The session failed when driven directly; close() reports it and ends with its cause."""
+    config = ClientSessionConfig(revisions=("2025-06-18",), request_timeout=30.0)
+    stdio = StdioConnection(ClientSession(config), 0.0)
+    stdio.data_to_send()
+    stdio.session.handle_timeout(30.0)
+    stdio.close()
+    assert stdio.data_to_send() == [b""]
+    failed, ended = stdio.events_received()
+    assert isinstance(failed, SessionFailed)
+    assert ended == StreamEnded(failed.error)
+
+
 def test_a_stdio_pair_opens_and_talks() -> None:
     pair = open_pair("stdio", server=ServerSessionConfig(capabilities=ServerCapabilities(tools={})))
     assert pair.client.state is State.STATELESS

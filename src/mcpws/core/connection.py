@@ -1,23 +1,23 @@
 """MCP over WebSocket: the objects a driver pumps, :class:`ServerConnection` and
 :class:`ClientConnection`.
 
-Each wraps a :mod:`mcpws.core.websocket` core and adds the MCP transport rules:
+Each frames a :class:`~mcpws.core.channel.MessageChannel` over a :mod:`mcpws.core.websocket`
+core: the channel owns the rules of MCP over messages (one JSON-RPC message, or batch, per
+text message; the JSON-RPC error that answers an invalid one, the connection staying open; a
+binary message refused; the session's messages and its failure), and the connection adds
+those of WebSocket:
 
 * the subprotocol is ``mcp``; SEP-1288's ``mcp.version.<revision>`` is selected when offered
   and supported, and ``mcp.auth.<token>`` is handed to the application (on the
-  :class:`ConnectionRequested` event) and never echoed back;
-* every text message holds one JSON-RPC message (or, where :attr:`allow_batches` is set, as
-  the session does for revision 2025-03-26, one batch), decoded with
-  :func:`mcpws.core.jsonrpc.decode`;
+  :class:`ConnectionRequested` event) and never echoed back; the rule is
+  :func:`~mcpws.core.channel.select_subprotocol`;
 * a binary message closes the connection with 1003;
-* a text message that is not valid JSON-RPC is answered with the right JSON-RPC error
-  (-32700 or -32600, with the request's id when it could be read), and the connection stays
-  open.
+* a failed session closes the connection with 1002, the error riding on
+  :class:`ConnectionClosed`.
 
 A connection may own a session (:mod:`mcpws.core.session`): the messages then go to the
 session, whose events are reported in their place, and the session's messages are sent. A
-client connection starts its session when the server accepts; a failed session closes the
-connection with 1002, the error riding on :class:`ConnectionClosed`.
+client connection starts its session when the server accepts.
 
 The vocabulary is that of every core object: ``receive_data(data, now)``,
 ``receive_eof(now)``, ``events_received()``, ``data_to_send()``, ``next_deadline()``,
@@ -27,13 +27,25 @@ The vocabulary is that of every core object: ``receive_data(data, now)``,
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Final, TypeAlias
+from typing import Any, TypeAlias
 
 import attrs
 
 from mcpws.core import jsonrpc, websocket as wsc
-from mcpws.core.errors import InvalidMessage, LocalProtocolError, RemoteProtocolError
-from mcpws.core.session import ClientSession, ServerSession, SessionEvent, SessionFailed
+from mcpws.core.channel import (
+    AUTH_PREFIX,
+    SUBPROTOCOL,
+    VERSION_PREFIX,
+    ChannelEvent,
+    ChannelFailed,
+    InvalidMessageAnswered,
+    MessageChannel,
+    MessageReceived,
+    select_subprotocol,
+    spoken_subprotocols,
+)
+from mcpws.core.errors import LocalProtocolError
+from mcpws.core.session import ClientSession, ServerSession, SessionEvent
 from mcpws.core.versions import REVISIONS
 from mcpws.core.websocket import (
     Closing,
@@ -66,11 +78,6 @@ __all__ = [
     "PongReceived",
     "ServerConnection",
 ]
-
-#: The WebSocket subprotocol of MCP.
-SUBPROTOCOL: Final = "mcp"
-_VERSION_PREFIX: Final = "mcp.version."
-_AUTH_PREFIX: Final = "mcp.auth."
 
 
 @attrs.frozen
@@ -106,22 +113,6 @@ class AuthenticationFailed(Exception):
 Authenticate: TypeAlias = Callable[[ConnectionRequested], object]
 
 
-@attrs.frozen
-class MessageReceived:
-    """A JSON-RPC message, or a batch of them (each item a message, or the
-    :class:`~mcpws.core.errors.InvalidMessage` that item deserves a reply for)."""
-
-    message: jsonrpc.Message | list[jsonrpc.Message | InvalidMessage]
-
-
-@attrs.frozen
-class InvalidMessageAnswered:
-    """A text message that was not valid JSON-RPC; ``reply`` has been sent."""
-
-    error: InvalidMessage
-    reply: jsonrpc.ErrorResponse
-
-
 ConnectionEvent: TypeAlias = (
     ConnectionRequested
     | HttpAnswered
@@ -138,25 +129,25 @@ ConnectionEvent: TypeAlias = (
 
 
 class _Connection:
-    """What both roles share: turning WebSocket events into MCP ones, and sending messages."""
+    """What both roles share: framing a :class:`~mcpws.core.channel.MessageChannel` over the
+    WebSocket core, turning its events into MCP ones, and sending messages."""
 
     _ws: wsc.WebSocketServer | wsc.WebSocketClient
     session: ClientSession | ServerSession | None
 
-    def __init__(self, *, max_depth: int) -> None:
-        self._max_depth = max_depth
+    def __init__(self, session: ClientSession | ServerSession | None, *, max_depth: int) -> None:
+        self._channel = MessageChannel(session, max_depth=max_depth)
         self._events: list[ConnectionEvent] = []
-        self._allow_batches = False
 
     @property
     def allow_batches(self) -> bool:
         """Whether a text message may hold a batch (revision 2025-03-26 only); a session
         decides it when there is one."""
-        return self._allow_batches if self.session is None else self.session.allow_batches
+        return self._channel.allow_batches
 
     @allow_batches.setter
     def allow_batches(self, value: bool) -> None:
-        self._allow_batches = value
+        self._channel.allow_batches = value
 
     def receive_data(self, data: bytes, now: float) -> None:
         """Take bytes from the peer."""
@@ -173,8 +164,8 @@ class _Connection:
         self._ws.handle_timeout(now)
         self._translate(now)
         if self.session is not None:
-            self.session.handle_timeout(now)
-            self._pull(now)
+            self._channel.handle_timeout(now)
+            self._sync(now)
 
     def events_received(self) -> list[ConnectionEvent]:
         """Return and forget the events so far."""
@@ -183,20 +174,20 @@ class _Connection:
 
     def data_to_send(self) -> list[bytes]:
         """Return and forget the bytes to write; ``b""`` means close the transport."""
-        self._flush()
+        self._send_texts()
         return self._ws.data_to_send()
 
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timeout` must next be called, or ``None``."""
         ws = self._ws.next_deadline()
-        if self.session is None or (session := self.session.next_deadline()) is None:
+        if (channel := self._channel.next_deadline()) is None:
             return ws
-        return session if ws is None else min(ws, session)
+        return channel if ws is None else min(ws, channel)
 
     @property
     def buffered_amount(self) -> int:
         """Bytes waiting in :meth:`data_to_send` (compare with ``config.max_buffer``)."""
-        self._flush()
+        self._send_texts()
         return self._ws.buffered_amount
 
     @property
@@ -211,9 +202,7 @@ class _Connection:
 
     def send(self, message: jsonrpc.Message | Sequence[jsonrpc.Message]) -> None:
         """Send one JSON-RPC message, or a batch (only where :attr:`allow_batches` is set)."""
-        if isinstance(message, Sequence) and not self.allow_batches:
-            raise LocalProtocolError("batches are only allowed in revision 2025-03-26")
-        self._ws.send_text(jsonrpc.encode(message))
+        self._ws.send_text(self._channel.encode(message))
 
     def ping(self, payload: bytes = b"") -> None:
         """Send a WebSocket ping."""
@@ -221,29 +210,34 @@ class _Connection:
 
     def close(self, code: int = wsc.NORMAL, reason: str = "", *, now: float) -> None:
         """Start the close handshake, after sending what the session has queued."""
-        self._flush()
+        self._send_texts()
         self._ws.close(code, reason, now=now)
 
     def _translate(self, now: float | None) -> None:
-        """Turn the WebSocket core's events into MCP ones, answering bad input on the way.
+        """Hand the WebSocket core's messages to the channel, and report its other events.
 
         *now* is ``None`` only after a command that cannot have received a message."""
-        for event in self._ws.events_received():
+        ws = self._ws
+        channel = self._channel
+        for event in ws.events_received():
             if isinstance(event, wsc.TextReceived):
-                decoded = self._decode(event.text)
-                if isinstance(decoded, InvalidMessageAnswered):
-                    self._events.append(decoded)
-                elif self.session is None:
-                    self._events.append(MessageReceived(decoded))
-                else:
-                    assert now is not None
-                    self.session.receive_message(decoded, now)
-                    self._pull(now)
-            elif isinstance(event, wsc.BytesReceived):
-                reason = "MCP messages are JSON text, not binary"
-                cause = RemoteProtocolError(reason, close_code=wsc.UNSUPPORTED_DATA)
                 assert now is not None
-                self._ws.close(wsc.UNSUPPORTED_DATA, reason, now=now, cause=cause)
+                channel.receive_text(event.text, now)
+                for text in channel.texts_to_send():  # as _sync, inlined on a message's path
+                    if ws.is_open:
+                        ws.send_text(text)
+                # Typed Any, not cast at a call's cost: with no failure, each event is ours.
+                events: list[Any] = channel.events_received()
+                if channel.failure is None:
+                    self._events += events
+                else:
+                    self._failed(events, channel.failure, now)
+            elif isinstance(event, wsc.BytesReceived):
+                assert now is not None
+                channel.receive_bytes(event.data, now)
+                assert channel.failure is not None  # the channel stays open while the ws is
+                # The close goes out before anything the session still had queued (dropped).
+                self._failed(channel.events_received(), channel.failure, now)
             elif isinstance(event, wsc.UpgradeRequested):
                 assert now is not None
                 self._requested(event, now)
@@ -252,78 +246,56 @@ class _Connection:
                 self._follow(event, now)
 
     def _follow(self, event: ConnectionEvent, now: float | None) -> None:
-        """React to a WebSocket event: a session ends when its connection closes."""
-        if self.session is not None and isinstance(event, ConnectionClosed):
-            self.session.close()
+        """React to a WebSocket event: the channel, and its session, end with the connection."""
+        if isinstance(event, ConnectionClosed):
+            self._channel.receive_eof()
 
-    def _pull(self, now: float) -> None:
-        """Report the session's events; close the connection if the session failed."""
-        assert self.session is not None
-        self._flush()
-        events = self.session.events_received()
-        self._events.extend(events)
-        for event in events:
-            if isinstance(event, SessionFailed) and self._ws.is_open:
-                error = event.error
-                self._ws.close(wsc.PROTOCOL_ERROR, error.message, now=now, cause=error)
-                self._translate(now)
-
-    def _flush(self) -> None:
-        """Send what the session has to send, while the connection is open."""
+    def _send_texts(self) -> None:
+        """Send the channel's texts while the connection is open; drop them after. Without
+        a session, :meth:`_sync` has sent them already."""
         if self.session is None:
             return
-        for text in self.session.messages_to_send():
-            if self._ws.is_open:
-                self._ws.send_text(text)
+        ws = self._ws
+        for text in self._channel.texts_to_send():
+            if ws.is_open:
+                ws.send_text(text)
 
-    def _decode(
-        self, text: str
-    ) -> jsonrpc.Message | list[jsonrpc.Message | InvalidMessage] | InvalidMessageAnswered:
-        """The message (a batch where allowed) in *text*, or the answer its fault got."""
-        try:
-            message = jsonrpc.decode(
-                text, allow_batch=self.allow_batches, max_depth=self._max_depth
-            )
-        except InvalidMessage as exc:
-            error = jsonrpc.ErrorObject(exc.jsonrpc_code, exc.message)
-            reply = jsonrpc.ErrorResponse(exc.id, error)
-            self._flush()
-            if self._ws.is_open:
-                self._ws.send_text(jsonrpc.encode(reply))
-            return InvalidMessageAnswered(exc, reply)
-        return message
+    def _sync(self, now: float) -> None:
+        """After a timeout, send the channel's texts, then report its events; close the
+        connection as a failed channel asks (:meth:`_translate` does the same for a message)."""
+        self._send_texts()
+        channel = self._channel
+        events: list[Any] = channel.events_received()
+        if channel.failure is None:
+            self._events += events
+        else:
+            self._failed(events, channel.failure, now)
+
+    def _failed(self, events: list[ChannelEvent], failure: ChannelFailed, now: float) -> None:
+        """Report the events of a failed channel, and close the connection as it asks while
+        the connection is open (once, then)."""
+        self._events += [e for e in events if not isinstance(e, ChannelFailed)]
+        if self._ws.is_open:
+            error = failure.error
+            self._ws.close(failure.close_code, error.message, now=now, cause=error)
+            self._translate(now)
 
     def _requested(self, event: wsc.UpgradeRequested, now: float) -> None:
         raise AssertionError("only a server sees upgrade requests")  # pragma: no cover
 
 
-def _parse_offer(offered: Sequence[str], revisions: Sequence[str]) -> tuple[str | None, str | None]:
-    """The supported revision and the auth token among offered subprotocols."""
-    revision = next(
-        (
-            name.removeprefix(_VERSION_PREFIX)
-            for name in offered
-            if name.startswith(_VERSION_PREFIX) and name.removeprefix(_VERSION_PREFIX) in revisions
-        ),
-        None,
-    )
-    token = next(
-        (name.removeprefix(_AUTH_PREFIX) for name in offered if name.startswith(_AUTH_PREFIX)), None
-    )
-    return revision, token
-
-
 def _mcp_policy(policy: ServerPolicy | None, revisions: Sequence[str]) -> ServerPolicy:
-    """*policy* (the default one if ``None``) with the subprotocols of MCP: ``mcp`` first,
-    then ``mcp.version.<revision>`` for each of *revisions*. They are the connection's to
-    decide, so that no policy can leave them out: a policy naming others is refused."""
+    """*policy* (the default one if ``None``) with the subprotocols of MCP, those of
+    :func:`~mcpws.core.channel.spoken_subprotocols`, for the WebSocket core to refuse an
+    offer of none of them (with the refusal :func:`~mcpws.core.channel.select_subprotocol`
+    gives). They are the connection's to decide, so that no policy can leave them out: a
+    policy naming others is refused."""
     policy = policy or ServerPolicy()
     if policy.subprotocols:
         raise LocalProtocolError(
             "an MCP server connection selects its WebSocket subprotocols itself"
         )
-    versioned = tuple(f"{_VERSION_PREFIX}{revision}" for revision in revisions)
-    return attrs.evolve(policy, subprotocols=(SUBPROTOCOL, *versioned))
+    return attrs.evolve(policy, subprotocols=spoken_subprotocols(revisions))
 
 
 class ServerConnection(_Connection):
@@ -351,7 +323,7 @@ class ServerConnection(_Connection):
         authenticate: Authenticate | None = None,
         session: ServerSession | None = None,
     ) -> None:
-        super().__init__(max_depth=max_depth)
+        super().__init__(session, max_depth=max_depth)
         self.session = session
         if session is not None and revisions is REVISIONS:
             revisions = session.config.revisions
@@ -372,11 +344,11 @@ class ServerConnection(_Connection):
         if self.session is not None and self.session.draining:
             self.reject(503, "the server is shutting down", headers=[("retry-after", "1")])
             return
-        offered = event.request.subprotocols
-        revision, token = _parse_offer(offered, self._revisions)
-        chosen = f"{_VERSION_PREFIX}{revision}" if revision is not None else event.subprotocol
-        self._default = chosen
-        requested = ConnectionRequested(event.request, chosen, token, revision)
+        choice = select_subprotocol(event.request.subprotocols, self._revisions)
+        self._default = choice.subprotocol
+        requested = ConnectionRequested(
+            event.request, choice.subprotocol, choice.auth_token, choice.revision
+        )
         self._events.append(requested)
         if self._authenticate is None:
             return
@@ -393,7 +365,7 @@ class ServerConnection(_Connection):
         """Open the connection asked for by :class:`ConnectionRequested`."""
         assert isinstance(self._ws, wsc.WebSocketServer)
         chosen = subprotocol if subprotocol is not None else self._default
-        if chosen is not None and chosen.startswith(_AUTH_PREFIX):
+        if chosen is not None and chosen.startswith(AUTH_PREFIX):
             raise LocalProtocolError("an mcp.auth subprotocol carries a secret: never select it")
         self._ws.accept(now=now, subprotocol=chosen, principal=principal)
         self._translate(now)
@@ -433,9 +405,9 @@ class ClientConnection(_Connection):
         max_depth: int = jsonrpc.DEFAULT_MAX_DEPTH,
         session: ClientSession | None = None,
     ) -> None:
-        super().__init__(max_depth=max_depth)
+        super().__init__(session, max_depth=max_depth)
         self.session = session
-        offered = [SUBPROTOCOL, *((f"{_VERSION_PREFIX}{revision}",) if revision else ())]
+        offered = [SUBPROTOCOL, *((f"{VERSION_PREFIX}{revision}",) if revision else ())]
         self._ws = wsc.WebSocketClient(
             url, now, config=config, subprotocols=offered, extra_headers=headers, origin=origin
         )

@@ -1,7 +1,8 @@
 """MCP's stdio framing, sans-IO: :class:`StdioConnection` carries a session over a byte
 stream as newline-delimited JSON, one JSON-RPC message (or batch) per line.
 
-It speaks the vocabulary of every core object: ``receive_data(data, now)``,
+It frames a :class:`~mcpws.core.channel.MessageChannel`, which owns the rules of MCP over
+messages, and speaks the vocabulary of every core object: ``receive_data(data, now)``,
 ``receive_eof(now)``, ``events_received()``, ``data_to_send()``, ``next_deadline()``,
 ``handle_timeout(now)``. A line that is not valid JSON-RPC is answered with the right
 JSON-RPC error and the stream goes on; a line over ``max_message_size`` bytes ends the
@@ -10,14 +11,19 @@ stream (:class:`StreamEnded` carries the cause), as does a failed session.
 
 from __future__ import annotations
 
-from typing import Final, TypeAlias
+from typing import Any, Final, TypeAlias
 
 import attrs
 
 from mcpws.core import jsonrpc
-from mcpws.core.connection import InvalidMessageAnswered
-from mcpws.core.errors import InvalidMessage, ProtocolError, RemoteProtocolError
-from mcpws.core.session import ClientSession, ServerSession, SessionEvent, SessionFailed
+from mcpws.core.channel import (
+    ChannelFailed,
+    InvalidMessageAnswered,
+    MessageChannel,
+    MessageReceived,
+)
+from mcpws.core.errors import ProtocolError, RemoteProtocolError
+from mcpws.core.session import ClientSession, ServerSession, SessionEvent
 
 __all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "StdioConnection", "StdioEvent", "StreamEnded"]
 
@@ -53,8 +59,8 @@ class StdioConnection:
         max_depth: int = jsonrpc.DEFAULT_MAX_DEPTH,
     ) -> None:
         self.session = session
+        self._channel = MessageChannel(session, max_depth=max_depth)
         self._max_size = max_message_size
-        self._max_depth = max_depth
         self._buffer = bytearray()
         self._events: list[StdioEvent] = []
         self._outgoing: list[bytes] = []
@@ -96,12 +102,12 @@ class StdioConnection:
     def handle_timeout(self, now: float) -> None:
         """Act on every deadline at or before *now*."""
         if not self.closed:
-            self.session.handle_timeout(now)
+            self._channel.handle_timeout(now)
             self._pull()
 
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timeout` must next be called, or ``None``."""
-        return None if self.closed else self.session.next_deadline()
+        return None if self.closed else self._channel.next_deadline()
 
     def events_received(self) -> list[StdioEvent]:
         """Return and forget the events so far."""
@@ -119,7 +125,8 @@ class StdioConnection:
         """End the stream from this side."""
         if not self.closed:
             self._pull()
-            self._end(None)
+            if not self.closed:  # else a failure the session had not yet reported ended it
+                self._end(None)
 
     def _line(self, line: bytes, now: float) -> None:
         if line.endswith(b"\r"):
@@ -129,33 +136,27 @@ class StdioConnection:
         if self._max_size is not None and len(line) > self._max_size:
             self._end(RemoteProtocolError(f"a line is longer than {self._max_size} bytes"))
             return
-        try:
-            message = jsonrpc.decode(
-                line, allow_batch=self.session.allow_batches, max_depth=self._max_depth
-            )
-        except InvalidMessage as exc:
-            self._pull()
-            error = jsonrpc.ErrorObject(exc.jsonrpc_code, exc.message)
-            reply = jsonrpc.ErrorResponse(exc.id, error)
-            self._outgoing.append(jsonrpc.encode(reply).encode() + b"\n")
-            self._events.append(InvalidMessageAnswered(exc, reply))
-            return
-        self.session.receive_message(message, now)
+        self._channel.receive_text(line, now)
         self._pull()
 
     def _pull(self) -> None:
-        """Move the session's messages and events into this stream's, in order."""
+        """Move the channel's texts (as lines) and events into this stream's, in order; a
+        failed channel ends the stream."""
         if self.closed:
             return
-        self._outgoing.extend(text.encode() + b"\n" for text in self.session.messages_to_send())
-        events = self.session.events_received()
-        self._events.extend(events)
-        failed = next((e for e in events if isinstance(e, SessionFailed)), None)
-        if failed is not None:
-            self._end(failed.error)
+        channel = self._channel
+        self._outgoing.extend(text.encode() + b"\n" for text in channel.texts_to_send())
+        # Typed Any, not cast at a call's cost: without a failure, every event is one of ours.
+        events: list[Any] = channel.events_received()
+        failure = channel.failure
+        if failure is None:
+            self._events += events
+            return
+        self._events += [e for e in events if not isinstance(e, ChannelFailed | MessageReceived)]
+        self._end(failure.error)
 
     def _end(self, cause: ProtocolError | None) -> None:
         self.closed = True
-        self.session.close()
+        self._channel.receive_eof()
         self._outgoing.append(b"")
         self._events.append(StreamEnded(cause))
