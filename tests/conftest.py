@@ -11,6 +11,7 @@ PAIRS = [
     Pair("asyncio", "asyncio"),
     Pair(server="asyncio", client="trio"),
     Pair(server="trio", client="asyncio"),
+    Pair("anyio", "anyio"),
 ]
 
 

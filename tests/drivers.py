@@ -40,7 +40,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
-from typing import Any, Literal, NoReturn
+from typing import Any, NoReturn
 
 import anyio
 import anyio.from_thread
@@ -50,12 +50,16 @@ import trio
 import trio.testing
 from anyio.from_thread import start_blocking_portal
 
+import anyio_driver
 import mcpws.asyncio
-import mcpws.trio
 from mcpws.app import Client, Server
 from mcpws.core.mcp import CallToolResult, TextContent
+from mcpws.lowlevel import DRIVERS
 
-Driver = Literal["trio", "asyncio"]
+#: The drivers the scenarios run on, by name: those of ``mcpws.lowlevel.DRIVERS``, with the
+#: third driver these tests keep (``anyio_driver``) among them.
+NAMES = tuple(DRIVERS)
+assert anyio_driver.__name__ in {driver.module for driver in DRIVERS.values()}
 
 #: Virtual seconds a scenario may take on one loop: more than any timeout a test waits for on
 #: purpose, less than the default keepalive interval (20 s), so a stuck test fails before
@@ -151,8 +155,8 @@ class _TrioClock(trio.abc.Clock):
         return max(0.0, (deadline - self._clock.now()) / self._clock.rate)
 
 
-def _backend_options(driver: Driver, clock: Clock) -> dict[str, Any]:
-    if driver == "asyncio":
+def _backend_options(loop: str, clock: Clock) -> dict[str, Any]:
+    if loop == "asyncio":
         return {"debug": True, "loop_factory": functools.partial(VirtualLoop, clock)}
     if clock.rate:
         return {"clock": _TrioClock(clock)}
@@ -197,8 +201,8 @@ _server_loop: contextvars.ContextVar[anyio.from_thread.BlockingPortal] = context
 class Pair:
     """A server's driver and its clients' driver."""
 
-    server: Driver
-    client: Driver
+    server: str = attrs.field(validator=attrs.validators.in_(NAMES))
+    client: str = attrs.field(validator=attrs.validators.in_(NAMES))
 
     def __str__(self) -> str:
         if self.one_loop:
@@ -220,11 +224,13 @@ class Pair:
         clock = Clock(idle=idle) if self.one_loop else Clock(CROSS_RATE)
         with _asyncio_says_nothing(), contextlib.ExitStack() as stack:
             if not self.one_loop:
-                options = _backend_options(self.server, clock)
-                portal = stack.enter_context(start_blocking_portal(self.server, options))
+                loop = DRIVERS[self.server].loop
+                options = _backend_options(loop, clock)
+                portal = stack.enter_context(start_blocking_portal(loop, options))
                 stack.callback(_server_loop.reset, _server_loop.set(portal))
-            options = _backend_options(self.client, clock)
-            anyio.run(guarded, backend=self.client, backend_options=options)
+            loop = DRIVERS[self.client].loop
+            options = _backend_options(loop, clock)
+            anyio.run(guarded, backend=loop, backend_options=options)
 
     def lasted(self, since: float, seconds: float) -> bool:
         """Whether *seconds* have passed since the time *since*: exactly, on one loop."""
@@ -238,9 +244,8 @@ class Pair:
 
     def connect(self, url: str, **options: Any) -> AbstractAsyncContextManager[Client]:
         """The client driver's ``connect``."""
-        if self.client == "trio":
-            return mcpws.trio.connect(url, **options)
-        return mcpws.asyncio.connect(url, **options)
+        connect: Any = DRIVERS[self.client].load().connect
+        return connect(url, **options)  # type: ignore[no-any-return]
 
     def serving(self, app: Server, **options: Any) -> AbstractAsyncContextManager[Served]:
         """Serve *app* on 127.0.0.1, port 0, for the block; *options* go to ``serve``."""
@@ -301,22 +306,28 @@ async def running(
 
 
 def _serving(
-    driver: Driver, app: Server, options: dict[str, Any]
+    driver: str, app: Server, options: dict[str, Any]
 ) -> AbstractAsyncContextManager[Served]:
-    if driver == "trio":
-        return _serving_trio(app, options)
-    return _serving_asyncio(app, options)
+    """Serve *app* with *driver*'s ``serve()`` for the block, in a task its loop's users
+    would cancel to stop it: a trio cancel scope, or an asyncio task (an anyio cancel scope
+    would cancel a server on asyncio again at every await of its graceful shutdown)."""
+    serve = DRIVERS[driver].load().serve
+    if DRIVERS[driver].loop == "trio":
+        return _serving_trio(serve, app, options)
+    return _serving_asyncio(serve, app, options)
 
 
 @asynccontextmanager
-async def _serving_trio(app: Server, options: dict[str, Any]) -> AsyncIterator[Served]:
+async def _serving_trio(
+    serve: Callable[..., Awaitable[None]], app: Server, options: dict[str, Any]
+) -> AsyncIterator[Served]:
     scope = trio.CancelScope()
     stopped = trio.Event()
 
     async def run_server(*, task_status: Any) -> None:
         try:
             with scope:
-                await mcpws.trio.serve(app, task_status=task_status, **options)
+                await serve(app, task_status=task_status, **options)
         finally:
             stopped.set()
 
@@ -325,9 +336,11 @@ async def _serving_trio(app: Server, options: dict[str, Any]) -> AsyncIterator[S
 
 
 @asynccontextmanager
-async def _serving_asyncio(app: Server, options: dict[str, Any]) -> AsyncIterator[Served]:
+async def _serving_asyncio(
+    serve: Callable[..., Coroutine[Any, Any, None]], app: Server, options: dict[str, Any]
+) -> AsyncIterator[Served]:
     status = mcpws.asyncio.TaskStatus()
-    task = asyncio.create_task(mcpws.asyncio.serve(app, task_status=status, **options))
+    task = asyncio.create_task(serve(app, task_status=status, **options))
 
     async def stopped() -> None:
         await asyncio.wait([task])
@@ -344,7 +357,7 @@ async def _serving_asyncio(app: Server, options: dict[str, Any]) -> AsyncIterato
 @asynccontextmanager
 async def _serving_elsewhere(
     portal: anyio.from_thread.BlockingPortal,
-    driver: Driver,
+    driver: str,
     app: Server,
     options: dict[str, Any],
 ) -> AsyncIterator[Served]:

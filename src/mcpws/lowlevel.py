@@ -7,7 +7,7 @@ A driver's pump subclasses :class:`Kernel` and gives it the loop's primitives
 event); it feeds the connection core the bytes it reads and calls ``process()``. Its
 ``serve()`` checks its options with :func:`serve_options` and reports each connection to
 the :class:`Serving` it gets; its ``connect()`` checks its options with
-:func:`connect_options`, follows each opening with :func:`follow_opening` and comes back
+:func:`connect_options`, waits for each session with ``wait_for_session`` and comes back
 after a drop with :func:`come_back`. :func:`register` makes it known by name to the
 command line (``--loop``) and the tests.
 """
@@ -41,7 +41,6 @@ from mcpws.app._pumping import (
     check_port as check_port,
     come_back as come_back,
     connect_options as connect_options,
-    follow_opening as follow_opening,
     for_the_client as for_the_client,
     same_options as same_options,
     serve_options as serve_options,
@@ -74,7 +73,6 @@ __all__ = [
     "check_port",
     "come_back",
     "connect_options",
-    "follow_opening",
     "for_the_client",
     "is_loopback",
     "register",

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from mcpws.app._client import Client
 from mcpws.app._context import ConnectionLost, ProgressCallback
-from mcpws.app._driving import Handler, answer, settles
+from mcpws.app._driving import ConnectError, Handler, Opening, answer, settles
 from mcpws.core.connection import ClientConnection, ConnectionClosed, ServerConnection
 from mcpws.core.jsonrpc import INTERNAL_ERROR, RequestId
 from mcpws.core.mcp import LoggingLevel, Model
@@ -228,6 +228,24 @@ class Kernel(abc.ABC):
         """Whether the session is in the stateless era."""
         return self.session.state is State.STATELESS
 
+    def receive(self, data: bytes) -> None:
+        """Feed the core what was read (``b""``: the end of the stream), and act on it."""
+        if data:
+            self.connection.receive_data(data, self.now())
+        else:
+            self.connection.receive_eof(self.now())
+        self.process()
+
+    def expire(self) -> bool:
+        """The timer's turn: when the core's deadline is due (a timer may wake early), handle
+        its timeouts and act on them; whether it was due."""
+        deadline = self.connection.next_deadline()
+        if deadline is None or self.now() < deadline:
+            return False
+        self.connection.handle_timeout(self.now())
+        self.process()
+        return True
+
     def process(self) -> None:
         """Act on the core's events (and on those that acting produced), then flush."""
         while events := self.connection.events_received():
@@ -265,6 +283,39 @@ class Kernel(abc.ABC):
             waiter.settle(ConnectionLost(LOST))
         for handling in list(self._handlers.values()):
             handling.cancel()
+
+    def follow_opening(self, client: Client | None) -> None:
+        """Follow a client connection's opening from now on (before the pump runs, so that
+        no event is missed), for :meth:`wait_for_session`; the server's notifications go on
+        to the listener of *client*."""
+        opened = self._opened = self.waiter()
+        watch = self._opening = Opening()
+
+        def note(event: object) -> None:
+            watch.note(event)
+            if watch.done:
+                opened.settle(None)
+            self.pass_on(event)
+
+        self.on_event = note
+        self.client = client
+
+    async def wait_for_session(self, deadline: float, late: str) -> None:
+        """Wait until the session opens, at most until *deadline* of :meth:`now`; raise
+        :class:`~mcpws.app.ConnectError` (with *late* when it is too late) when it does not,
+        and the caller then drops the connection."""
+        async with self.move_on_at(deadline):
+            await self._opened.wait()
+        watch = self._opening
+        if not self._opened.settled or (watch.failure and not self.session.revision):
+            raise ConnectError(watch.failure or late)
+
+    async def close(self) -> None:
+        """Close the connection with the closing handshake, and wait until it is over."""
+        if not self.closed.is_set():
+            self.connection.close(now=self.now())
+            self.flush()
+            await self.closed.wait()
 
     def pass_on(self, event: object) -> None:
         """Give a server's notification to the listener of the client this kernel serves."""
@@ -323,8 +374,10 @@ class Kernel(abc.ABC):
         """The graceful shutdown's wait: the requests being handled get the grace period to
         finish and their answers to be written, all the way to a peer that reads slowly;
         those still running then are cancelled, and they and the rest get a little longer
-        (:data:`LINGER`). A server's session should be draining meanwhile
-        (``session.drain()``), refusing new requests, and the driver reading on."""
+        (:data:`LINGER`). A server's session drains meanwhile, refusing new requests at
+        once, while the driver reads on."""
+        if isinstance(self.connection, ServerConnection):
+            self.session.drain()
         ends = self.now() + self.grace
         async with self.move_on_at(ends):
             await self._answered_all()
@@ -341,11 +394,14 @@ class Kernel(abc.ABC):
             await self._all_answered.wait()
         self._all_answered = None
 
-    def say_goodbye(self) -> None:
-        """Close the connection with 1001 (going away), unless it is closing already."""
+    async def say_goodbye(self) -> None:
+        """Close the connection with 1001 (going away), unless it is closing already, and
+        give what is left to send a little time (:data:`LINGER`) to be written."""
         if self.connection.is_open:
             self.connection.close(GOING_AWAY, SHUTTING_DOWN, now=self.now())
             self.flush()
+        async with self.move_on_at(self.now() + LINGER):
+            await self.written()
 
     # The Link of this connection -------------------------------------------------------------
 

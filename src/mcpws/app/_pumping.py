@@ -18,7 +18,6 @@ from mcpws.app._context import Link, McpError
 from mcpws.app._driving import (
     Answer,
     ConnectError,
-    Opening,
     Reconnect,
     ReconnectCallback,
     admit,
@@ -50,7 +49,6 @@ __all__ = [
     "check_port",
     "come_back",
     "connect_options",
-    "follow_opening",
     "for_the_client",
     "same_options",
     "serve_options",
@@ -61,6 +59,7 @@ _log = logging.getLogger("mcpws")
 
 P = ParamSpec("P")
 R = TypeVar("R")
+K = TypeVar("K", bound=Kernel)
 
 
 def for_the_client(event: RequestReceived, pump: Link) -> Answer:
@@ -69,23 +68,6 @@ def for_the_client(event: RequestReceived, pump: Link) -> Answer:
     if pump.client is None:
         raise McpError(METHOD_NOT_FOUND, "the client is not ready")
     return pump.client.handle(event)
-
-
-def follow_opening(pump: Kernel, client: Client | None, opened: Callable[[], object]) -> Opening:
-    """Follow a client connection's opening: *opened* is called once the session has opened
-    or the connection has ended (the :class:`Opening` returned says which); the server's
-    notifications go on to the listener of *client*, the client the pump serves."""
-    watch = Opening()
-
-    def note(event: object) -> None:
-        watch.note(event)
-        if watch.done:
-            opened()
-        pump.pass_on(event)
-
-    pump.on_event = note
-    pump.client = client
-    return watch
 
 
 def check_port(port: int) -> None:
@@ -145,8 +127,8 @@ class Listening:
 @attrs.define(kw_only=True)
 class Serving:
     """One ``serve()``'s options, checked (made by :func:`serve_options`), and its
-    connections: a driver makes each new connection's core with :meth:`connection`, and
-    reports each pump it runs to :meth:`opened` and, once over, to :meth:`closed`."""
+    connections: a driver makes the pump of each new connection with :meth:`new_pump`,
+    and reports it to :meth:`closed` once it is over."""
 
     app: Server
     host: str
@@ -163,15 +145,16 @@ class Serving:
     session_config: ServerSessionConfig
     pumps: set[Kernel] = attrs.field(factory=set)
 
-    def connection(self, now: float) -> ServerConnection:
-        """A new connection core, with a new session, as of *now*."""
+    def new_pump(self, now: float, make: Callable[..., K], *args: Any) -> K:
+        """The pump of a new connection, as of *now*: ``make(*args, connection, handler,
+        max_concurrent=..., grace=...)``, with a new connection core and session, the
+        application's handler and this server's limits. The pump decides its upgrade
+        (:func:`admit`) when asked, and counts among the server's connections (:meth:`closed`
+        takes it out)."""
         session = ServerSession(self.session_config)
-        return ServerConnection(now, config=self.config, policy=self.policy, session=session)
-
-    def opened(self, pump: Kernel) -> None:
-        """A connection's pump runs: it decides its upgrade (:func:`admit`) when asked."""
-        connection = pump.connection
-        assert isinstance(connection, ServerConnection)
+        connection = ServerConnection(now, config=self.config, policy=self.policy, session=session)
+        options = {"max_concurrent": self.max_concurrent, "grace": self.grace}
+        pump = make(*args, connection, self.app.handle, **options)
 
         def upgrade(event: object) -> None:
             if isinstance(event, ConnectionRequested):
@@ -186,6 +169,7 @@ class Serving:
         pump.on_event = upgrade
         self.pumps.add(pump)
         self.app.connected(pump)
+        return pump
 
     def closed(self, pump: Kernel) -> None:
         """A connection's pump is done."""

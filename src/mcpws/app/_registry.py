@@ -17,8 +17,8 @@ __all__ = ["DRIVERS", "Driver", "register"]
 
 @attrs.frozen
 class Driver:
-    """A driver by name: *module* has its ``serve()``, ``serving()`` and ``connect()``,
-    which run on *loop*, ``"trio"`` or ``"asyncio"``."""
+    """A driver by name: *module* has its ``serve()`` and ``connect()`` (and ``serving()``,
+    for the command line's demo), which run on *loop*, ``"trio"`` or ``"asyncio"``."""
 
     name: str
     module: str

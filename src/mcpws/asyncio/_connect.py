@@ -17,50 +17,41 @@ from mcpws.core.session import ClientSession
 __all__ = ["connect"]
 
 
-class _Opener:
-    """Opens connections to one URL, each with a new session, for one client."""
-
-    def __init__(self, dialing: lowlevel.Dialing) -> None:
-        self.dialing = dialing
-        self.url = dialing.url
-        self._timeout = dialing.open_timeout
-
-    async def open(self, client: Client | None) -> tuple[Pump, ClientSession]:
-        """Open a connection and its session; raises ConnectError."""
-        loop = asyncio.get_running_loop()
-        connection, core = self.dialing.connection(loop.time())
-        pump = Pump(connection, lowlevel.for_the_client)
-        opened = asyncio.Event()
-        watch = lowlevel.follow_opening(pump, client, opened.set)
-        tls = None
-        if connection.secure:
-            tls = self.dialing.ssl_context or ssl.create_default_context()
-        try:
-            async with asyncio.timeout(self._timeout):
-                try:
-                    await loop.create_connection(
-                        lambda: pump,
-                        connection.host,
-                        connection.port,
-                        ssl=tls,
-                        server_hostname=connection.host if tls else None,
-                    )
-                except ssl.SSLError as exc:
-                    raise ConnectError(f"the TLS handshake failed: {exc}") from exc
-                except OSError as exc:
-                    where = f"{connection.host}:{connection.port}"
-                    raise ConnectError(f"cannot reach {where}: {exc}") from exc
-                await opened.wait()
-        except TimeoutError:
-            await pump.shutdown()
-            raise ConnectError(f"could not open {self.url} in {self._timeout} s") from None
-        except BaseException:  # cancelled from outside, say: the connection goes too
-            pump.abort()
-            raise
-        if watch.failure and not core.revision:
-            await pump.shutdown()
-            raise ConnectError(watch.failure)
-        return pump, core
+async def _open(dialing: lowlevel.Dialing, client: Client | None) -> tuple[Pump, ClientSession]:
+    """Open a connection and its session; raises ConnectError."""
+    loop = asyncio.get_running_loop()
+    connection, core = dialing.connection(loop.time())
+    deadline = loop.time() + dialing.open_timeout  # for the whole of the opening
+    late = f"could not open {dialing.url} in {dialing.open_timeout} s"
+    pump = Pump(connection, lowlevel.for_the_client)
+    pump.follow_opening(client)
+    tls = None
+    if connection.secure:
+        tls = dialing.ssl_context or ssl.create_default_context()
+    try:
+        async with asyncio.timeout_at(deadline):
+            await loop.create_connection(
+                lambda: pump,
+                connection.host,
+                connection.port,
+                ssl=tls,
+                server_hostname=connection.host if tls else None,
+            )
+    except ssl.SSLError as exc:
+        raise ConnectError(f"the TLS handshake failed: {exc}") from exc
+    except OSError as exc:
+        raise ConnectError(f"cannot reach {connection.host}:{connection.port}: {exc}") from exc
+    except TimeoutError:
+        raise ConnectError(late) from None
+    try:
+        await pump.wait_for_session(deadline, late)
+    except ConnectError:
+        await pump.shutdown()
+        raise
+    except BaseException:  # cancelled from outside, say: the connection goes too
+        pump.abort()
+        raise
+    return pump, core
 
 
 @lowlevel.same_options(lowlevel.connect_options)
@@ -68,15 +59,15 @@ class _Opener:
 async def connect(*args: Any, **options: Any) -> AsyncIterator[Client]:
     """Connect, as :func:`mcpws.trio.connect` does, with the options of
     :func:`mcpws.lowlevel.connect_options`; the connection is an asyncio protocol."""
-    opener = _Opener(dialing := lowlevel.connect_options(*args, **options))
-    pump, core = await opener.open(None)
+    dialing = lowlevel.connect_options(*args, **options)
+    pump, core = await _open(dialing, None)
     client = Client(pump, core)
     pump.client = client
     watcher = None
     if dialing.reconnect is not None:
 
         async def open_again() -> tuple[Link, ClientSession]:
-            return await opener.open(client)
+            return await _open(dialing, client)
 
         watcher = asyncio.create_task(
             lowlevel.come_back(client, open_again, asyncio.sleep, dialing)
@@ -100,14 +91,11 @@ async def connect(*args: Any, **options: Any) -> AsyncIterator[Client]:
 async def _close(client: Client, timeout: float | None) -> None:
     pump = client.link
     assert isinstance(pump, Pump)
-    if not pump.closed.is_set():
-        pump.connection.close(now=asyncio.get_running_loop().time())
-        pump.flush()
-        try:
-            async with asyncio.timeout(timeout):
-                await pump.closed.wait()
-        except TimeoutError:
-            pump.abort()  # the peer had its time to answer the close
-        except asyncio.CancelledError:
-            pump.abort()
-            raise
+    try:
+        async with asyncio.timeout(timeout):
+            await pump.close()
+    except TimeoutError:
+        pump.abort()  # the peer had its time to answer the close
+    except asyncio.CancelledError:
+        pump.abort()
+        raise

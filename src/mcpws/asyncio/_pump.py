@@ -115,19 +115,16 @@ class Pump(Kernel, asyncio.Protocol):
         self.flush()
 
     def data_received(self, data: bytes) -> None:
-        self.connection.receive_data(data, self._loop.time())
-        self.process()
+        self.receive(data)
 
     def eof_received(self) -> bool:
-        self.connection.receive_eof(self._loop.time())
-        self.process()
+        self.receive(b"")
         # The core closes the transport when it is done; over TLS, asyncio closes it.
         return self._transport is None or self._transport.get_extra_info("ssl_object") is None
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.connection.closed:
-            self.connection.receive_eof(self._loop.time())
-            self.process()
+            self.receive(b"")
         self.lost()
         self.on_lost()
 
@@ -158,11 +155,7 @@ class Pump(Kernel, asyncio.Protocol):
 
     def _expired(self) -> None:
         self._timer = self._deadline = None
-        deadline = self.connection.next_deadline()
-        if deadline is not None and self._loop.time() >= deadline:
-            self.connection.handle_timeout(self._loop.time())
-            self.process()
-        else:
+        if not self.expire():
             self._rearm()
 
     def lost(self) -> None:
@@ -178,7 +171,7 @@ class Pump(Kernel, asyncio.Protocol):
         the server drains it), then close with 1001 and wait a little for the transport to
         close."""
         await self.finish_answering()
-        self.say_goodbye()
+        await self.say_goodbye()
         if self._transport is not None:
             self._transport.close()  # once what is written has gone out
             async with self.move_on_at(self.now() + LINGER):

@@ -74,13 +74,8 @@ async def serve(*args: Any, **options: Any) -> None:
         loop = asyncio.get_running_loop()
 
         def connection_for_one_client() -> Pump:
-            connection = serving.connection(loop.time())
-            pump = Pump(
-                connection, serving.app.handle, max_concurrent=serving.max_concurrent,
-                grace=serving.grace,
-            )  # fmt: skip
+            pump = serving.new_pump(loop.time(), Pump)
             pump.on_lost = lambda: serving.closed(pump)
-            serving.opened(pump)
             return pump
 
         server = await loop.create_server(

@@ -18,7 +18,6 @@ from mcpws.lowlevel import (
     Dialing,
     come_back,
     connect_options,
-    follow_opening,
     for_the_client,
     same_options,
 )
@@ -27,40 +26,32 @@ from mcpws.trio._pump import Pump
 __all__ = ["ConnectError", "Reconnect", "ReconnectCallback", "connect"]
 
 
-class _Opener:
-    """Opens connections to one URL, each with a new session, for one client."""
+async def _open(
+    dialing: Dialing, nursery: trio.Nursery, client: Client | None
+) -> tuple[Pump, ClientSession]:
+    """Open a connection and its session, pumped in *nursery*; raises ConnectError."""
+    connection, core = dialing.connection(trio.current_time())
+    deadline = trio.current_time() + dialing.open_timeout  # for the whole of the opening
+    late = f"could not open {dialing.url} in {dialing.open_timeout} s"
+    with trio.move_on_at(deadline) as opening:
+        stream = await _open_stream(connection, dialing.ssl_context)
+    if opening.cancelled_caught:
+        raise ConnectError(late)
+    pump = Pump(stream, connection, for_the_client)
+    pump.follow_opening(client)
+    scope = trio.CancelScope()
 
-    def __init__(self, dialing: Dialing) -> None:
-        self.dialing = dialing
-        self.url = dialing.url
-        self._timeout = dialing.open_timeout
+    async def run(task_status: trio.TaskStatus[None]) -> None:
+        with scope:
+            await pump.run(task_status=task_status)
 
-    async def open(
-        self, nursery: trio.Nursery, client: Client | None
-    ) -> tuple[Pump, ClientSession]:
-        """Open a connection and its session, pumped in *nursery*; raises ConnectError."""
-        connection, core = self.dialing.connection(trio.current_time())
-        deadline = trio.current_time() + self._timeout  # for the whole of the opening
-        with trio.move_on_at(deadline) as opening:
-            stream = await _open_stream(connection, self.dialing.ssl_context)
-        if opening.cancelled_caught:
-            raise ConnectError(f"could not connect to {self.url} in {self._timeout} s")
-        pump = Pump(stream, connection, for_the_client)
-        opened = trio.Event()
-        watch = follow_opening(pump, client, opened.set)
-        scope = trio.CancelScope()
-
-        async def run(task_status: trio.TaskStatus[None]) -> None:
-            with scope:
-                await pump.run(task_status=task_status)
-
-        await nursery.start(run)
-        with trio.move_on_at(deadline) as waiting:
-            await opened.wait()
-        if waiting.cancelled_caught or (watch.failure and not core.revision):
-            scope.cancel()
-            raise ConnectError(watch.failure or f"the session did not open in {self._timeout} s")
-        return pump, core
+    await nursery.start(run)
+    try:
+        await pump.wait_for_session(deadline, late)
+    except ConnectError:
+        scope.cancel()
+        raise
+    return pump, core
 
 
 @same_options(connect_options)
@@ -68,12 +59,12 @@ class _Opener:
 async def connect(*args: Any, **options: Any) -> AsyncIterator[Client]:
     """Yield a :class:`~mcpws.app.Client` whose connection is pumped in a task of its own
     while in the block (see :func:`mcpws.lowlevel.connect_options` for the options)."""
-    opener = _Opener(dialing := connect_options(*args, **options))
+    dialing = connect_options(*args, **options)
     raised: BaseException | None = None
     try:
         async with trio.open_nursery() as nursery:
             try:
-                pump, core = await opener.open(nursery, None)
+                pump, core = await _open(dialing, nursery, None)
             except BaseException as exc:  # raised again below, outside the nursery
                 raised = exc
             else:
@@ -82,7 +73,7 @@ async def connect(*args: Any, **options: Any) -> AsyncIterator[Client]:
                 if dialing.reconnect is not None:
 
                     async def open_again() -> tuple[Link, ClientSession]:
-                        return await opener.open(nursery, client)
+                        return await _open(dialing, nursery, client)
 
                     nursery.start_soon(come_back, client, open_again, trio.sleep, dialing)
                 try:
@@ -94,7 +85,7 @@ async def connect(*args: Any, **options: Any) -> AsyncIterator[Client]:
                     # by an exception (a cancellation, say), the block gives it a second.
                     closing = math.inf if raised is None else LINGER
                     with trio.CancelScope(shield=True), trio.move_on_after(closing):
-                        await _close(client)
+                        await pump.close()
             nursery.cancel_scope.cancel()
     except BaseExceptionGroup as group:
         if group.split(trio.Cancelled)[1] is not None:
@@ -113,15 +104,6 @@ def _only_cancelled(exc: BaseException) -> BaseException:
     while isinstance(leaf, BaseExceptionGroup):
         leaf = leaf.exceptions[0]
     return leaf
-
-
-async def _close(client: Client) -> None:
-    pump = client.link
-    assert isinstance(pump, Pump)
-    if not pump.closed.is_set():
-        pump.connection.close(now=trio.current_time())
-        pump.flush()
-        await pump.closed.wait()
 
 
 async def _open_stream(

@@ -143,20 +143,15 @@ class Pump(Kernel):
         """Finish answering, reading on meanwhile (new requests are refused at once, answers
         to this side's requests arrive); close with 1001; then cut the stream, which stops
         any write still waiting."""
-        if isinstance(self.connection, ServerConnection):
-            self.session.drain()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._read)
             await self.finish_answering()
             nursery.cancel_scope.cancel()  # the reader may be waiting for the peer to read
         if self._unread is not None and self.connection.is_open:
             # Read, and held back from a peer that did not read: refused, not lost.
-            self.connection.receive_data(self._unread, trio.current_time())
+            self.receive(self._unread)
             self._unread = None
-            self.process()
-        self.say_goodbye()
-        with trio.move_on_after(LINGER):
-            await self._written(self._queued)
+        await self.say_goodbye()
         await self._close_stream(forcefully=True)
 
     async def _read(self) -> None:
@@ -176,12 +171,7 @@ class Pump(Kernel):
                     self._unread = data  # read first by whoever reads next, if cancelled
                     await self._written(self._queued)
                     self._unread = None
-            now = trio.current_time()
-            if data:
-                self.connection.receive_data(data, now)
-            else:
-                self.connection.receive_eof(now)
-            self.process()
+            self.receive(data)
             if server:
                 await self._written(self._queued)
 
@@ -191,10 +181,7 @@ class Pump(Kernel):
                 self._timer_scope = scope
                 self._rearm()
                 await trio.sleep_forever()
-            deadline = self.connection.next_deadline()
-            if deadline is not None and trio.current_time() >= deadline:
-                self.connection.handle_timeout(trio.current_time())
-                self.process()
+            self.expire()
 
     def _rearm(self) -> None:
         """Bring the timer forward to the core's next deadline when that is sooner.

@@ -35,12 +35,7 @@ async def serve(*args: Any, **options: Any) -> None:
     async def handle(stream: trio.abc.Stream) -> None:
         if serving.ssl_context is not None:
             stream = trio.SSLStream(stream, serving.ssl_context, server_side=True)
-        connection = serving.connection(trio.current_time())
-        pump = Pump(
-            stream, connection, serving.app.handle, max_concurrent=serving.max_concurrent,
-            grace=serving.grace,
-        )  # fmt: skip
-        serving.opened(pump)
+        pump = serving.new_pump(trio.current_time(), Pump, stream)
         try:
             await pump.run()
         except Exception:  # one connection's failure must not end the others
