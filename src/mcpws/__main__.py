@@ -445,12 +445,14 @@ class _Help(argparse.RawDescriptionHelpFormatter):
     """The options as argparse lays them out; the description and epilog as written."""
 
 
-#: The ``--loop`` option: the driver a command runs on.
-_LOOP: dict[str, Any] = {
-    "choices": tuple(DRIVERS),
-    "default": "trio",
-    "help": "the event loop and driver to run on (default: trio)",
-}
+def _loop_option() -> dict[str, Any]:
+    """The ``--loop`` option: the driver a command runs on, one of those registered."""
+    return {
+        "choices": tuple(DRIVERS),
+        "default": "trio",
+        "help": "the event loop and driver to run on (default: trio)",
+    }
+
 
 _ORIGIN_HELP = (
     "also accept WebSocket upgrades from browser pages of this origin; repeatable. A pattern "
@@ -484,7 +486,7 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = command("demo", "run the demo server and a client against it")
     demo.add_argument("--revision", choices=REVISIONS, help="the one revision the client speaks")
-    demo.add_argument("--loop", **_LOOP)
+    demo.add_argument("--loop", **_loop_option())
     serve = command("serve", "serve an mcpws.Server until stopped", _STOPPING_HELP)
     serve.add_argument(
         "app",
@@ -514,7 +516,7 @@ def _parser() -> argparse.ArgumentParser:
         help="how long the requests in flight get to finish once stopping (default: "
         f"{_SHUTDOWN_TIMEOUT:g} s)",
     )
-    serve.add_argument("--loop", **_LOOP)
+    serve.add_argument("--loop", **_loop_option())
     for name, text in (
         ("call", "send one request and print its result"),
         ("tools", "list a server's tools"),
@@ -552,7 +554,7 @@ def _parser() -> argparse.ArgumentParser:
             "request (default: no limit of its own)",
         )
         request.add_argument("--revision", choices=REVISIONS, help="the one revision to speak")
-        request.add_argument("--loop", **_LOOP)
+        request.add_argument("--loop", **_loop_option())
     return parser
 
 

@@ -181,6 +181,9 @@ class Kernel(abc.ABC):
         self._answering = 0
         self._all_answered: Waiter | None = None
         self._slots = Slots(max_concurrent, self.waiter)
+        #: A client connection's opening, once followed: what happened, and who waits.
+        self._opening = Opening()
+        self._opened: Waiter | None = None
 
     # The loop's primitives -----------------------------------------------------------------
 
@@ -289,7 +292,7 @@ class Kernel(abc.ABC):
         no event is missed), for :meth:`wait_for_session`; the server's notifications go on
         to the listener of *client*."""
         opened = self._opened = self.waiter()
-        watch = self._opening = Opening()
+        watch = self._opening
 
         def note(event: object) -> None:
             watch.note(event)
@@ -304,10 +307,12 @@ class Kernel(abc.ABC):
         """Wait until the session opens, at most until *deadline* of :meth:`now`; raise
         :class:`~mcpws.app.ConnectError` (with *late* when it is too late) when it does not,
         and the caller then drops the connection."""
+        opened = self._opened
+        assert opened is not None, "follow_opening() first"
         async with self.move_on_at(deadline):
-            await self._opened.wait()
+            await opened.wait()
         watch = self._opening
-        if not self._opened.settled or (watch.failure and not self.session.revision):
+        if not opened.settled or (watch.failure and not self.session.revision):
             raise ConnectError(watch.failure or late)
 
     async def close(self) -> None:

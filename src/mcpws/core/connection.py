@@ -186,7 +186,7 @@ class _Connection:
 
     @property
     def buffered_amount(self) -> int:
-        """Bytes waiting in :meth:`data_to_send` (compare with ``config.max_buffer``)."""
+        """Bytes waiting in :meth:`data_to_send`."""
         self._send_texts()
         return self._ws.buffered_amount
 

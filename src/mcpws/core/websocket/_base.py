@@ -123,7 +123,7 @@ class _WebSocket:
 
     @property
     def buffered_amount(self) -> int:
-        """How many bytes wait in :meth:`data_to_send`; compare with ``config.max_buffer``."""
+        """How many bytes wait in :meth:`data_to_send`."""
         return self._buffered
 
     @property

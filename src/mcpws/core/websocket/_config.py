@@ -30,9 +30,6 @@ class WebSocketConfig:
     * ``handshake_timeout``: seconds for the opening handshake to complete.
     * ``close_timeout``: seconds to wait for the peer's close frame after sending ours.
     * ``max_handshake_size``: bytes of the HTTP request or response head; over it, 431.
-    * ``max_buffer``: the high-water mark of unsent bytes (:attr:`buffered_amount`) above
-      which a driver should stop reading from the peer until it has written; the core itself
-      never drops data.
     """
 
     max_message_size: int | None = attrs.field(default=16 * _MIB, validator=positive_int_or_none)
@@ -43,4 +40,3 @@ class WebSocketConfig:
     handshake_timeout: float | None = attrs.field(default=10.0, validator=positive_or_none)
     close_timeout: float | None = attrs.field(default=10.0, validator=positive_or_none)
     max_handshake_size: int = attrs.field(default=16 * 1024, validator=positive_int)
-    max_buffer: int = attrs.field(default=4 * _MIB, validator=positive_int)
