@@ -25,12 +25,12 @@ from typing import IO, Any
 import pytest
 import trio
 
+from helpers.peers import INTEROP, LOOPS, free_port, upgrade_status
+from helpers.vendor_server import ANSWER, VendorServer
 from mcpws.__main__ import main
 from mcpws.app import ConnectionLost, McpError
 from mcpws.core.mcp import CallToolResult, TextContent
 from mcpws.trio import connect
-from peers import INTEROP, LOOPS, free_port, upgrade_status
-from vendor_server import ANSWER, VendorServer
 
 #: The environment of the commands run here: that of the tests, with output buffered as
 #: Python buffers it when nothing says otherwise.

@@ -1,5 +1,5 @@
 """A client written with the official MCP Python SDK 1.30 (its WebSocket transport), run by
-``tests/test_interop_sdk.py`` in the SDK's own virtual environment.
+``tests/interop/test_interop_sdk.py`` in the SDK's own virtual environment.
 
 Usage: ``python sdk_client.py URL``. It opens a session, uses the demo server's tools and a
 resource, and prints what it saw as one JSON object.

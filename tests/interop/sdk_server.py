@@ -1,6 +1,6 @@
 """A server written with the official MCP Python SDK 1.30 (its low-level server and its
-WebSocket transport, under uvicorn), run by ``tests/test_interop_sdk.py`` in the SDK's own
-virtual environment.
+WebSocket transport, under uvicorn), run by ``tests/interop/test_interop_sdk.py`` in the
+SDK's own virtual environment.
 
 Usage: ``python sdk_server.py PORT``. It offers one tool, ``echo``.
 """

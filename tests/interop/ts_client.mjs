@@ -1,5 +1,5 @@
 // A client written with the official MCP TypeScript SDK (its Client and its
-// WebSocketClientTransport), run by tests/test_interop_typescript.py under Node 22.
+// WebSocketClientTransport), run by tests/interop/test_interop_typescript.py under Node 22.
 //
 // Usage: node ts_client.mjs PACKAGES URL node|ws
 //

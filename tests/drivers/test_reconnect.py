@@ -1,0 +1,179 @@
+"""The client's reconnect policy: a server stopped and restarted while the client waits,
+for every pair of drivers, and a server process killed and restarted."""
+
+from __future__ import annotations
+
+import logging
+import runpy
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from helpers.pairs import Pair, text_of
+from mcpws.app import ConnectionLost, McpError, Server
+from mcpws.trio import Reconnect
+
+SERVERS = Path(__file__).resolve().parents[1] / "interop"
+
+
+def _slow_app() -> Server:
+    """The server the killed processes serve, here in process."""
+    app: Server = runpy.run_path(str(SERVERS / "slow_app.py"))["app"]
+    return app
+
+
+def test_the_delays_grow_to_the_cap_and_stop_after_the_attempts() -> None:
+    policy = Reconnect(initial_delay=1, multiplier=3, max_delay=5, jitter=0, max_attempts=4)
+    assert list(policy.delays()) == [1, 3, 5, 5]
+    spread = Reconnect(initial_delay=10, multiplier=1, jitter=0.5, max_attempts=20)
+    assert all(5 <= delay <= 15 for delay in spread.delays())
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"initial_delay": 0}, {"multiplier": 0.5}, {"jitter": 2}, {"max_delay": -1}],
+)
+def test_a_bad_policy_is_refused(options: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        Reconnect(**options)  # type: ignore[arg-type]
+
+
+class ServerProcess:
+    """``mcpws serve slow_app:app`` on one port, which can be killed and started again."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port: int = probe.getsockname()[1]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "mcpws", "serve", "slow_app:app", "--port", str(self.port)]
+        self.process = subprocess.Popen(command, cwd=SERVERS, stdout=subprocess.PIPE)
+        assert self.process.stdout is not None
+        assert b"serving slow" in self.process.stdout.readline()
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+
+
+@pytest.fixture
+def server() -> Iterator[ServerProcess]:
+    process = ServerProcess()
+    process.start()
+    try:
+        yield process
+    finally:
+        process.kill()
+
+
+def test_a_client_comes_back_after_the_server_restarts(pair: Pair) -> None:
+    """The server stops with a request in flight, which is answered with an error, never
+    retried; calls fail while it is away; once it listens again on its port, the client
+    reconnects (on the delays of its policy, in virtual time) and calls succeed."""
+    reconnects: list[int] = []
+
+    async def main() -> None:
+        app = _slow_app()
+        policy = Reconnect(initial_delay=1, multiplier=2, jitter=0, max_delay=4)
+        async with (
+            pair.serving(app, shutdown_timeout=0) as first,
+            pair.connect(first.url, reconnect=policy, on_reconnect=reconnects.append) as client,
+        ):
+            assert text_of(await client.call_tool("add", {"a": 1, "b": 2})) == "3"
+            async with anyio.create_task_group() as group:
+
+                async def in_flight() -> None:
+                    with pytest.raises(McpError, match="shut down before answering"):
+                        await client.call_tool("hang")
+
+                group.start_soon(in_flight)
+                await anyio.sleep(1)
+                await first.stop()
+            await first.stopped()
+            with pytest.raises(ConnectionLost):
+                await client.call_tool("add", {"a": 1, "b": 2})  # while away
+            await anyio.sleep(6)  # attempts after 1, 2 and 4 s fail: nothing listens
+            async with pair.serving(app, port=first.port):
+                while not reconnects:
+                    await anyio.sleep(1)
+                assert text_of(await client.call_tool("add", {"a": 2, "b": 3})) == "5"
+
+    pair.run(main)
+    assert len(reconnects) == 1
+    assert reconnects[0] >= 3
+
+
+def test_a_client_gives_up_when_its_attempts_run_out(
+    pair: Pair, caplog: pytest.LogCaptureFixture
+) -> None:
+    reconnects: list[int] = []
+    urls: list[str] = []
+
+    async def main() -> None:
+        policy = Reconnect(initial_delay=1, multiplier=1, jitter=0, max_attempts=3)
+        async with pair.serving(_slow_app()) as server:
+            urls.append(server.url)
+            connecting = pair.connect(server.url, reconnect=policy, on_reconnect=reconnects.append)
+            async with connecting as client:
+                await server.stop()
+                await server.stopped()
+                with caplog.at_level(logging.INFO, logger="mcpws"):
+                    await anyio.sleep(10)  # three attempts, one second apart
+                with pytest.raises(ConnectionLost):
+                    await client.call_tool("add", {"a": 1, "b": 2})
+
+    pair.run(main)
+    assert reconnects == []
+    said = [record.getMessage() for record in caplog.records if record.name == "mcpws"]
+    assert len([line for line in said if line.startswith("reconnecting to ")]) == 3
+    assert said[-1] == f"gave up reconnecting to {urls[0]} after 3 attempts"
+
+
+@pytest.mark.parametrize("driver", ["trio", "asyncio"])
+def test_a_client_comes_back_after_the_server_process_is_killed_and_restarted(
+    server: ServerProcess, driver: str
+) -> None:
+    """A server process killed outright: requests in flight fail with ConnectionLost."""
+    reconnects: list[int] = []
+    pair = Pair("trio", "trio" if driver == "trio" else "asyncio")
+
+    async def main() -> None:
+        with anyio.fail_after(30):
+            url = f"ws://127.0.0.1:{server.port}/mcp"
+            policy = Reconnect(initial_delay=0.05, jitter=0, max_delay=0.2)
+            async with pair.connect(
+                url, reconnect=policy, on_reconnect=reconnects.append
+            ) as client:
+                assert (await client.call_tool("add", {"a": 1, "b": 2})).is_error is None
+                async with anyio.create_task_group() as group:
+
+                    async def in_flight() -> None:
+                        with pytest.raises(ConnectionLost):
+                            await client.call_tool("hang")  # never retried
+
+                    group.start_soon(in_flight)
+                    await anyio.sleep(0.2)
+                    server.kill()
+                with pytest.raises(ConnectionLost):
+                    await client.call_tool("add", {"a": 1, "b": 2})  # while away
+                await anyio.sleep(0.3)  # a few attempts fail: nothing listens
+                server.start()
+                while not reconnects:
+                    await anyio.sleep(0.02)
+                result = await client.call_tool("add", {"a": 2, "b": 3})
+                assert result.content[0].to_json()["text"] == "5"
+
+    anyio.run(main, backend=pair.client)
+    assert len(reconnects) == 1
+    assert reconnects[0] >= 2

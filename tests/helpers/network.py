@@ -1,0 +1,137 @@
+"""Peers and networks for the end-to-end tests, in whichever loop a test runs: a raw
+WebSocket upgrade and handshake, a TCP forwarder that can fail, and a server that never
+answers."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+import anyio.abc
+from anyio.abc import SocketAttribute
+
+from .pairs import running
+
+#: An ``initialize`` request of the 2025-11-25 revision, for raw clients.
+INITIALIZE = json.dumps(
+    {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "1"},
+        },
+    }
+)
+
+
+def upgrade_request(port: int, path: str = "/mcp") -> bytes:
+    """A valid WebSocket upgrade request for the MCP endpoint."""
+    return (
+        f"GET {path} HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{port}\r\n"
+        "Upgrade: websocket\r\n"
+        "Connection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Protocol: mcp\r\n"
+        "\r\n"
+    ).encode()
+
+
+async def raw_upgrade(port: int) -> tuple[anyio.abc.SocketStream, bytes]:
+    """Open a TCP stream, upgrade it by hand and return it with the response head."""
+    stream = await anyio.connect_tcp("127.0.0.1", port)
+    await stream.send(upgrade_request(port))
+    head = b""
+    while b"\r\n\r\n" not in head:
+        try:
+            head += await stream.receive()
+        except anyio.EndOfStream:
+            break
+    return stream, head
+
+
+def masked_text_frame_head(length: int, *, fin: bool = True) -> bytes:
+    """The head of a masked (client) text frame with a *length*-byte payload (< 65536)."""
+    assert 126 <= length < 65536
+    first = (0x80 if fin else 0) | 0x1
+    return bytes([first, 0x80 | 126]) + length.to_bytes(2, "big") + b"\x01\x02\x03\x04"
+
+
+async def _listen() -> tuple[anyio.abc.Listener[anyio.abc.SocketStream], int]:
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    return listener, listener.extra(SocketAttribute.local_port)
+
+
+class Proxy:
+    """A TCP forwarder to a server; :meth:`cut` drops every connection through it at once,
+    without a WebSocket close, as a failing network would."""
+
+    def __init__(self, port: int, scope: anyio.CancelScope) -> None:
+        self.port = port
+        self.url = f"ws://127.0.0.1:{port}/mcp"
+        self._scope = scope
+
+    def cut(self) -> None:
+        self._scope.cancel()
+
+
+@asynccontextmanager
+async def proxy(target: int) -> AsyncIterator[Proxy]:
+    """Forward 127.0.0.1:<port of the proxy> to 127.0.0.1:*target*."""
+    listener, port = await _listen()
+    scope = anyio.CancelScope()
+
+    async def copy(
+        source: anyio.abc.SocketStream, sink: anyio.abc.SocketStream, done: anyio.CancelScope
+    ) -> None:
+        try:
+            async for data in source:
+                await sink.send(data)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            pass
+        done.cancel()
+
+    async def handle(downstream: anyio.abc.SocketStream) -> None:
+        upstream = await anyio.connect_tcp("127.0.0.1", target)
+        try:
+            async with anyio.create_task_group() as pair:
+                pair.start_soon(copy, downstream, upstream, pair.cancel_scope)
+                pair.start_soon(copy, upstream, downstream, pair.cancel_scope)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await upstream.aclose()
+                await downstream.aclose()
+
+    async def forward(*, task_status: anyio.abc.TaskStatus[None]) -> None:
+        async with listener:
+            with scope:
+                task_status.started()
+                await listener.serve(handle)
+
+    async with running(forward):
+        yield Proxy(port, scope)
+
+
+@asynccontextmanager
+async def silent_server() -> AsyncIterator[int]:
+    """A TCP server that accepts connections and never says a word; yields its port."""
+    listener, port = await _listen()
+
+    async def hold(stream: anyio.abc.SocketStream) -> None:
+        async with stream:
+            await anyio.sleep(math.inf)
+
+    async def listen(*, task_status: anyio.abc.TaskStatus[None]) -> None:
+        async with listener:
+            task_status.started()
+            await listener.serve(hold)
+
+    async with running(listen):
+        yield port

@@ -1,0 +1,151 @@
+"""What the interoperability tests share: the cache folder their peers are installed in, the
+rule for a peer that cannot be installed, and ``mcpws serve`` in a process of its own.
+
+Peers nobody here wrote (the official SDKs, Node, a browser, other WebSocket libraries) are
+installed once into ``$MCPWS_TEST_CACHE``, else ``~/.cache/mcpws``, and kept across runs. A
+test whose peer cannot be had calls :func:`peer_missing`: it is skipped, saying why, unless
+``MCPWS_REQUIRE_PEERS=1``, where it fails instead, so that CI cannot pass on a missing peer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+import trio
+
+#: Where the peers are installed, once, and kept across runs.
+CACHE = Path(os.environ.get("MCPWS_TEST_CACHE") or Path.home() / ".cache" / "mcpws")
+
+#: The event loops, and so the drivers, that every peer test runs against.
+LOOPS = ("trio", "asyncio")
+
+#: The scripts and pages the peers run.
+INTEROP = Path(__file__).resolve().parents[1] / "interop"
+
+
+def peer_missing(reason: str) -> NoReturn:
+    """Skip the test for want of its peer, giving *reason*; fail it instead when
+    ``MCPWS_REQUIRE_PEERS=1``."""
+    if os.environ.get("MCPWS_REQUIRE_PEERS") == "1":
+        pytest.fail(f"{reason} (and MCPWS_REQUIRE_PEERS=1 requires every peer)")
+    pytest.skip(reason)
+
+
+def last_line(text: str | bytes | None) -> str:
+    """The last line of a failed command's output, to give as the reason."""
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    lines = (text or "").strip().splitlines()
+    return lines[-1] if lines else "no output"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on, just now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class PeerExited(AssertionError):
+    """The process that was to listen on a port exited instead."""
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Return once something accepts connections on 127.0.0.1:*port*; fail if *process*
+    exits first or *timeout* seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            pass
+        try:  # waiting on the process spaces out the attempts, and notices its exit at once
+            status = process.wait(timeout=0.05)
+        except subprocess.TimeoutExpired:
+            continue
+        raise PeerExited(f"the process that should listen on port {port} exited ({status})")
+    raise AssertionError(f"nothing listens on port {port} after {timeout} s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminate *process* and wait for it; kill it if it does not end in time."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+
+
+@contextmanager
+def mcpws_serving(loop: str, *options: str) -> Iterator[int]:
+    """``python -m mcpws serve`` (the demo server, unless *options* name another, such as a
+    ``module:attribute`` of ``tests/interop``) on *loop*, in a process of its own while in the
+    block; yields its port. Should another process take the free port first, the server
+    exits and is started again on another."""
+    for attempt in range(3):
+        port = free_port()
+        command = [sys.executable, "-m", "mcpws", "serve", *options, "--port", str(port)]
+        process = subprocess.Popen(
+            [*command, "--loop", loop], cwd=INTEROP, stdout=subprocess.DEVNULL
+        )
+        try:
+            try:
+                wait_for_port(port, process)
+            except PeerExited:
+                if attempt == 2:
+                    raise
+                continue
+            yield port
+            return
+        finally:
+            stop(process)
+
+
+def upgrade_status(port: int, *, host: str | None = None, origin: str | None = None) -> int:
+    """The status a server on 127.0.0.1:*port* answers a WebSocket upgrade to ``/mcp``
+    with, offering ``mcp`` and naming *host* (``127.0.0.1:port`` by default) and *origin*."""
+    head = [
+        "GET /mcp HTTP/1.1",
+        f"Host: {host or f'127.0.0.1:{port}'}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version: 13",
+        "Sec-WebSocket-Protocol: mcp",
+        *([f"Origin: {origin}"] if origin is not None else []),
+    ]
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        with sock.makefile("rb") as answer:
+            return int(answer.readline().split()[1])
+
+
+def run_on(loop: str, main: Callable[[], Awaitable[None]], timeout: float = 30) -> None:
+    """Run *main* on *loop* with a hard timeout."""
+
+    async def on_trio() -> None:
+        with trio.fail_after(timeout):
+            await main()
+
+    async def on_asyncio() -> None:
+        async with asyncio.timeout(timeout):
+            await main()
+
+    if loop == "trio":
+        trio.run(on_trio)
+    else:
+        asyncio.run(on_asyncio())
