@@ -26,7 +26,6 @@ DURATIONS: list[tuple[type, str]] = [
 #: Every count or size of at least one.
 COUNTS: list[tuple[type, str]] = [
     (WebSocketConfig, "max_handshake_size"),
-    (WebSocketConfig, "max_buffer"),
     (ClientSessionConfig, "max_pending_requests"),
     (ServerSessionConfig, "max_pending_requests"),
 ]

@@ -10,8 +10,7 @@ tasks of their own.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from mcpws.core.connection import ServerConnection
@@ -39,6 +38,23 @@ class _Waiter:
 
     def wait(self) -> asyncio.Future[object]:
         return self._future
+
+
+class _MovingOn:
+    """``asyncio.timeout_at`` that goes on after the block when its deadline passes."""
+
+    def __init__(self, deadline: float) -> None:
+        self._timeout = asyncio.timeout_at(deadline)
+
+    async def __aenter__(self) -> asyncio.Timeout:
+        return await self._timeout.__aenter__()
+
+    async def __aexit__(self, *exc_info: Any) -> bool:
+        try:
+            await self._timeout.__aexit__(*exc_info)
+        except TimeoutError:  # the deadline passed, not the block's own error
+            return True
+        return False
 
 
 class Pump(Kernel, asyncio.Protocol):
@@ -78,11 +94,8 @@ class Pump(Kernel, asyncio.Protocol):
         task.add_done_callback(ended)
         return task
 
-    @contextlib.asynccontextmanager
-    async def move_on_at(self, deadline: float) -> AsyncIterator[object]:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout_at(deadline) as timeout:
-                yield timeout
+    def move_on_at(self, deadline: float) -> _MovingOn:
+        return _MovingOn(deadline)
 
     def flush(self) -> None:
         """Write what the core has to send (``b""`` closes the transport) and re-arm.

@@ -9,8 +9,7 @@ a shielded cancel scope: a shutdown gives them a grace period instead of cancell
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import trio
@@ -55,6 +54,21 @@ class _Waiter:
             if self._task is not None:
                 trio.lowlevel.reschedule(self._task)
                 self._task = None
+
+
+class _MovingOn:
+    """A cancel scope with a deadline, entered and left with ``async with``: a class, not an
+    async generator, which an interrupted run could leave for the garbage collector to
+    finish after the run is over."""
+
+    def __init__(self, deadline: float) -> None:
+        self._scope = trio.move_on_at(deadline)
+
+    async def __aenter__(self) -> trio.CancelScope:
+        return self._scope.__enter__()
+
+    async def __aexit__(self, *exc_info: Any) -> bool:
+        return self._scope.__exit__(*exc_info)
 
 
 class Pump(Kernel):
@@ -103,10 +117,8 @@ class Pump(Kernel):
         finally:
             done(scope.cancelled_caught)
 
-    @contextlib.asynccontextmanager
-    async def move_on_at(self, deadline: float) -> AsyncIterator[object]:
-        with trio.move_on_at(deadline) as scope:
-            yield scope
+    def move_on_at(self, deadline: float) -> _MovingOn:
+        return _MovingOn(deadline)
 
     # Running -----------------------------------------------------------------------------
 
