@@ -16,7 +16,7 @@ import trio
 
 import mcpws.asyncio
 import mcpws.trio
-from helpers.pairs import Pair
+from helpers.pairs import SHIPPED, Pair
 from helpers.wspair import request
 from mcpws import Server
 from mcpws.core.connection import ServerConnection
@@ -24,8 +24,8 @@ from mcpws.core.mcp import ServerCapabilities
 from mcpws.core.session import ServerSession, ServerSessionConfig
 from mcpws.core.websocket import WebSocketConfig
 
-#: The drivers mcpws ships, whose entry points these tests check.
-DRIVERS = ["trio", "asyncio"]
+#: The drivers whose entry points these tests check.
+DRIVERS = SHIPPED
 
 
 def _app() -> Server:

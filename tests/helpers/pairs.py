@@ -61,6 +61,8 @@ from . import anyio_driver
 #: third driver these tests keep (``helpers.anyio_driver``) among them.
 NAMES = tuple(DRIVERS)
 assert anyio_driver.__name__ in {driver.module for driver in DRIVERS.values()}
+#: The drivers mcpws ships, which its entry points and the command line offer.
+SHIPPED = tuple(name for name, driver in DRIVERS.items() if driver.module.startswith("mcpws."))
 
 #: Virtual seconds a scenario may take on one loop: more than any timeout a test waits for on
 #: purpose, less than the default keepalive interval (20 s), so a stuck test fails before

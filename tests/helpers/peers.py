@@ -23,11 +23,13 @@ from typing import NoReturn
 import pytest
 import trio
 
+from .pairs import SHIPPED
+
 #: Where the peers are installed, once, and kept across runs.
 CACHE = Path(os.environ.get("MCPWS_TEST_CACHE") or Path.home() / ".cache" / "mcpws")
 
-#: The event loops, and so the drivers, that every peer test runs against.
-LOOPS = ("trio", "asyncio")
+#: The drivers mcpws ships, which every peer test runs against (``mcpws serve --loop``).
+LOOPS = SHIPPED
 
 #: The scripts and pages the peers run.
 INTEROP = Path(__file__).resolve().parents[1] / "interop"
