@@ -409,10 +409,22 @@ def test_a_missing_or_malformed_key_gets_400(key: str | None) -> None:
 
 
 def test_a_request_without_host_gets_400() -> None:
-    # HTTP/1.1 requires Host (h11 enforces it); HTTP/1.0 does not, so the server checks.
-    data = request(http_version="1.0", replace={"Host": None})
+    answer, (answered, _) = answer_to(request(replace={"Host": None}))
+    assert answer.status == 400
+    assert isinstance(answered, HttpAnswered)
+    assert "Host" in answered.reason  # h11 refuses HTTP/1.1 without it
+
+
+@pytest.mark.parametrize("host", [True, False])
+def test_an_upgrade_over_http_1_0_gets_505(host: bool) -> None:
+    data = request(http_version="1.0", replace={} if host else {"Host": None})
     answer, events = answer_to(data)
-    assert_refused(answer, events, 400, "the Host header is missing")
+    assert_refused(answer, events, 505, "a WebSocket upgrade is an HTTP/1.1 request")
+
+
+def test_the_health_path_answers_over_http_1_0_too() -> None:
+    answer, _ = answer_to(request("/healthz", http_version="1.0"))
+    assert (answer.status, answer.body) == (200, b"ok\n")
 
 
 def test_malformed_http_gets_400() -> None:

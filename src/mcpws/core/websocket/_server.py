@@ -154,7 +154,7 @@ class WebSocketServer(_WebSocket):
         )
         request = HandshakeRequest(target, path, headers, offered)
         self._request = request
-        refusal = self._check(event.method, request)
+        refusal = self._check(event.method, event.http_version, request)
         if refusal is not None:
             status, reason, extra = refusal
             self._answer(status, reason, target=target, headers=extra)
@@ -168,7 +168,7 @@ class WebSocketServer(_WebSocket):
     _method: bytes = b""
 
     def _check(
-        self, method: bytes, request: HandshakeRequest
+        self, method: bytes, version: bytes, request: HandshakeRequest
     ) -> tuple[int, str, tuple[tuple[str, str], ...]] | None:
         """Return why the request may not upgrade (status, reason, headers), or ``None``."""
         policy = self.policy
@@ -179,6 +179,8 @@ class WebSocketServer(_WebSocket):
             return 404, f"nothing is served at {request.path}", ()
         if method != b"GET":
             return 405, "a WebSocket upgrade must be a GET request", (("allow", "GET"),)
+        if version != b"1.1":  # RFC 6455, section 4.1
+            return 505, "a WebSocket upgrade is an HTTP/1.1 request", ()
         connection = (request.header("connection") or "").lower()
         upgrade = (request.header("upgrade") or "").lower()
         if "upgrade" not in {t.strip() for t in connection.split(",")} or upgrade != "websocket":
@@ -187,9 +189,7 @@ class WebSocketServer(_WebSocket):
             return 426, "WebSocket version 13 is required", (("sec-websocket-version", "13"),)
         if not _KEY.match(request.header("sec-websocket-key") or ""):
             return 400, "the Sec-WebSocket-Key header is missing or malformed", ()
-        host = request.header("host")
-        if host is None:
-            return 400, "the Host header is missing", ()
+        host = request.header("host") or ""  # h11 refuses HTTP/1.1 without one
         if policy.allowed_hosts is not None and not host_allowed(host, policy.allowed_hosts):
             return 403, f"the host {host!r} is not allowed", ()
         origin = request.header("origin")
