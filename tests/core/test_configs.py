@@ -30,7 +30,10 @@ COUNTS: list[tuple[type, str]] = [
     (ServerSessionConfig, "max_pending_requests"),
 ]
 #: Every size of at least one, ``None`` for no limit.
-OPTIONAL_SIZES: list[tuple[type, str]] = [(WebSocketConfig, "max_message_size")]
+OPTIONAL_SIZES: list[tuple[type, str]] = [
+    (WebSocketConfig, "max_message_size"),
+    (WebSocketConfig, "max_fragments"),
+]
 
 NAN = float("nan")
 INF = float("inf")

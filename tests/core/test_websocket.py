@@ -1120,6 +1120,28 @@ def test_the_limit_is_enforced_while_fragments_arrive() -> None:
     assert "limit of 1000 bytes" in str(closed.cause)
 
 
+@pytest.mark.parametrize("payload", [b"", b"x"])
+def test_a_message_in_more_fragments_than_the_limit_closes_with_1009(payload: bytes) -> None:
+    server = open_server(WebSocketConfig(max_fragments=4, compression=False))
+    server.receive_data(frame(TEXT, payload, fin=False), 1.0)
+    server.receive_data(frame(CONTINUATION, payload, fin=False) * 2, 1.0)
+    assert not server.closed
+    server.receive_data(frame(CONTINUATION, payload), 1.0)  # the fourth and last: whole
+    assert server.events_received() == [TextReceived(payload.decode() * 4)]
+    server.receive_data(frame(TEXT, payload, fin=False), 1.0)
+    server.receive_data(frame(CONTINUATION, payload, fin=False) * 3, 1.0)  # a fifth to come
+    closed = failed_with(server, 1009)
+    assert closed.reason == "too many fragments"
+    assert "more than 4 fragments" in str(closed.cause)
+
+
+def test_the_fragment_limit_can_be_switched_off() -> None:
+    server = open_server(WebSocketConfig(max_fragments=None, compression=False))
+    server.receive_data(frame(BINARY, b"a", fin=False), 1.0)
+    server.receive_data(frame(CONTINUATION, b"b", fin=False) * 5000 + frame(CONTINUATION), 1.0)
+    assert server.events_received() == [BytesReceived(b"a" + b"b" * 5000)]
+
+
 def test_the_limit_is_enforced_while_one_huge_frame_arrives() -> None:
     server = open_server(WebSocketConfig(max_message_size=1000))
     announced = frame(BINARY, bytes(1200), length=10 * MIB)[: 14 + 1200]

@@ -332,6 +332,12 @@ class _WebSocket:
             self._fail(MESSAGE_TOO_BIG, "message too big", cause)
             return
         if not event.message_finished:
+            most = self.config.max_fragments
+            if most is not None and len(self._message) >= most:
+                cause = RemoteProtocolError(
+                    f"a message comes in more than {most} fragments", close_code=MESSAGE_TOO_BIG
+                )
+                self._fail(MESSAGE_TOO_BIG, "too many fragments", cause)
             return
         parts, self._message, self._message_size = self._message, [], 0
         if isinstance(event, ws.TextMessage):
