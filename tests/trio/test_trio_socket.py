@@ -3,6 +3,8 @@ loopback connections."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import ssl
 import struct
@@ -12,6 +14,8 @@ from contextlib import asynccontextmanager
 import pytest
 import trio
 
+import mcpws.trio
+from mcpws import Server
 from mcpws.trio._socket import DirectSocket, direct
 
 
@@ -145,5 +149,36 @@ def test_closing_the_stream_wakes_a_waiting_read() -> None:
                 with pytest.raises(trio.ClosedResourceError):
                     await reader.receive_some(100)
             reader.close()
+
+    run(main)
+
+
+def test_a_closed_direct_socket_touches_the_descriptor_no_more() -> None:
+    """The system may give a closed descriptor's number to the next connection."""
+
+    async def main() -> None:
+        async with joined() as (near, _):
+            direct_near = DirectSocket(near)
+            direct_near.close()
+            with pytest.raises(trio.ClosedResourceError):
+                direct_near.send_now(b"x")
+            with pytest.raises(trio.ClosedResourceError):
+                await direct_near.receive_some(1)
+
+    run(main)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+def test_a_connection_takes_one_descriptor_at_each_end() -> None:
+    app = Server("counted")
+    connections = 10
+
+    async def main() -> None:
+        async with mcpws.trio.serving(app) as listening:
+            before = len(os.listdir("/proc/self/fd"))
+            async with contextlib.AsyncExitStack() as stack:
+                for _ in range(connections):
+                    await stack.enter_async_context(mcpws.trio.connect(listening.url))
+                assert len(os.listdir("/proc/self/fd")) - before == 2 * connections
 
     run(main)

@@ -242,7 +242,7 @@ class Pump(Kernel):
         while outbox and (data := outbox[0]):
             try:
                 sent = io.send_now(data)
-            except trio.BrokenResourceError:
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
                 sent = len(data)  # lost with the connection, as the writer would lose it
             if sent < len(data):
                 outbox[0] = data[sent:]

@@ -2,14 +2,17 @@
 
 A :class:`trio.SocketStream` yields to the scheduler after each successful ``send`` and
 ``recv``: two trips through the run loop per message that cost more than the message's own
-work. :class:`DirectSocket` reads and writes a duplicate of the stream's socket and waits,
-with trio, only when the socket is not ready. The stream stays the owner: it is what closes
-the connection, and what wakes a waiting read or write when it does.
+work. :class:`DirectSocket` reads and writes the stream's socket by its file descriptor (no
+duplicate: one descriptor per connection) and waits, with trio, only when the socket is not
+ready. The stream stays the owner: it is what closes the connection, and what wakes a
+waiting read or write when it does; a closed :class:`DirectSocket` touches the descriptor no
+more, whose number the system may give to the next connection.
 """
 
 from __future__ import annotations
 
-import socket
+import os
+import sys
 
 import trio
 
@@ -26,16 +29,14 @@ class DirectSocket:
 
     def __init__(self, stream: trio.SocketStream) -> None:
         self._waitable = stream.socket
-        family = stream.socket.family
-        self._socket = socket.fromfd(stream.socket.fileno(), family, socket.SOCK_STREAM)
-        self._socket.setblocking(False)
+        self._fd: int | None = stream.socket.fileno()  # non-blocking: trio made it so
 
     async def receive_some(self, max_bytes: int) -> bytes:
         """Up to *max_bytes* bytes; ``b""`` at the end of the stream."""
         waited = False
         while True:
             try:
-                data = self._socket.recv(max_bytes)
+                data = os.read(self._open(), max_bytes)
             except BlockingIOError:
                 await trio.lowlevel.wait_readable(self._waitable)
                 waited = True
@@ -49,7 +50,7 @@ class DirectSocket:
     def send_now(self, data: bytes | memoryview) -> int:
         """Write what of *data* the socket takes without waiting; return how much it took."""
         try:
-            return self._socket.send(data)
+            return os.write(self._open(), data)
         except BlockingIOError:
             return 0
         except OSError as exc:
@@ -64,11 +65,19 @@ class DirectSocket:
                 await trio.lowlevel.wait_writable(self._waitable)
             view = view[sent:]
 
+    def _open(self) -> int:
+        if self._fd is None:
+            raise trio.ClosedResourceError("the socket is closed")
+        return self._fd
+
     def close(self) -> None:
-        """Close the duplicate (the stream closes the connection)."""
-        self._socket.close()
+        """Touch the socket no more (the stream closes the connection)."""
+        self._fd = None
 
 
 def direct(stream: trio.abc.Stream) -> DirectSocket | None:
-    """A :class:`DirectSocket` for *stream* when it is a plain TCP stream, else ``None``."""
-    return DirectSocket(stream) if isinstance(stream, trio.SocketStream) else None
+    """A :class:`DirectSocket` for *stream* when it is a plain TCP stream on a system whose
+    sockets are file descriptors, else ``None``."""
+    if isinstance(stream, trio.SocketStream) and sys.platform != "win32":
+        return DirectSocket(stream)
+    return None
