@@ -87,6 +87,7 @@ class Pump(Kernel):
         self._queued = self._sent = 0
         self._drained = trio.lowlevel.ParkingLot()
         self._timer_scope: trio.CancelScope | None = None
+        self._timer_lot = trio.lowlevel.ParkingLot()
         self._nursery: trio.Nursery | None = None
         #: Bytes read from the peer and not yet given to the core, while a server waits for
         #: the peer to read; a read that was cancelled meanwhile leaves them to the next.
@@ -142,14 +143,17 @@ class Pump(Kernel):
                         await self._shut_down()
                     raise
                 self.lost()
-                nursery.cancel_scope.cancel()
+                self._timer_lot.unpark_all()
                 # A handler may still be writing to a peer that does not read: it stops.
                 await self._close_stream(forcefully=True)
+                if len(nursery.child_tasks) > 1:  # more than the timer, which is done
+                    nursery.cancel_scope.cancel()
         finally:
             self._nursery = None
             self.lost()
-            with trio.CancelScope(shield=True):
-                await self._close_stream(forcefully=True)
+            if not self._cut():
+                with trio.CancelScope(shield=True):
+                    await self._close_stream(forcefully=True)
 
     async def _shut_down(self) -> None:
         """Finish answering, reading on meanwhile (new requests are refused at once, answers
@@ -188,11 +192,13 @@ class Pump(Kernel):
                 await self._written(self._queued)
 
     async def _timer(self) -> None:
-        while True:
+        """Wait for the core's deadlines, one at a time, until the connection is over (the
+        read loop's end wakes it without a cancellation)."""
+        while not self.connection.closed:
             with trio.CancelScope() as scope:
                 self._timer_scope = scope
                 self._rearm()
-                await trio.sleep_forever()
+                await self._timer_lot.park()
             self.expire()
 
     def _rearm(self) -> None:
@@ -235,18 +241,24 @@ class Pump(Kernel):
 
     def _write_now(self) -> bool:
         """Write the outbox without waiting, as far as the stream allows (a plain TCP socket
-        with room for the bytes); whether it is empty now."""
+        with room for the bytes; the end of the stream closes it at once); whether it is
+        empty now."""
         io, outbox = self._io, self._outbox
         if not isinstance(io, DirectSocket):
             return False
-        while outbox and (data := outbox[0]):
-            try:
-                sent = io.send_now(data)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                sent = len(data)  # lost with the connection, as the writer would lose it
-            if sent < len(data):
-                outbox[0] = data[sent:]
-                return False
+        while outbox:
+            data = outbox[0]
+            if not data:
+                self._cut()
+                sent = 0
+            else:
+                try:
+                    sent = io.send_now(data)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    sent = len(data)  # lost with the connection, as the writer would lose it
+                if sent < len(data):
+                    outbox[0] = data[sent:]
+                    return False
             del outbox[0]
             self._sent += 1
         return not outbox
@@ -282,10 +294,20 @@ class Pump(Kernel):
             self._writing = False
             self._drained.unpark_all()
 
+    def _cut(self) -> bool:
+        """Close a plain TCP stream at once, with its socket: no cancellation and no
+        checkpoint, so that a connection that vanished costs its server little. Whether the
+        stream was one."""
+        if not isinstance(self._io, DirectSocket):
+            return False
+        self._io.close()
+        self.stream.socket.close()  # type: ignore[attr-defined]
+        return True
+
     async def _close_stream(self, *, forcefully: bool = False) -> None:
         """Close the stream: at once, or giving TLS a little time to say goodbye."""
-        if isinstance(self._io, DirectSocket):
-            self._io.close()
+        if self._cut():
+            return
         if not forcefully:
             with trio.move_on_after(LINGER):
                 await self.stream.aclose()
