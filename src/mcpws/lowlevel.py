@@ -21,12 +21,15 @@ from mcpws.app._driving import (
     settles as settles,
 )
 from mcpws.app._kernel import (
+    BURST as BURST,
     CANCELLED as CANCELLED,
     CLOSED as CLOSED,
     LINGER as LINGER,
     LOST as LOST,
     NOT_ANSWERED as NOT_ANSWERED,
     SHUTTING_DOWN as SHUTTING_DOWN,
+    SLICE as SLICE,
+    WRITE_LIMIT as WRITE_LIMIT,
     Cancellable as Cancellable,
     Event as Event,
     Kernel as Kernel,
@@ -49,6 +52,7 @@ from mcpws.app._pumping import (
 from mcpws.app._registry import DRIVERS as DRIVERS, Driver as Driver, register as register
 
 __all__ = [
+    "BURST",
     "CANCELLED",
     "CLOSED",
     "DRIVERS",
@@ -56,6 +60,8 @@ __all__ = [
     "LOST",
     "NOT_ANSWERED",
     "SHUTTING_DOWN",
+    "SLICE",
+    "WRITE_LIMIT",
     "BoundSocket",
     "Cancellable",
     "Dialing",

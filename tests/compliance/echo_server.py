@@ -53,8 +53,11 @@ def drive(
     """Pump bytes between *core* and *sock* until the core closes the transport.
 
     Each event goes to *handle*, which may call the core's sending methods; time is
-    ``time.monotonic()``, and the socket's timeout is the core's next deadline.
+    ``time.monotonic()``, and the socket's timeout is the core's next deadline. The core
+    holds the messages it reads, and each is handled before the next frame is acted on (a
+    bad frame behind a message fails the connection only once the message is echoed).
     """
+    core.hold = True
     with sock:
         while True:
             for data in core.data_to_send():
@@ -84,6 +87,9 @@ def drive(
                     core.receive_eof(time.monotonic())
             for event in core.events_received():
                 handle(event)
+            while core.resume(time.monotonic()):  # one held message (or what followed) at a time
+                for event in core.events_received():
+                    handle(event)
 
 
 def echo(core: WebSocketServer | WebSocketClient) -> Callable[[WebSocketEvent], None]:

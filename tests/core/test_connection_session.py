@@ -207,6 +207,23 @@ def test_messages_go_to_the_session_not_to_the_application() -> None:
     assert response.request_id == request_id
 
 
+def test_a_connection_that_holds_gives_the_session_one_message_per_resume() -> None:
+    client, server = open_server()
+    server.hold = True
+    assert server.hold
+    client.send(jsonrpc.Request(2, "tools/list"))
+    client.send(jsonrpc.Request(3, "tools/list"))
+    pump(client, server, 0.0)
+    assert server.events_received() == []
+    assert server.holding
+    assert server.held > 0
+    assert server.resume(0.0)
+    assert kinds(server.events_received()) == ["RequestReceived"]
+    assert server.resume(0.0)
+    assert kinds(server.events_received()) == ["RequestReceived"]
+    assert (server.holding, server.held, server.resume(0.0)) == (False, 0, False)
+
+
 # Timers ------------------------------------------------------------------------------------------
 
 

@@ -4,7 +4,10 @@ should."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -20,6 +23,20 @@ from mcpws.core.websocket import (
     WebSocketClient,
     WebSocketConfig,
 )
+
+
+@contextlib.contextmanager
+def _warnings() -> Iterator[list[str]]:
+    """What the ``mcpws`` logger warns of meanwhile, from any thread."""
+    said: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("mcpws")
+    logger.addHandler(handler)
+    try:
+        yield said
+    finally:
+        logger.removeHandler(handler)
 
 
 def _app() -> Server:
@@ -141,7 +158,9 @@ def test_a_message_over_the_size_limit_closes_with_1009(pair: Pair) -> None:
             assert closed.code == 1009
             await client.stream.aclose()
 
-    pair.run(main)
+    with _warnings() as said:
+        pair.run(main)
+    assert any(line.startswith("closed a connection with 1009") for line in said)
 
 
 def test_a_peer_that_stops_answering_pings_is_dropped_by_the_keepalive(pair: Pair) -> None:
@@ -158,3 +177,28 @@ def test_a_peer_that_stops_answering_pings_is_dropped_by_the_keepalive(pair: Pai
             await client.stream.aclose()
 
     pair.run(main)
+
+
+def test_a_ping_flood_closes_with_1008_and_is_logged(pair: Pair) -> None:
+    """More control frames in a second than ``max_control_frames``: the server closes with
+    1008 and its log says why; another client is served meanwhile."""
+
+    async def main() -> None:
+        async with pair.serving(_app()) as served:
+            bystander = await RawClient.open(served.port)
+            flooder = await RawClient.open(served.port)
+            for _ in range(WebSocketConfig().max_control_frames or 0):
+                flooder.core.ping(b"flood")
+            flooder.core.ping(b"one too many")
+            await flooder.flush()
+            await flooder.until(lambda: flooder.closed() is not None)
+            closed = flooder.closed()
+            assert closed is not None
+            assert closed.code == 1008
+            assert (await bystander.ask(INITIALIZE))["result"]["serverInfo"]["name"] == "target"
+            await bystander.stream.aclose()
+            await flooder.stream.aclose()
+
+    with _warnings() as said:
+        pair.run(main)
+    assert "closed a connection with 1008: more than 100 control frames in a second" in said

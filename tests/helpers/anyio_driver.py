@@ -1,6 +1,7 @@
 """A third driver, built on :mod:`mcpws.lowlevel` and anyio alone, on which the end-to-end
-scenarios run as on ``mcpws.trio`` and ``mcpws.asyncio``: a reader task feeds the core, a
-writer task writes what it hands back, in order, and a timer task waits for its deadline."""
+scenarios run as on ``mcpws.trio`` and ``mcpws.asyncio``: a reader task feeds the core while
+the kernel is reading, a writer task writes what it hands back, in order (and processes the
+held messages once it has written all), and a timer task waits for its deadline."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from anyio.streams.tls import TLSListener
 
 from mcpws import lowlevel
 from mcpws.app import Client, ConnectError
-from mcpws.core.connection import ServerConnection
 from mcpws.core.session import ClientSession
 
 _GONE = (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
@@ -46,7 +46,7 @@ class Pump(lowlevel.Kernel):
         super().__init__(*args, **options)
         self.stream = stream
         self.closed = anyio.Event()
-        self._outbox, self._queued, self._sent = list[bytes](), 0, 0
+        self._outbox, self._queued, self._sent, self._bytes = list[bytes](), 0, 0, 0
         self._progress = anyio.Event()  # set, and made anew, as the writer goes on
         self._group: Any = None  # the task group, while running
         self._timer_scope, self._writer = anyio.CancelScope(), anyio.CancelScope(shield=True)
@@ -58,6 +58,16 @@ class Pump(lowlevel.Kernel):
         scope = anyio.CancelScope(shield=True)
         self._group.start_soon(_run_in, scope, work, done)
         return scope
+
+    def soon(self) -> None:
+        self._group.start_soon(_call, self.resumed)
+
+    def queued(self) -> int:
+        return self._bytes
+
+    def process(self) -> None:
+        super().process()
+        self._wake()  # the reader may be waiting for it
 
     @asynccontextmanager
     async def move_on_at(self, deadline: float) -> AsyncIterator[object]:
@@ -72,6 +82,7 @@ class Pump(lowlevel.Kernel):
         if chunks and self._group is not None:
             self._outbox += chunks
             self._queued += len(chunks)
+            self._bytes += sum(map(len, chunks))
             self._wake()
             if not chunks[-1]:  # the end: what a peer does not read gets a second to go
                 self._group.start_soon(self._cut_unless_written)
@@ -126,14 +137,16 @@ class Pump(lowlevel.Kernel):
         await self.say_goodbye()
 
     async def _read(self) -> None:
-        server = isinstance(self.connection, ServerConnection)
+        ended = False
         while not self.connection.closed:
+            if ended or not self.reading:
+                await self._progress.wait()
+                continue
             try:
                 data = await self.stream.receive(65536)
             except _GONE:
                 data = b""
-            if server:  # nothing more from a peer that does not read what it is sent
-                await self._written()
+            ended = not data
             self.receive(data)
 
     async def _write(self) -> None:
@@ -144,7 +157,12 @@ class Pump(lowlevel.Kernel):
                     with contextlib.suppress(*_GONE):
                         await (self.stream.send(data) if data else self.stream.aclose())
                     self._sent += 1
+                    self._bytes -= len(data)
                     self._wake()
+                if self.connection.holding:
+                    self.process()  # what waited for room
+                    if self._outbox:
+                        continue
                 await self._progress.wait()
 
     async def _time(self) -> None:
@@ -207,6 +225,10 @@ async def _open(
         scope.cancel()
         raise
     return pump, core
+
+
+async def _call(function: Callable[[], None]) -> None:
+    function()
 
 
 async def _run_in(

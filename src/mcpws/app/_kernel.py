@@ -7,11 +7,24 @@ answer settles the request that waits for it, progress reaches its callback, the
 the connection fails every request still waiting. It is the connection's
 :class:`~mcpws.app.Link`, and it holds the graceful shutdown's sequence.
 
+The kernel holds the backpressure rule too. The core holds the peer's messages
+(:attr:`~mcpws.core.connection.ServerConnection.hold`), and a server acts on the next one
+only while less than *write_limit* bytes wait to be written to the peer, and reads from the
+peer only while it holds less than that: what a peer that does not read can make a server
+keep is bounded, however the bytes arrive. A client acts on every message and reads on, for
+its server may be waiting to be read from before it reads in turn, and two ends that both
+waited would wait for ever. At most :data:`BURST` messages are acted on in one go before the
+loop gives the other connections a turn, and at most :data:`SLICE` bytes of one read are
+fed to the core.
+
 The subclass brings the I/O and a handful of loop primitives: :meth:`~Kernel.now`,
-:meth:`~Kernel.waiter`, :meth:`~Kernel.spawn`, :meth:`~Kernel.move_on_at`, an event
-``closed``, and the two halves of writing, :meth:`~Kernel.flush` (hand what the core has to
-send to the transport, never waiting) and :meth:`~Kernel.written` (wait while the peer
-does not keep up). It feeds the core what it reads and calls :meth:`~Kernel.process`.
+:meth:`~Kernel.waiter`, :meth:`~Kernel.spawn`, :meth:`~Kernel.move_on_at`,
+:meth:`~Kernel.soon`, an event ``closed``, and the three parts of writing,
+:meth:`~Kernel.flush` (hand what the core has to send to the transport, never waiting),
+:meth:`~Kernel.queued` (what the transport has not written yet) and :meth:`~Kernel.written`
+(wait while the peer does not keep up). It feeds the core what it reads, while
+:attr:`~Kernel.reading` says so, calls :meth:`~Kernel.process`, and calls it again when the
+transport has written what it held.
 """
 
 from __future__ import annotations
@@ -19,6 +32,7 @@ from __future__ import annotations
 import abc
 import collections
 import functools
+import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
@@ -27,6 +41,7 @@ from mcpws.app._client import Client
 from mcpws.app._context import ConnectionLost, ProgressCallback
 from mcpws.app._driving import ConnectError, Handler, Opening, answer, settles
 from mcpws.core.connection import ClientConnection, ConnectionClosed, ServerConnection
+from mcpws.core.errors import RemoteProtocolError
 from mcpws.core.jsonrpc import INTERNAL_ERROR, RequestId
 from mcpws.core.mcp import LoggingLevel, Model
 from mcpws.core.session import (
@@ -41,15 +56,18 @@ from mcpws.core.session import (
     State,
     TimeoutArg,
 )
-from mcpws.core.websocket import GOING_AWAY
+from mcpws.core.websocket import GOING_AWAY, MESSAGE_TOO_BIG, POLICY_VIOLATION
 
 __all__ = [
+    "BURST",
     "CANCELLED",
     "CLOSED",
     "LINGER",
     "LOST",
     "NOT_ANSWERED",
     "SHUTTING_DOWN",
+    "SLICE",
+    "WRITE_LIMIT",
     "Cancellable",
     "Event",
     "Kernel",
@@ -65,9 +83,24 @@ LOST = "the connection closed before the answer came"
 CLOSED = "the connection is closed"
 CANCELLED = "cancelled by the caller"
 
+_log = logging.getLogger("mcpws")
+
+#: The close codes of a peer that went past a limit, which a server's log tells of.
+_LIMITS = (MESSAGE_TOO_BIG, POLICY_VIOLATION)
+
 #: Seconds that the bytes still unsent when a connection ends get to go out, and that the
 #: answers of handlers cancelled by a shutdown get to be sent, before the stream is cut.
 LINGER = 1.0
+
+#: Bytes queued for a peer over which a server acts on none of its messages, and bytes of
+#: its messages held over which it reads no more from it (the default *write_limit*).
+WRITE_LIMIT = 1 << 20
+
+#: Messages of one connection acted on in one go, before the loop gives others a turn.
+BURST = 32
+
+#: Bytes of one read fed to the core in one go, before the loop gives others a turn.
+SLICE = 16384
 
 
 class Waiter(Protocol):
@@ -149,7 +182,9 @@ class Kernel(abc.ABC):
     """One connection core, driven by a loop: a driver's pump is a subclass.
 
     *handler* answers the peer's requests; at most *max_concurrent* handlers wait at a time
-    (the next ones wait in turn); a graceful shutdown gives them *grace* seconds."""
+    (the next ones wait in turn); a graceful shutdown gives them *grace* seconds. A server
+    acts on the peer's messages while less than *write_limit* bytes wait to be written to it
+    (see the module's docstring)."""
 
     #: Set once the connection is over.
     closed: Event
@@ -161,8 +196,15 @@ class Kernel(abc.ABC):
         *,
         max_concurrent: int = 64,
         grace: float = 0.0,
+        write_limit: int = WRITE_LIMIT,
     ) -> None:
         self.connection = connection
+        connection.hold = True
+        #: Whether the backpressure rule applies: the peer is a client.
+        self._serving = isinstance(connection, ServerConnection)
+        self.write_limit = write_limit
+        self._soon = False  # whether resumed() is to run soon
+        self._unfed: bytes | memoryview = b""  # the rest of a read, for the next slice
         #: What answers the peer's requests.
         self.handler = handler
         #: Called with each event the kernel does not handle itself (lifecycle,
@@ -206,11 +248,19 @@ class Kernel(abc.ABC):
         """A block that stops waiting at *deadline* of :meth:`now` and goes on after it."""
 
     @abc.abstractmethod
+    def soon(self) -> None:
+        """Call :meth:`resumed` once the loop has given other tasks a turn."""
+
+    @abc.abstractmethod
     def flush(self) -> None:
         """Hand what the core has to send (``data_to_send()``; ``b""`` closes the
         transport) to the transport, and re-arm the timer for ``next_deadline()``. Never
         waits: what the transport cannot take at once goes out in the background, in order,
         whatever happens to the task that flushed."""
+
+    @abc.abstractmethod
+    def queued(self) -> int:
+        """Bytes flushed to the transport and not written yet."""
 
     @abc.abstractmethod
     async def written(self) -> None:
@@ -231,13 +281,18 @@ class Kernel(abc.ABC):
         """Whether the session is in the stateless era."""
         return self.session.state is State.STATELESS
 
-    def receive(self, data: bytes) -> None:
-        """Feed the core what was read (``b""``: the end of the stream), and act on it."""
+    def receive(self, data: bytes | memoryview) -> None:
+        """Feed the core what was read (``b""``: the end of the stream), and act on it: at
+        most :data:`SLICE` bytes now, the rest :meth:`soon`, not reading meanwhile."""
+        if len(data) > SLICE:
+            data, self._unfed = data[:SLICE], memoryview(data)[SLICE:]
         if data:
-            self.connection.receive_data(data, self.now())
+            self.connection.receive_data(bytes(data), self.now())
         else:
             self.connection.receive_eof(self.now())
         self.process()
+        if self._unfed:
+            self._later()
 
     def expire(self) -> bool:
         """The timer's turn: when the core's deadline is due (a timer may wake early), handle
@@ -249,12 +304,74 @@ class Kernel(abc.ABC):
         self.process()
         return True
 
+    @property
+    def room(self) -> bool:
+        """Whether the peer's next message may be acted on: a server's peer reads what it is
+        sent, nearly (less than *write_limit* bytes wait for it)."""
+        if not self._serving:
+            return True
+        return self.queued() + self.connection.buffered_amount < self.write_limit
+
+    @property
+    def reading(self) -> bool:
+        """Whether to read from the peer: a server holds less than *write_limit* of what
+        its peer sent, unread."""
+        if self._unfed:
+            return False
+        return not self._serving or self.connection.held < self.write_limit
+
     def process(self) -> None:
-        """Act on the core's events (and on those that acting produced), then flush."""
-        while events := self.connection.events_received():
-            for event in events:
-                self._dispatch(event)
+        """Act on the core's events (and on those that acting produced), and on the held
+        messages while there is :attr:`room` for their answers, at most :data:`BURST` of
+        them (then again :meth:`soon`); then flush."""
+        connection = self.connection
+        burst = BURST
+        while True:
+            while events := connection.events_received():
+                for event in events:
+                    self._dispatch(event)
+            if not connection.holding:
+                break
+            if not self.room:
+                self.flush()  # the transport may take it at once
+                if not self.room:
+                    break
+            if not burst:
+                self._later()
+                break
+            burst -= 1
+            connection.resume(self.now())
         self.flush()
+
+    def _later(self) -> None:
+        if not self._soon:
+            self._soon = True
+            self.soon()
+
+    def resumed(self) -> None:
+        """The loop's turn after :meth:`soon`: feed the core the rest of a read, or process
+        on."""
+        self._soon = False
+        unfed, self._unfed = self._unfed, b""
+        if unfed:
+            self.receive(unfed)
+        else:
+            self.process()
+
+    def release(self) -> None:
+        """Act on everything held, room or not: the shutdown of a server, whose draining
+        session refuses the requests at once."""
+        connection = self.connection
+        while connection.resume(self.now()):
+            while events := connection.events_received():
+                for event in events:
+                    self._dispatch(event)
+        self.flush()
+
+    async def _until_room(self) -> None:
+        """Wait until there is :attr:`room` to answer the peer."""
+        while not self.room:
+            await self.written()
 
     def _dispatch(self, event: Any) -> None:
         if isinstance(event, RequestReceived):
@@ -273,6 +390,7 @@ class Kernel(abc.ABC):
                 call[1](event.progress, event.total, event.message)
         else:
             if isinstance(event, ConnectionClosed):
+                _tell_of_limits(event)
                 self.lost()
             self.on_event(event)
 
@@ -351,6 +469,11 @@ class Kernel(abc.ABC):
         (*later*), or, with none, after waiting for a slot."""
         if later is None:
             await self._slots.take()
+            try:
+                await self._until_room()  # what a handler answers waits to be written
+            except BaseException:
+                self._slots.give()
+                raise
         try:
             if later is None:
                 later = answer(self.session, event, self.handler, self)
@@ -383,6 +506,7 @@ class Kernel(abc.ABC):
         once, while the driver reads on."""
         if isinstance(self.connection, ServerConnection):
             self.session.drain()
+            self.release()
         ends = self.now() + self.grace
         async with self.move_on_at(ends):
             await self._answered_all()
@@ -460,3 +584,10 @@ class Kernel(abc.ABC):
         if self.session.send_progress(request_id, progress, total, message):
             self.flush()
         await self.written()
+
+
+def _tell_of_limits(event: ConnectionClosed) -> None:
+    """Log a connection closed because its peer went past a limit."""
+    cause = event.cause
+    if isinstance(cause, RemoteProtocolError) and cause.close_code in _LIMITS:
+        _log.warning("closed a connection with %d: %s", cause.close_code, cause)

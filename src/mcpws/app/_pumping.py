@@ -23,8 +23,9 @@ from mcpws.app._driving import (
     admit,
     is_loopback,
 )
-from mcpws.app._kernel import Kernel
+from mcpws.app._kernel import WRITE_LIMIT, Kernel
 from mcpws.app._server import Server
+from mcpws.core._checks import positive_int
 from mcpws.core.connection import (
     Authenticate,
     ClientConnection,
@@ -141,19 +142,24 @@ class Serving:
     max_connections: int | None
     max_concurrent: int
     grace: float
+    write_limit: int = attrs.field(validator=positive_int)
     task_status: Any
     session_config: ServerSessionConfig
     pumps: set[Kernel] = attrs.field(factory=set)
 
     def new_pump(self, now: float, make: Callable[..., K], *args: Any) -> K:
         """The pump of a new connection, as of *now*: ``make(*args, connection, handler,
-        max_concurrent=..., grace=...)``, with a new connection core and session, the
-        application's handler and this server's limits. The pump decides its upgrade
+        max_concurrent=..., grace=..., write_limit=...)``, with a new connection core and
+        session, the application's handler and this server's limits. The pump decides its upgrade
         (:func:`admit`) when asked, and counts among the server's connections (:meth:`closed`
         takes it out)."""
         session = ServerSession(self.session_config)
         connection = ServerConnection(now, config=self.config, policy=self.policy, session=session)
-        options = {"max_concurrent": self.max_concurrent, "grace": self.grace}
+        options = {
+            "max_concurrent": self.max_concurrent,
+            "grace": self.grace,
+            "write_limit": self.write_limit,
+        }
         pump = make(*args, connection, self.app.handle, **options)
 
         def upgrade(event: object) -> None:
@@ -207,6 +213,7 @@ def serve_options(
     max_connections: int | None = None,
     max_concurrent_requests: int = 64,
     shutdown_timeout: float = 10.0,
+    write_limit: int = WRITE_LIMIT,
     task_status: Any = None,
     **session_options: Any,
 ) -> Serving:
@@ -217,7 +224,9 @@ def serve_options(
     bound to a loopback address accepts only loopback ``Host`` headers unless
     *allowed_hosts* says otherwise; *authenticate* decides who may connect (401 or 403
     otherwise). Beyond *max_connections*, an upgrade is answered with HTTP 503. Each
-    connection runs at most *max_concurrent_requests* handlers at a time. Once listening,
+    connection runs at most *max_concurrent_requests* handlers at a time, and acts on none
+    of its client's messages while *write_limit* bytes or more wait to be written to that
+    client (nor reads more while it holds that much of them). Once listening,
     ``serve()`` reports a :class:`Listening` through *task_status*. Cancelled, it stops
     accepting, gives the requests in flight *shutdown_timeout* seconds to finish, and closes
     each connection with 1001. *config* configures the WebSocket layer, and
@@ -236,6 +245,7 @@ def serve_options(
         max_connections=max_connections,
         max_concurrent=max_concurrent_requests,
         grace=shutdown_timeout,
+        write_limit=write_limit,
         task_status=task_status,
         session_config=app.session_config(**session_options),
     )

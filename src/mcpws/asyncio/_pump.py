@@ -1,10 +1,12 @@
 """The asyncio pump of one MCP connection, for either role: a
 :class:`~mcpws.lowlevel.Kernel` that is an :class:`asyncio.Protocol`.
 
-Bytes the transport reads go to the core at once; what the core has to send is written at
-once (a transport buffers, so writing never waits). One timer, re-armed with ``call_at``
-when the core's deadline moves, calls ``handle_timeout``. Handlers that have to wait run in
-tasks of their own.
+Bytes the transport reads go to the core at once, and reading pauses while the kernel is
+not :attr:`~Kernel.reading`; what the core has to send is written at once (a transport
+buffers, so writing never waits), and once the transport has written what it held (its high
+water mark is the kernel's *write_limit*), the held messages are processed again. One
+timer, re-armed with ``call_at`` when the core's deadline moves, calls ``handle_timeout``.
+Handlers that have to wait run in tasks of their own.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from mcpws.core.connection import ServerConnection
 from mcpws.lowlevel import LINGER, Kernel
 
 __all__ = ["Pump"]
@@ -97,6 +98,13 @@ class Pump(Kernel, asyncio.Protocol):
     def move_on_at(self, deadline: float) -> _MovingOn:
         return _MovingOn(deadline)
 
+    def soon(self) -> None:
+        self._loop.call_soon(self.resumed)
+
+    def queued(self) -> int:
+        transport = self._transport
+        return 0 if transport is None else transport.get_write_buffer_size()
+
     def flush(self) -> None:
         """Write what the core has to send (``b""`` closes the transport) and re-arm.
 
@@ -125,10 +133,26 @@ class Pump(Kernel, asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+        transport.set_write_buffer_limits(high=self.write_limit)
         self.flush()
 
     def data_received(self, data: bytes) -> None:
         self.receive(data)
+        self._read_on()
+
+    def process(self) -> None:
+        super().process()
+        self._read_on()
+
+    def _read_on(self) -> None:
+        """Pause or resume reading as the kernel says."""
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        if self.reading:
+            transport.resume_reading()
+        else:
+            transport.pause_reading()
 
     def eof_received(self) -> bool:
         self.receive(b"")
@@ -142,18 +166,11 @@ class Pump(Kernel, asyncio.Protocol):
         self.on_lost()
 
     def pause_writing(self) -> None:
-        # The peer does not read what it is sent. A server reads nothing more from it
-        # meanwhile; a client reads on, for its server may be waiting to be read from before
-        # it reads in turn, and two ends that both wait would wait for ever.
         self._writable.clear()
-        if self._transport is not None and isinstance(self.connection, ServerConnection):
-            self._transport.pause_reading()
 
     def resume_writing(self) -> None:
         self._writable.set()
-        transport = self._transport
-        if transport is not None and not transport.is_closing():
-            transport.resume_reading()
+        self.process()  # what waited for room
 
     # Timing ------------------------------------------------------------------------------
 

@@ -159,6 +159,37 @@ class _Connection:
         self._ws.receive_eof(now)
         self._translate(now)
 
+    @property
+    def hold(self) -> bool:
+        """Whether the peer's messages wait for :meth:`resume` (off by default): a driver
+        sets it to act on one message at a time, and on the next only when it has room for
+        its answer, while the frames around them are read on (pings answered, pongs noted).
+        What ends the connection behind a held message waits for it."""
+        return self._ws.hold
+
+    @hold.setter
+    def hold(self, value: bool) -> None:
+        self._ws.hold = value
+
+    @property
+    def held(self) -> int:
+        """The size of what is held (see :attr:`hold`): a driver reads no more from a peer
+        while it holds enough."""
+        return self._ws.held
+
+    @property
+    def holding(self) -> bool:
+        """Whether :meth:`resume` has something to act on."""
+        return self._ws.holding
+
+    def resume(self, now: float) -> bool:
+        """Act on the next held message (or, once none is left, on what waited behind them);
+        whether there was anything."""
+        if not self._ws.resume(now):
+            return False
+        self._translate(now)
+        return True
+
     def handle_timeout(self, now: float) -> None:
         """Act on every deadline at or before *now*."""
         self._ws.handle_timeout(now)

@@ -1,10 +1,12 @@
 """The trio pump of one MCP connection, for either role: a :class:`~mcpws.lowlevel.Kernel`
 over a trio stream.
 
-It reads the stream and feeds the core, writes what the core hands back through one outbox
-(at once when the socket takes it, else by a writer task), and re-arms one deadline (a
-timer task's cancel scope) after every change. Handlers run in tasks of their own, each in
-a shielded cancel scope: a shutdown gives them a grace period instead of cancelling them.
+It reads the stream and feeds the core while the kernel is :attr:`~Kernel.reading`, writes
+what the core hands back through one outbox (at once when the socket takes it, else by a
+writer task, which processes the held messages again once it has written all), and re-arms
+one deadline (a timer task's cancel scope) after every change. Handlers run in tasks of their
+own, each in a shielded cancel scope: a shutdown gives them a grace period instead of
+cancelling them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from typing import Any
 
 import trio
 
-from mcpws.core.connection import ServerConnection
 from mcpws.lowlevel import LINGER, Kernel
 from mcpws.trio._socket import DirectSocket, direct
 
@@ -80,18 +81,18 @@ class Pump(Kernel):
         self.stream = stream
         #: What is read and written: the stream, or its socket directly while running.
         self._io: trio.abc.Stream | DirectSocket = stream
-        #: The chunks to write, whether a task is writing them, how many chunks were ever
-        #: queued and written, and where tasks wait for theirs to be written.
+        #: The chunks to write and their bytes, whether a task is writing them, how many
+        #: chunks were ever queued and written, and where tasks wait for theirs to be written.
         self._outbox: list[bytes] = []
+        self._outbytes = 0
         self._writing = False
         self._queued = self._sent = 0
         self._drained = trio.lowlevel.ParkingLot()
+        #: Where the reader waits while it is not to read, until the connection processes.
+        self._paused = trio.lowlevel.ParkingLot()
         self._timer_scope: trio.CancelScope | None = None
         self._timer_lot = trio.lowlevel.ParkingLot()
         self._nursery: trio.Nursery | None = None
-        #: Bytes read from the peer and not yet given to the core, while a server waits for
-        #: the peer to read; a read that was cancelled meanwhile leaves them to the next.
-        self._unread: bytes | None = None
         self.closed = trio.Event()
 
     # The loop's primitives -----------------------------------------------------------------
@@ -120,6 +121,18 @@ class Pump(Kernel):
 
     def move_on_at(self, deadline: float) -> _MovingOn:
         return _MovingOn(deadline)
+
+    def soon(self) -> None:
+        if self._nursery is not None:
+            self._nursery.start_soon(self._resume_soon)
+
+    async def _resume_soon(self) -> None:
+        self.resumed()
+
+    def process(self) -> None:
+        super().process()
+        if self._paused:
+            self._paused.unpark_all()
 
     # Running -----------------------------------------------------------------------------
 
@@ -163,33 +176,23 @@ class Pump(Kernel):
             nursery.start_soon(self._read)
             await self.finish_answering()
             nursery.cancel_scope.cancel()  # the reader may be waiting for the peer to read
-        if self._unread is not None and self.connection.is_open:
-            # Read, and held back from a peer that did not read: refused, not lost.
-            self.receive(self._unread)
-            self._unread = None
         await self.say_goodbye()
         await self._close_stream(forcefully=True)
 
     async def _read(self) -> None:
-        """Read until the connection is over. A server reads no further from a peer that
-        does not read what it is sent; a client reads on, for its server may be waiting to
-        be read from before it reads in turn, and two ends that both wait would wait for
-        ever."""
-        server = isinstance(self.connection, ServerConnection)
+        """Read until the connection is over, while the kernel is :attr:`reading`; after
+        the end of the stream, wait for the core to act on what it holds."""
+        ended = False
         while not self.connection.closed:
-            data, self._unread = self._unread, None
-            if data is None:
-                try:
-                    data = bytes(await self._io.receive_some(_CHUNK))
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
-                    data = b""
-                if data and server and self._writing:
-                    self._unread = data  # read first by whoever reads next, if cancelled
-                    await self._written(self._queued)
-                    self._unread = None
+            if ended or not self.reading:
+                await self._paused.park()
+                continue
+            try:
+                data = bytes(await self._io.receive_some(_CHUNK))
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                data = b""
+            ended = not data
             self.receive(data)
-            if server:
-                await self._written(self._queued)
 
     async def _timer(self) -> None:
         """Wait for the core's deadlines, one at a time, until the connection is over (the
@@ -226,6 +229,7 @@ class Pump(Kernel):
         if not chunks or self._nursery is None:
             return  # nothing, or not running: there is no stream to write to
         self._outbox += chunks
+        self._outbytes += sum(map(len, chunks))
         self._queued += len(chunks)
         if not self._writing:
             if self._write_now():
@@ -234,6 +238,9 @@ class Pump(Kernel):
             self._nursery.start_soon(self._drain)
         if not chunks[-1]:
             self._nursery.start_soon(self._cut_unless_written, self._queued)
+
+    def queued(self) -> int:
+        return self._outbytes
 
     async def written(self) -> None:
         await self._written(self._queued)
@@ -256,6 +263,7 @@ class Pump(Kernel):
                     sent = io.send_now(data)
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
                     sent = len(data)  # lost with the connection, as the writer would lose it
+                self._outbytes -= sent
                 if sent < len(data):
                     outbox[0] = data[sent:]
                     return False
@@ -289,10 +297,13 @@ class Pump(Kernel):
                                 await self._close_stream()
                         except (trio.BrokenResourceError, trio.ClosedResourceError):
                             pass
+                        self._outbytes -= len(data)
                         self._sent += 1
         finally:
             self._writing = False
             self._drained.unpark_all()
+        if self.connection.holding:
+            self.process()  # what waited for room
 
     def _cut(self) -> bool:
         """Close a plain TCP stream at once, with its socket: no cancellation and no

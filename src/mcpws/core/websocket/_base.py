@@ -9,6 +9,7 @@ handshake of their role.
 
 from __future__ import annotations
 
+import collections
 import enum
 from collections.abc import Sequence
 from typing import Any, Final
@@ -38,6 +39,7 @@ from mcpws.core.websocket._frames import (
     INTERNAL_ERROR,
     MESSAGE_TOO_BIG,
     NORMAL,
+    POLICY_VIOLATION,
     RSV1,
     Header,
     frame,
@@ -50,6 +52,11 @@ from mcpws.core.websocket._frames import (
 _MAX_REASON: Final = 123
 #: The largest payload read here when no ``max_message_size`` is set.
 _NO_LIMIT: Final = 1 << 62
+#: The opcode of a close frame, and the bits of a frame's first byte that hold an opcode.
+_CLOSE: Final = 0x8
+_OPCODE: Final = 0x0F
+#: Seconds over which ``max_control_frames`` are counted.
+_CONTROL_WINDOW: Final = 1.0
 
 
 class _State(enum.Enum):
@@ -81,7 +88,14 @@ def _fragments(first: int, fragmented: bool) -> bool:
 
 
 class _WebSocket:
-    """What both roles share: the open connection, its limits, keepalive and closing."""
+    """What both roles share: the open connection, its limits, keepalive and closing.
+
+    With :attr:`hold` set, the messages read wait in order for :meth:`resume` instead of
+    becoming events at once, while the frames around them are read on: pings are answered
+    and pongs noted. What would end the connection behind a held message (a close frame,
+    the end of the stream, a protocol error) waits for the messages before it, so that
+    every message is acted on before whatever came after it, as it was sent.
+    """
 
     #: Whether the frames this side receives are masked (a server's), and those it sends.
     _MASKED_IN: bool
@@ -105,6 +119,15 @@ class _WebSocket:
         self._close_code: int | None = None
         self._close_reason = ""
         self._close_cause: ProtocolError | None = None
+        #: Whether messages wait for :meth:`resume`; those that do, and their size.
+        self.hold = False
+        self._held: collections.deque[TextReceived | BytesReceived] = collections.deque()
+        self._held_size = 0
+        self._stalled = False  # a close frame waits, unread, behind held messages
+        self._eof_held = False  # the end of the stream came behind held messages
+        self._failure: tuple[int, str, ProtocolError] | None = None  # likewise a failure
+        self._controls = 0  # control frames received since the window began
+        self._window = float("-inf")  # when it began
         if config.handshake_timeout is not None:
             self._timers.set("handshake", now + config.handshake_timeout)
 
@@ -157,9 +180,46 @@ class _WebSocket:
                 reason = "the peer did not answer the close frame in time"
                 self._finish(ABNORMAL, reason, False, self._close_cause)
 
+    @property
+    def held(self) -> int:
+        """The size of the held messages (characters of text, bytes of binary), and of the
+        bytes read behind a close frame that waits for them."""
+        return self._held_size + (len(self._frames) if self._stalled else 0)
+
+    @property
+    def holding(self) -> bool:
+        """Whether :meth:`resume` has something to act on."""
+        return bool(self._held) or self._stalled or self._eof_held or self._failure is not None
+
+    def resume(self, now: float) -> bool:
+        """Act on the next held thing: the next held message becomes an event; once none is
+        left, what waited behind them is read and acted on (a close frame, the end of the
+        stream, a protocol error). Whether there was anything."""
+        if self._held:
+            message = self._held.popleft()
+            self._held_size -= _size(message)
+            self._events.append(message)
+            return True
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            self._fail(*failure)
+            return True
+        if self._stalled:
+            self._stalled = False
+            self._receive_frames(b"", now)  # the close frame, and what came after it
+            return True
+        if self._eof_held:
+            self._eof_held = False
+            self.receive_eof(now)
+            return True
+        return False
+
     def receive_eof(self, now: float) -> None:
         """The peer closed its side of the transport."""
         if self._state is _State.CLOSED:
+            return
+        if self._held:
+            self._eof_held = True
             return
         opened = self._state in (_State.OPEN, _State.CLOSING)
         reason = (
@@ -253,7 +313,7 @@ class _WebSocket:
             buffer = self._frames
             buffer += data
         offset = 0
-        while offset < len(buffer) and self._state is not _State.CLOSED:
+        while offset < len(buffer) and self._state is not _State.CLOSED and not self._failure:
             if self._owed:
                 end = offset + min(self._owed, len(buffer) - offset)
                 self._owed -= end - offset
@@ -265,6 +325,9 @@ class _WebSocket:
                 break
             end = offset + header.size + header.length
             if not self._is_simple_text(header):
+                if header.first & _OPCODE == _CLOSE and self._held:
+                    self._stalled = True  # read once the messages before it are
+                    break
                 self._fragmented = _fragments(header.first, self._fragmented)
                 self._owed = header.size + header.length
                 continue
@@ -279,7 +342,9 @@ class _WebSocket:
                 self._owed = end - offset
                 continue
             offset = end
-            self._events.append(TextReceived(text))
+            self._message_received(TextReceived(text))
+        if self._failure is not None:
+            offset = len(buffer)  # nothing after a protocol error is read
         if buffer is self._frames:
             del buffer[:offset]
         elif offset < len(buffer):
@@ -304,10 +369,20 @@ class _WebSocket:
         for event in self._ws.events():
             self._dispatch(event, now)
 
+    def _message_received(self, message: TextReceived | BytesReceived) -> None:
+        if self.hold:
+            self._held.append(message)
+            self._held_size += _size(message)
+        else:
+            self._events.append(message)
+
     def _dispatch(self, event: ws.Event, now: float) -> None:
         if isinstance(event, ws.Message):
             self._receive_fragment(event)
-        elif isinstance(event, ws.Ping):
+            return
+        if not self._control_allowed(now):
+            return
+        if isinstance(event, ws.Ping):
             self._events.append(PingReceived(bytes(event.payload)))
             if self._state is _State.OPEN:
                 self._queue(self._send_ws(event.response()))
@@ -329,7 +404,7 @@ class _WebSocket:
             cause = RemoteProtocolError(
                 f"a message is larger than the limit of {limit} bytes", close_code=MESSAGE_TOO_BIG
             )
-            self._fail(MESSAGE_TOO_BIG, "message too big", cause)
+            self._refuse(MESSAGE_TOO_BIG, "message too big", cause)
             return
         if not event.message_finished:
             most = self.config.max_fragments
@@ -337,13 +412,29 @@ class _WebSocket:
                 cause = RemoteProtocolError(
                     f"a message comes in more than {most} fragments", close_code=MESSAGE_TOO_BIG
                 )
-                self._fail(MESSAGE_TOO_BIG, "too many fragments", cause)
+                self._refuse(MESSAGE_TOO_BIG, "too many fragments", cause)
             return
         parts, self._message, self._message_size = self._message, [], 0
         if isinstance(event, ws.TextMessage):
-            self._events.append(TextReceived("".join(parts)))
+            self._message_received(TextReceived("".join(parts)))
         else:
-            self._events.append(BytesReceived(b"".join(parts)))
+            self._message_received(BytesReceived(b"".join(parts)))
+
+    def _control_allowed(self, now: float) -> bool:
+        """Count a control frame against ``max_control_frames``; past it, refuse the peer."""
+        most = self.config.max_control_frames
+        if most is None:
+            return True
+        if now - self._window >= _CONTROL_WINDOW:
+            self._window, self._controls = now, 0
+        self._controls += 1
+        if self._controls <= most:
+            return True
+        cause = RemoteProtocolError(
+            f"more than {most} control frames in a second", close_code=POLICY_VIOLATION
+        )
+        self._refuse(POLICY_VIOLATION, "too many control frames", cause)
+        return False
 
     def _close_received(self, event: ws.CloseConnection) -> None:
         assert self._ws is not None
@@ -351,7 +442,7 @@ class _WebSocket:
             # wsproto reports a frame it could not parse as a close event without a state change.
             code = int(event.code)
             cause = RemoteProtocolError(event.reason or "protocol error", close_code=code)
-            self._fail(code, event.reason or "", cause)
+            self._refuse(code, event.reason or "", cause)
             return
         if self._state is _State.OPEN:
             self._queue(self._send_ws(event.response()))
@@ -390,6 +481,14 @@ class _WebSocket:
         if self.config.close_timeout is not None:
             self._timers.set("close", now + self.config.close_timeout)
 
+    def _refuse(self, code: int, reason: str, cause: ProtocolError) -> None:
+        """Fail the connection for what the peer sent, once the messages it sent before are
+        acted on: nothing after it is read."""
+        if self._held:
+            self._failure = (code, reason, cause)
+        else:
+            self._fail(code, reason, cause)
+
     def _fail(self, code: int, reason: str, cause: ProtocolError) -> None:
         """Fail the connection (RFC 6455, 7.1.7): send a close frame, then close the transport."""
         reason = _fit_reason(reason)
@@ -407,5 +506,12 @@ class _WebSocket:
         self._state = _State.CLOSED
         self._timers.clear()
         self._message, self._message_size = [], 0
+        self._held.clear()
+        self._held_size = 0
+        self._failure, self._stalled, self._eof_held = None, False, False
         self._events.append(ConnectionClosed(code, reason, clean, cause))
         self._outgoing.append(b"")
+
+
+def _size(message: TextReceived | BytesReceived) -> int:
+    return len(message.text) if isinstance(message, TextReceived) else len(message.data)

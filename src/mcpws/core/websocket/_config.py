@@ -23,6 +23,8 @@ class WebSocketConfig:
     * ``max_fragments``: frames one message may come in; over it, close 1009. No client that
       fragments to send a message reaches the default; a peer that sends a message a byte (or
       nothing) at a time to make the server work does.
+    * ``max_control_frames``: pings, pongs and close frames the peer may send in a second;
+      over it, close 1008. No keepalive comes near the default; a ping flood does.
     * ``compression``: negotiate permessage-deflate when the peer offers it (server) or offer
       it (client); messages under :data:`COMPRESSION_THRESHOLD` bytes still go uncompressed.
     * ``compression_level``: zlib's level for the messages sent, 0 (none) to 9 (smallest,
@@ -37,6 +39,7 @@ class WebSocketConfig:
 
     max_message_size: int | None = attrs.field(default=16 * _MIB, validator=positive_int_or_none)
     max_fragments: int | None = attrs.field(default=4096, validator=positive_int_or_none)
+    max_control_frames: int | None = attrs.field(default=100, validator=positive_int_or_none)
     compression: bool = True
     compression_level: int = attrs.field(default=1, validator=int_between(0, 9))
     ping_interval: float | None = attrs.field(default=20.0, validator=positive_or_none)
