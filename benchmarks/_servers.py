@@ -228,3 +228,9 @@ def ratio(value: float, reference: float) -> str:
     if reference == 0 or reference != reference or value != value:
         return "-"
     return f"{value / reference:.2f}"
+
+
+def print_machine() -> None:
+    """The machine's cores and load, which every figure depends on."""
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"{os.cpu_count()} cores, load average {load} (1, 5, 15 min)", flush=True)

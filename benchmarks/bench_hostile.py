@@ -51,6 +51,7 @@ from _servers import (
     Running,
     mib,
     percentile,
+    print_machine,
     raise_file_limit,
     ratio,
     serving,
@@ -566,6 +567,7 @@ def main() -> int:
         parser.error(f"unknown servers: {unknown}")
     stop_on_sigterm()
     raise_file_limit(2 * options.disconnects + 2 * 1200 + 256)
+    print_machine()
     print(HEADINGS + "  the hostile peer got")
     for chosen in options.case or list(CASES):
         case_ = CASES[chosen]

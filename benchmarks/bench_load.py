@@ -4,10 +4,11 @@
 Run ``python benchmarks/bench_load.py``: 50 clients call ``tools/call`` (the ``echo`` tool,
 ~180 bytes of text) for 20 s, each one call after another, against each server in turn.
 Printed for each: calls per second, the latency of a call (p50, p90, p99 and max), the calls
-that failed, the server's CPU per call and its resident memory, and the ratios of the
-mcpws drivers' figures to the reference's. The clients (``--clients``, ``--seconds``) run in
-``--processes`` processes (2 by default), which frame by hand; the busiest one's share of a
-core is printed, so that a run in which the clients, not the server, set the pace shows it.
+that failed, the server's CPU per call and its share of a core, its resident memory, and the
+ratios of the mcpws drivers' figures to the reference's. The clients (``--clients``,
+``--seconds``) run in ``--processes`` processes (2 by default), which frame by hand; the
+busiest one's share of a core is printed, so that a run in which the clients, not the
+server, set the pace shows it.
 
 ``--soak [SECONDS]`` (60 by default) runs the same load for longer and prints each server's
 resident memory every ``--every`` seconds (5) and how much it grew after the first interval.
@@ -31,6 +32,7 @@ from _servers import (
     Running,
     mib,
     percentile,
+    print_machine,
     raise_file_limit,
     ratio,
     serving,
@@ -66,6 +68,7 @@ class Figures:
             "max ms": latencies[-1] if latencies else float("nan"),
             "errors": self.errors,
             "server CPU µs/call": self.server_cpu / max(self.calls, 1) * 1e6,
+            "server % of a core": self.server_cpu / self.seconds * 100,
             "server RSS MiB": self.rss_after / (1 << 20),
             "busiest client % core": self.busiest_client * 100,
         }
@@ -183,6 +186,7 @@ def main() -> int:
     raise_file_limit(4 * args.clients + 256)
     seconds = args.soak or args.seconds
     every = args.every if args.soak else None
+    print_machine()
     print(
         f"{args.clients} clients in {args.processes} processes x {seconds:g} s, "
         "tools/call one at a time per client",
