@@ -151,6 +151,7 @@ async def _accept(
     take: Callable[[socket.socket], None],
 ) -> None:
     """Accept connections on *listening* for ever, handing each to *take*."""
+    taken = 0
     while True:
         try:
             connection, _ = await loop.sock_accept(listening)
@@ -169,7 +170,9 @@ async def _accept(
                     assert_never(remedy)
         else:
             take(connection)
-            await asyncio.sleep(0)  # a connection already waiting is taken without a pause
+            taken += 1
+            if taken % _BACKLOG == 0:  # one already waiting is taken without a pause: now
+                await asyncio.sleep(0)  # and then, a flood lets the rest run
 
 
 async def _open(
