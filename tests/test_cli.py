@@ -12,6 +12,7 @@ import json
 import os
 import queue
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -21,10 +22,12 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 import pytest
 import trio
 
+from helpers.descriptors import LIMIT, SPARE, close, fill, let_go, refused
 from helpers.peers import INTEROP, LOOPS, free_port, upgrade_status
 from helpers.vendor_server import ANSWER, VendorServer
 from mcpws.__main__ import main
@@ -72,7 +75,22 @@ def _lines(stream: IO[str], sink: queue.Queue[str | None]) -> None:
 class Serving:
     """``mcpws serve`` in a subprocess, on a free port; its output read as it comes."""
 
-    def __init__(self, *args: str, python: Sequence[str] = (), cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        *args: str,
+        python: Sequence[str] = (),
+        cwd: Path | None = None,
+        files: int | None = None,
+    ) -> None:
+        """``mcpws serve *args``, run by ``python *python``, in *cwd*, able to open *files*
+        files at most (``None``: as many as the tests)."""
+
+        def before_it_starts() -> None:
+            _interruptible()
+            if files is not None:
+                _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+                resource.setrlimit(resource.RLIMIT_NOFILE, (files, hard))
+
         self.process = subprocess.Popen(
             [sys.executable, *python, "-m", "mcpws", "serve", "--port", "0", *args],
             stdout=subprocess.PIPE,
@@ -80,7 +98,7 @@ class Serving:
             text=True,
             env=ENV,
             cwd=cwd,
-            preexec_fn=_interruptible,
+            preexec_fn=before_it_starts,
         )
         assert self.process.stdout is not None
         assert self.process.stderr is not None
@@ -105,6 +123,18 @@ class Serving:
         """The next line printed; fails when the output ends first."""
         line = self._out.get(timeout=HARD)
         assert line is not None, f"the output ended: {self.stderr()}"
+        return line
+
+    @property
+    def port(self) -> int:
+        port = urlsplit(self.url).port
+        assert port is not None
+        return port
+
+    def error_line(self) -> str:
+        """The next line written to standard error; fails when it ends first."""
+        line = self._err.get(timeout=HARD)
+        assert line is not None, "standard error ended"
         return line
 
     def signal(self, signum: int) -> None:
@@ -499,6 +529,43 @@ def test_serve_stops_gracefully_on_ctrl_c(loop: str) -> None:
         assert server.wait() == 0
         assert server.rest()[-1] == "stopped"
         assert server.stderr() == ""
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_serve_out_of_descriptors_answers_503_and_says_so_on_stderr(loop: str) -> None:
+    """At the limit on open files, a new connection is answered 503 with Retry-After and a
+    warning goes to standard error, with nothing configured; once some close, the server
+    serves again, and it still stops gracefully."""
+    with Serving("--loop", loop, files=LIMIT) as server:
+        held, answer = fill(server.port)
+        full = len(held)
+        try:
+            assert full >= LIMIT - SPARE
+            assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+            assert b"\r\nretry-after: 1\r\n" in answer
+            warning = server.error_line()
+            assert refused(server.port) == answer
+            for connection in held:
+                close(connection)
+            held.clear()
+        finally:
+            let_go(held)
+        assert trio.run(_list_tools, server.url)
+        server.signal(signal.SIGINT)
+        assert server.wait() == 0
+        assert server.rest()[-1] == "stopped"
+        assert server.stderr() == ""  # the one warning only: the second refusal said nothing
+    assert warning.startswith(
+        f"mcpws: WARNING: out of file descriptors (EMFILE: Too many open files) with {full} "
+        "connections open: new ones are answered 503 until some close (1 so far); raise the "
+        f"limit on open files (ulimit -n, now {LIMIT})"
+    )
+
+
+async def _list_tools(url: str) -> list[str]:
+    with trio.fail_after(HARD):
+        async with connect(url) as client:
+            return [tool.name for tool in await client.list_tools()]
 
 
 def _hold_then(server: Serving, release: Path, then: Callable[[], Awaitable[object]]) -> Any:

@@ -71,7 +71,7 @@ def test_lowlevel_holds_what_drivers_are_built_from_and_app_what_applications_us
     lowlevel = importlib.import_module("mcpws.lowlevel")
     app = importlib.import_module("mcpws.app")
     assert not set(lowlevel.__all__) & set(app.__all__)
-    for private in ("_kernel", "_pumping", "_registry"):
+    for private in ("_kernel", "_pumping", "_registry", "_shortage"):
         module = importlib.import_module(f"mcpws.app.{private}")
         assert set(module.__all__) <= set(lowlevel.__all__)
 

@@ -31,7 +31,9 @@ Exit status, for every command:
 * 130: interrupted by Ctrl-C; for ``serve``, 128 plus the number of a second signal.
 
 Errors are one line on standard error, ``mcpws: ...``; an exception raised while the app's
-own module is imported is shown with its traceback.
+own module is imported is shown with its traceback. A server's warnings and errors (out of
+file descriptors, a connection that failed) go there too, ``mcpws: WARNING: ...``, unless
+the app configured logging itself.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ import asyncio
 import contextlib
 import importlib
 import json
+import logging
 import math
 import os
 import signal
@@ -365,8 +368,23 @@ def _serving_line(app: Server, args: argparse.Namespace, port: int) -> str:
     return f"serving {app.info.name} on {where} ({args.loop}; Ctrl-C or SIGTERM stops)"
 
 
+def _log_to_stderr() -> None:
+    """Show what mcpws logs at WARNING and above on standard error, one line each (and a
+    traceback with an error), unless the app configured logging itself: an operator must see
+    a server run out of file descriptors."""
+    logger = logging.getLogger("mcpws")
+    configured = [h for h in logger.handlers if not isinstance(h, logging.NullHandler)]
+    if configured or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("mcpws: %(levelname)s: %(message)s"))
+    logger.addHandler(handler)
+
+
 async def _serve(args: argparse.Namespace, write: Callable[[str], object]) -> int:
     app = _load(args.app)
+    _log_to_stderr()
     serve = _serve_trio if DRIVERS[args.loop].loop == "trio" else _serve_asyncio
     return await serve(app, args, write)
 

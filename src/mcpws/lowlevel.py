@@ -8,8 +8,10 @@ event); it feeds the connection core the bytes it reads and calls ``process()``.
 ``serve()`` checks its options with :func:`serve_options` and reports each connection to
 the :class:`Serving` it gets; its ``connect()`` checks its options with
 :func:`connect_options`, waits for each session with ``wait_for_session`` and comes back
-after a drop with :func:`come_back`. :func:`register` makes it known by name to the
-command line (``--loop``) and the tests.
+after a drop with :func:`come_back`; its accept loop asks a :class:`Shortage` what to do
+when ``accept()`` fails (out of file descriptors: refuse the connection with 503, using a
+descriptor kept in reserve). :func:`register` makes it known by name to the command line
+(``--loop``) and the tests.
 """
 
 from mcpws.app._driving import (
@@ -50,6 +52,12 @@ from mcpws.app._pumping import (
     server_policy as server_policy,
 )
 from mcpws.app._registry import DRIVERS as DRIVERS, Driver as Driver, register as register
+from mcpws.app._shortage import (
+    PAUSE as PAUSE,
+    REFUSAL as REFUSAL,
+    Remedy as Remedy,
+    Shortage as Shortage,
+)
 
 __all__ = [
     "BURST",
@@ -59,6 +67,8 @@ __all__ = [
     "LINGER",
     "LOST",
     "NOT_ANSWERED",
+    "PAUSE",
+    "REFUSAL",
     "SHUTTING_DOWN",
     "SLICE",
     "WRITE_LIMIT",
@@ -71,7 +81,9 @@ __all__ = [
     "Kernel",
     "Listening",
     "Opening",
+    "Remedy",
     "Serving",
+    "Shortage",
     "Slots",
     "Waiter",
     "admit",

@@ -55,6 +55,7 @@ from mcpws.core.websocket import (
     WebSocketServer,
     host_allowed,
     origin_allowed,
+    refusal,
 )
 from mcpws.core.websocket._frames import Header, mask, read_header
 
@@ -478,6 +479,24 @@ def test_an_upgrade_the_application_does_not_accept_in_time_gets_503() -> None:
     assert_refused(
         read_answer(server.data_to_send()), server.events_received(), 503, reason, blamed=False
     )
+
+
+def test_a_refusal_is_the_answer_a_rejection_gives_without_a_request() -> None:
+    """What a server that will not read the request writes before it closes: the bytes of
+    the same answer as a rejection's, head and body."""
+    server, _ = pending_server()
+    server.reject(503, "full", headers=[("retry-after", "1")])
+    data = refusal(503, "full", headers=[("retry-after", "1")])
+    assert b"".join(server.data_to_send()) == data
+    refused = read_answer([data, b""])
+    assert refused.status == 503
+    assert refused.headers["retry-after"] == "1"
+    assert refused.headers["connection"] == "close"
+
+
+def test_a_refusal_of_a_status_no_response_can_have_raises() -> None:
+    with pytest.raises(LocalProtocolError, match="cannot answer with that response"):
+        refusal(99, "no")
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import ipaddress
 import logging
 import random
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -41,6 +41,10 @@ from mcpws.core.session import (
 __all__ = ["Answer", "ConnectError", "Reconnect", "ReconnectCallback"]
 
 _log = logging.getLogger("mcpws")
+
+#: The header of a 503 that a server answers when it has no room for a connection: a
+#: client may try again in a second.
+RETRY_AFTER: Final = ("retry-after", "1")
 
 #: What a handler gives: the result at once, or an awaitable of it.
 Answer = Model | Awaitable[Model]
@@ -130,8 +134,7 @@ def admit(
     401 or 403 when *authenticate* raises :class:`AuthenticationFailed`, else accept.
     Returns the principal the hook gave (``None`` when refused or without a hook)."""
     if full:
-        headers = [("retry-after", "1")]
-        connection.reject(503, "the server is at its connection limit", headers=headers)
+        connection.reject(503, "the server is at its connection limit", headers=[RETRY_AFTER])
         return None
     try:
         principal = authenticate(request) if authenticate is not None else None

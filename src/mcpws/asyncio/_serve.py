@@ -6,13 +6,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+import os
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, assert_never
 
 from mcpws.app import Server
 from mcpws.asyncio._pump import Pump
-from mcpws.lowlevel import Listening, Serving, same_options, serve_options
+from mcpws.lowlevel import (
+    LINGER,
+    PAUSE,
+    REFUSAL,
+    Listening,
+    Remedy,
+    Serving,
+    Shortage,
+    same_options,
+    serve_options,
+)
 
 __all__ = ["TaskStatus", "serve", "serving"]
 
@@ -67,34 +79,171 @@ async def serve(*args: Any, **options: Any) -> None:
 
     Each request whose handler has to wait runs in its own task. Where it listens is
     reported to *task_status* (a :class:`TaskStatus`, say), so that port 0 can be used.
-    Cancelled again during the graceful shutdown, it drops every connection at once.
+    Cancelled again during the graceful shutdown, it drops every connection at once. Out of
+    file descriptors, a new connection is answered 503 (see
+    :class:`~mcpws.lowlevel.Shortage`).
     """
     with _failures_reported(options.get("task_status")):
         serving = serve_options(*args, **options)
         loop = asyncio.get_running_loop()
+        sockets = await _listen(loop, serving.host, serving.port)
+    opening: set[asyncio.Task[None]] = set()
 
-        def connection_for_one_client() -> Pump:
-            pump = serving.new_pump(loop.time(), Pump)
-            pump.on_lost = lambda: serving.closed(pump)
-            return pump
+    def take(connection: socket.socket) -> None:
+        task = loop.create_task(_open(loop, connection, serving))
+        opening.add(task)
+        task.add_done_callback(opening.discard)
 
-        server = await loop.create_server(
-            connection_for_one_client, serving.host, serving.port, ssl=serving.ssl_context
-        )
-    if serving.task_status is not None:
-        serving.task_status.started(serving.listening(server.sockets))
+    with Shortage(serving) as shortage:
+        accepting = [loop.create_task(_accept(loop, one, shortage, take)) for one in sockets]
+        if serving.task_status is not None:
+            serving.task_status.started(serving.listening(sockets))
+        try:  # until cancelled: an accept task ends only by failing
+            failed, _ = await asyncio.wait(accepting, return_when=asyncio.FIRST_EXCEPTION)
+            for task in failed:
+                task.result()  # raises what ended it
+        finally:
+            for task in (*accepting, *opening):
+                task.cancel()
+            for one in sockets:
+                one.close()
+            await _shut_down(serving)
+
+
+#: How many connections may wait to be accepted (as many as ``loop.create_server()`` lets).
+_BACKLOG = 100
+
+
+async def _listen(loop: asyncio.AbstractEventLoop, host: str, port: int) -> list[socket.socket]:
+    """Sockets listening on *port* at every address of *host* (``""``: every interface),
+    made as ``loop.create_server()`` makes them."""
+    found = await loop.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )
+    sockets: list[socket.socket] = []
     try:
-        await asyncio.Event().wait()  # until cancelled
+        for family, kind, protocol, _, address in dict.fromkeys(found):
+            try:
+                listening = socket.socket(family, kind, protocol)
+            except OSError:  # a family this system lacks
+                continue
+            sockets.append(listening)
+            if os.name == "posix":
+                listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:  # this address only, not IPv4's too
+                listening.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            listening.bind(address)
+            listening.listen(_BACKLOG)
+            listening.setblocking(False)
+        if not sockets:
+            raise OSError(f"no address of {host!r} can be listened on")
+    except BaseException:
+        for listening in sockets:
+            listening.close()
+        raise
+    return sockets
+
+
+async def _accept(
+    loop: asyncio.AbstractEventLoop,
+    listening: socket.socket,
+    shortage: Shortage,
+    take: Callable[[socket.socket], None],
+) -> None:
+    """Accept connections on *listening* for ever, handing each to *take*."""
+    taken = 0
+    while True:
+        try:
+            connection, _ = await loop.sock_accept(listening)
+        except OSError as exc:
+            remedy = shortage.accept_failed(exc, loop.time())
+            match remedy:
+                case None:
+                    raise
+                case Remedy.AGAIN:
+                    pass
+                case Remedy.REFUSE:
+                    await _refuse(loop, listening, shortage)
+                case Remedy.PAUSE:
+                    await asyncio.sleep(PAUSE)
+                case _:
+                    assert_never(remedy)
+        else:
+            take(connection)
+            taken += 1
+            if taken % _BACKLOG == 0:  # one already waiting is taken without a pause: now
+                await asyncio.sleep(0)  # and then, a flood lets the rest run
+
+
+async def _open(
+    loop: asyncio.AbstractEventLoop, connection: socket.socket, serving: Serving
+) -> None:
+    """Give a connection just accepted its pump and its transport (over TLS, once the
+    handshake is done); close it if that fails."""
+    pump = serving.new_pump(loop.time(), Pump)
+    pump.on_lost = lambda: serving.closed(pump)
+    opened = False
+    try:
+        await loop.connect_accepted_socket(lambda: pump, connection, ssl=serving.ssl_context)
+        opened = True
+    except Exception as exc:  # a TLS handshake that failed, say
+        _log.debug("a connection closed before it opened: %r", exc)
     finally:
-        server.close()
-        await _shut_down(server, serving)
+        if not opened:
+            connection.close()
+            serving.closed(pump)
 
 
-async def _shut_down(server: asyncio.Server, serving: Serving) -> None:
+async def _refuse(
+    loop: asyncio.AbstractEventLoop, listening: socket.socket, shortage: Shortage
+) -> None:
+    """Out of descriptors: once a connection waits on *listening* (``accept()`` fails so
+    whether or not one does), take it with the descriptor in reserve, answer it 503 and close
+    it once its client has read the answer and closed (within LINGER); unless a connection
+    that closed meanwhile freed a descriptor, and the accept loop takes it instead."""
+    await _readable(loop, listening)
+    if not shortage.exhausted():
+        return
+    with shortage.refusing(loop.time()):
+        try:
+            async with asyncio.timeout(LINGER):
+                connection, _ = await loop.sock_accept(listening)
+                with connection:
+                    await _answer(loop, connection)
+        except OSError:  # it went, or another descriptor is wanting, or LINGER is over
+            pass
+
+
+async def _readable(loop: asyncio.AbstractEventLoop, listening: socket.socket) -> None:
+    """Once a connection waits on *listening*."""
+    ready = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    fd = listening.fileno()  # by number: the socket may be closed before the reader goes
+    loop.add_reader(fd, wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
+
+
+async def _answer(loop: asyncio.AbstractEventLoop, connection: socket.socket) -> None:
+    """Write REFUSAL, then read until the client closes: a socket closed with bytes unread
+    resets the connection, and the client may lose the answer."""
+    await loop.sock_sendall(connection, REFUSAL)
+    connection.shutdown(socket.SHUT_WR)
+    while await loop.sock_recv(connection, 4096):
+        pass
+
+
+async def _shut_down(serving: Serving) -> None:
     pumps = [pump for pump in serving.pumps if isinstance(pump, Pump)]
     for pump in pumps:
         pump.session.drain()  # before anything more is read, not once shutting down
-    shutting_down = asyncio.ensure_future(_shut_down_each(server, pumps))
+    shutting_down = asyncio.ensure_future(_shut_down_each(pumps))
     try:
         await asyncio.shield(shutting_down)
     except asyncio.CancelledError:
@@ -105,12 +254,11 @@ async def _shut_down(server: asyncio.Server, serving: Serving) -> None:
         raise
 
 
-async def _shut_down_each(server: asyncio.Server, pumps: list[Pump]) -> None:
+async def _shut_down_each(pumps: list[Pump]) -> None:
     results = await asyncio.gather(*(pump.shutdown() for pump in pumps), return_exceptions=True)
     for result in results:
         if isinstance(result, Exception):
             _log.error("a connection failed to shut down", exc_info=result)
-    await server.wait_closed()
 
 
 @asynccontextmanager

@@ -32,7 +32,8 @@ The package owns the WebSocket layer; its private modules split it by concern:
 * ``_base``: what both roles share once open: sending, reading frames (the fast path of a
   whole text message), keepalive and closing.
 * ``_server`` and ``_client``: :class:`WebSocketServer` and :class:`WebSocketClient`, each
-  with the opening handshake of its role.
+  with the opening handshake of its role; :func:`refusal`, the answer of a server that will
+  not read the request.
 """
 
 from mcpws.core.websocket._client import WebSocketClient as WebSocketClient
@@ -70,7 +71,10 @@ from mcpws.core.websocket._policy import (
     host_allowed as host_allowed,
     origin_allowed as origin_allowed,
 )
-from mcpws.core.websocket._server import WebSocketServer as WebSocketServer
+from mcpws.core.websocket._server import (
+    WebSocketServer as WebSocketServer,
+    refusal as refusal,
+)
 
 __all__ = [
     "COMPRESSION_THRESHOLD",
@@ -94,4 +98,5 @@ __all__ = [
     "WebSocketServer",
     "host_allowed",
     "origin_allowed",
+    "refusal",
 ]

@@ -23,7 +23,7 @@ from mcpws.core.websocket._config import WebSocketConfig
 from mcpws.core.websocket._events import HandshakeRequest, HttpAnswered, UpgradeRequested
 from mcpws.core.websocket._policy import ServerPolicy, _select, host_allowed, origin_allowed
 
-__all__ = ["WebSocketServer"]
+__all__ = ["WebSocketServer", "refusal"]
 
 _TEXT_PLAIN: Final = ("content-type", "text/plain; charset=utf-8")
 _KEY: Final = re.compile(r"^[A-Za-z0-9+/]{22}==$")
@@ -233,12 +233,8 @@ class WebSocketServer(_WebSocket):
 
         An error status is the client's fault, and so the cause of the close, unless
         *blame_client* is false (the application refused, or the server ran out of time)."""
-        body = (reason + "\n").encode()
-        head = [_TEXT_PLAIN, ("content-length", str(len(body))), ("connection", "close")]
+        response, body = _response(status, reason, headers)
         # h11 answers in every state, even before or after a bad request.
-        response = h11.Response(
-            status_code=status, headers=[*head, *headers], reason=_reason(status)
-        )
         data = self._h11.send(response) or b""
         if self._method != b"HEAD" and status not in (204, 304):  # these have no body
             data += self._h11.send(h11.Data(data=body)) or b""
@@ -258,6 +254,32 @@ class WebSocketServer(_WebSocket):
             self._answer(408, "the request did not arrive in time")
         else:
             self._answer(503, "the server did not accept the upgrade in time", blame_client=False)
+
+
+def refusal(status: int, reason: str, *, headers: Sequence[tuple[str, str]] = ()) -> bytes:
+    """The bytes of a complete HTTP response that refuses a connection before its request is
+    read: *status*, *reason* as a plain-text body, ``Connection: close`` and *headers*, as
+    :meth:`WebSocketServer.reject` would answer. For a server that cannot afford the
+    connection at all (it is out of file descriptors, say): it writes them and closes."""
+    try:
+        response, body = _response(status, reason, headers)
+    except h11.LocalProtocolError as exc:
+        raise LocalProtocolError(f"cannot answer with that response: {exc}") from None
+    answering = h11.Connection(h11.SERVER)  # a server may answer before any request
+    data = answering.send(response) or b""
+    data += answering.send(h11.Data(data=body)) or b""
+    return data + (answering.send(h11.EndOfMessage()) or b"")
+
+
+def _response(
+    status: int, reason: str, headers: Sequence[tuple[str, str]]
+) -> tuple[h11.Response, bytes]:
+    """The head and the body of an answer of *status*, closing the connection, with *reason*
+    as its body (raises ``h11.LocalProtocolError`` for a status it cannot have)."""
+    body = (reason + "\n").encode()
+    head = [_TEXT_PLAIN, ("content-length", str(len(body))), ("connection", "close")]
+    response = h11.Response(status_code=status, headers=[*head, *headers], reason=_reason(status))
+    return response, body
 
 
 def _reason(status: int) -> str:
