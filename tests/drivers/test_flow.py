@@ -24,6 +24,9 @@ from mcpws.core.websocket._frames import FIN_TEXT, frame, read_header
 #: sockets are full, the kernel may take a moment to let a writer go on.
 _IDLE = 0.1
 
+#: The first byte of a ping.
+_PING = 0x89
+
 #: Text that deflate cannot shrink, so that it fills the sockets' buffers.
 _NOISE = base64.b64encode(random.Random(5).randbytes(3 << 17)).decode()  # 512 KiB
 
@@ -101,13 +104,17 @@ class _Deaf:
         return data
 
     async def receive(self) -> dict[str, object]:
-        """The next message, a whole text frame."""
-        start = await self._exactly(2)
-        head = start + await self._exactly({126: 2, 127: 8}.get(start[1] & 0x7F, 0))
-        header = read_header(head, 0)
-        assert header is not None
+        """The next message, a whole text frame (pings, which a slow run may see, skipped)."""
+        while True:
+            start = await self._exactly(2)
+            head = start + await self._exactly({126: 2, 127: 8}.get(start[1] & 0x7F, 0))
+            header = read_header(head, 0)
+            assert header is not None
+            payload = await self._exactly(header.length)
+            if header.first != _PING:
+                break
         assert header.first == FIN_TEXT
-        message: dict[str, object] = json.loads(await self._exactly(header.length))
+        message: dict[str, object] = json.loads(payload)
         return message
 
 

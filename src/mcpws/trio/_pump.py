@@ -3,20 +3,22 @@ over a trio stream.
 
 It reads the stream and feeds the core while the kernel is :attr:`~Kernel.reading`, writes
 what the core hands back through one outbox (at once when the socket takes it, else by a
-writer task, which processes the held messages again once it has written all), and re-arms
-one deadline (a timer task's cancel scope) after every change. Handlers run in tasks of their
-own, each in a shielded cancel scope: a shutdown gives them a grace period instead of
-cancelling them.
+writer task, which processes the held messages again once it has written all), and asks the
+run's one clock (:mod:`._clock`) to wake it at the core's next deadline after every change.
+Handlers run in tasks of their own, each in a shielded cancel scope: a shutdown gives them a
+grace period instead of cancelling them.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import trio
 
 from mcpws.lowlevel import LINGER, Kernel
+from mcpws.trio._clock import alarm
 from mcpws.trio._socket import DirectSocket, direct
 
 __all__ = ["Pump"]
@@ -90,8 +92,8 @@ class Pump(Kernel):
         self._drained = trio.lowlevel.ParkingLot()
         #: Where the reader waits while it is not to read, until the connection processes.
         self._paused = trio.lowlevel.ParkingLot()
-        self._timer_scope: trio.CancelScope | None = None
-        self._timer_lot = trio.lowlevel.ParkingLot()
+        #: The deadline the run's clock is to wake this pump at.
+        self.wake_at = math.inf
         self._nursery: trio.Nursery | None = None
         self.closed = trio.Event()
 
@@ -146,7 +148,6 @@ class Pump(Kernel):
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
-                nursery.start_soon(self._timer)
                 task_status.started()
                 self.flush()
                 try:
@@ -156,10 +157,9 @@ class Pump(Kernel):
                         await self._shut_down()
                     raise
                 self.lost()
-                self._timer_lot.unpark_all()
                 # A handler may still be writing to a peer that does not read: it stops.
                 await self._close_stream(forcefully=True)
-                if len(nursery.child_tasks) > 1:  # more than the timer, which is done
+                if nursery.child_tasks:
                     nursery.cancel_scope.cancel()
         finally:
             self._nursery = None
@@ -194,26 +194,22 @@ class Pump(Kernel):
             ended = not data
             self.receive(data)
 
-    async def _timer(self) -> None:
-        """Wait for the core's deadlines, one at a time, until the connection is over (the
-        read loop's end wakes it without a cancellation)."""
-        while not self.connection.closed:
-            with trio.CancelScope() as scope:
-                self._timer_scope = scope
-                self._rearm()
-                await self._timer_lot.park()
-            self.expire()
+    def wake(self) -> None:
+        """The run's clock: the deadline asked for has come."""
+        if self._nursery is not None and not self.connection.closed and not self.expire():
+            self._rearm()
 
     def _rearm(self) -> None:
-        """Bring the timer forward to the core's next deadline when that is sooner.
+        """Have the run's clock wake this pump at the core's next deadline, when that is
+        sooner than the one asked for (while running).
 
-        A deadline that moved later is left as it was: the timer then wakes early, finds
-        nothing due and is set again. Most calls move the deadline later (a request's
-        timeout, the keepalive), and moving a cancel scope's deadline is not free."""
-        if self._timer_scope is not None:
+        A deadline that moved later is left as it was: the pump then wakes early, finds
+        nothing due and asks again. Most calls move the deadline later (a request's
+        timeout, the keepalive), and asking costs a heap entry."""
+        if self._nursery is not None:
             deadline = self.connection.next_deadline()
-            if deadline is not None and deadline < self._timer_scope.deadline:
-                self._timer_scope.deadline = deadline
+            if deadline is not None and deadline < self.wake_at:
+                alarm(self, deadline)
 
     # Writing -----------------------------------------------------------------------------
 
