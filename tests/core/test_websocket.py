@@ -11,6 +11,7 @@ from collections.abc import Callable
 import h11
 import pytest
 from hypothesis import given, settings, strategies as st
+from wsproto import ConnectionType, WSConnection, events as ws
 
 from helpers.wspair import (
     BINARY,
@@ -1351,6 +1352,179 @@ def test_handle_timeout_before_any_deadline_does_nothing() -> None:
     pair.server.handle_timeout(1.0)
     assert pair.server.data_to_send() == []
     assert pair.server.events_received() == []
+
+
+# Pings and pongs read without wsproto -------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [0, 1, 4, 125])
+@pytest.mark.parametrize("step", [1, 5, 1000])
+def test_a_ping_of_up_to_125_bytes_is_answered_however_it_arrives(size: int, step: int) -> None:
+    server = open_server(NO_DEFLATE)
+    payload = bytes(range(size))
+    stream = frame(PING, payload) + frame(TEXT, b"after") + frame(PING, b"again")
+    for start in range(0, len(stream), step):
+        server.receive_data(stream[start : start + step], 1.0)
+    assert server.events_received() == [
+        PingReceived(payload),
+        TextReceived("after"),
+        PingReceived(b"again"),
+    ]
+    assert server_frames(server.data_to_send()) == [(PONG, payload), (PONG, b"again")]
+
+
+@pytest.mark.parametrize("size", [0, 3, 125])
+def test_the_client_answers_a_ping_with_a_masked_pong(size: int) -> None:
+    client = open_client(config=NO_DEFLATE)
+    payload = bytes(range(size))
+    client.receive_data(frame(PING, payload, masked=False), 1.0)
+    assert client.events_received() == [PingReceived(payload)]
+    (pong,) = client.data_to_send()
+    assert read_header(pong, 0) == Header(0x8A, 6, size, True)
+    assert mask(pong[2:6], pong[6:]) == payload
+
+
+@pytest.mark.parametrize("size", [4, 125])
+def test_a_pong_between_fragments_is_the_answer_the_keepalive_waits_for(size: int) -> None:
+    server = open_server(WebSocketConfig(ping_interval=5.0, ping_timeout=2.0))
+    server.handle_timeout(5.0)
+    server.data_to_send()
+    stream = (
+        frame(TEXT, b"one ", fin=False)
+        + frame(PONG, b"\x00\x00\x00\x01".ljust(size, b"."))
+        + frame(CONTINUATION, b"two")
+    )
+    for byte in range(len(stream)):
+        server.receive_data(stream[byte : byte + 1], 6.0)
+    assert server.events_received() == [
+        PongReceived(b"\x00\x00\x00\x01".ljust(size, b".")),
+        TextReceived("one two"),
+    ]
+    assert server.next_deadline() == 11.0
+
+
+def test_the_clients_keepalive_takes_the_servers_pong() -> None:
+    client = open_client(config=WebSocketConfig(ping_interval=5.0, ping_timeout=2.0))
+    client.handle_timeout(5.0)
+    (ping,) = client.data_to_send()
+    assert read_header(ping, 0) == Header(0x89, 6, 4, True)
+    assert mask(ping[2:6], ping[6:]) == b"\x00\x00\x00\x01"
+    client.receive_data(frame(PONG, b"\x00\x00\x00\x01", masked=False), 5.5)
+    assert client.events_received() == [PongReceived(b"\x00\x00\x00\x01")]
+    assert client.next_deadline() == 10.5
+
+
+def test_a_compressed_message_in_fragments_is_reassembled_around_a_ping_while_closing() -> None:
+    server = open_server(None, DEFLATE_OFFER)
+    server.close(now=1.0)
+    server.data_to_send()
+    message = b'{"jsonrpc": "2.0", "method": "ping"} ' * 50
+    compressed = deflate(message)
+    half = len(compressed) // 2
+    server.receive_data(frame(TEXT, compressed[:half], fin=False, rsv1=True), 1.0)
+    server.receive_data(frame(PING, b"keep"), 1.0)
+    server.receive_data(frame(CONTINUATION, compressed[half:]), 1.0)
+    assert server.events_received() == [
+        Closing(1000, "", False),
+        PingReceived(b"keep"),
+        TextReceived(message.decode()),
+    ]
+    assert server.data_to_send() == []
+
+
+_KEY = b"\x01\x02\x03\x04"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        frame(PING, bytes(126)),
+        frame(PONG, bytes(126)),
+        frame(PING, b"", fin=False),
+        frame(PONG, b"x", fin=False),
+        frame(PING, b"x", masked=False),
+        frame(PONG, b"x", masked=False),
+        frame(PING, b"x", rsv1=True),
+        frame(PONG, b"x", rsv2=True),
+        bytes([0x89, 0x80 | 126]) + struct.pack("!H", 5) + _KEY + mask(_KEY, b"hello"),
+        bytes([0x8A, 0x80 | 127]) + struct.pack("!Q", 5) + _KEY + mask(_KEY, b"hello"),
+    ],
+    ids=[
+        "long-ping",
+        "long-pong",
+        "fragmented-ping",
+        "fragmented-pong",
+        "unmasked-ping",
+        "unmasked-pong",
+        "rsv1-ping",
+        "rsv2-pong",
+        "padded-ping",
+        "padded-pong",
+    ],
+)
+@pytest.mark.parametrize("compression", [False, True])
+def test_an_invalid_ping_or_pong_closes_with_1002(bad: bytes, compression: bool) -> None:
+    server = open_server(WebSocketConfig(compression=compression), DEFLATE_OFFER)
+    server.receive_data(frame(TEXT, b"before", fin=False), 1.0)
+    server.receive_data(bad, 1.0)
+    failed_with(server, 1002)
+
+
+@pytest.mark.parametrize("opcode", [PING, PONG])
+def test_a_masked_ping_or_pong_from_the_server_closes_with_1002(opcode: int) -> None:
+    client = open_client(config=NO_DEFLATE)
+    client.receive_data(frame(opcode, b"masked"), 1.0)
+    failed_with(client, 1002)
+
+
+_control_frames = st.builds(
+    lambda first, payload, masked, length_size, split: (
+        bytes([first, (0x80 if masked else 0) | {0: len(payload), 2: 126, 8: 127}[length_size]])
+        + (len(payload).to_bytes(length_size, "big") if length_size else b"")
+        + (_KEY + mask(_KEY, payload) if masked else payload),
+        split,
+    ),
+    first=st.sampled_from([0x89, 0x8A, 0x09, 0x0A, 0xC9, 0xAA, 0x99, 0x8B]),
+    payload=st.binary(max_size=130),
+    masked=st.booleans(),
+    length_size=st.sampled_from([0, 0, 2, 8]),
+    split=st.integers(0, 140),
+)
+
+
+def _wsproto_verdict(data: bytes) -> list[object]:
+    """What wsproto alone makes of *data* after an upgrade: pings and pongs, or the code it
+    fails with."""
+    connection = WSConnection(ConnectionType.SERVER)
+    connection.receive_data(request())
+    (requested,) = connection.events()
+    assert isinstance(requested, ws.Request)
+    connection.send(ws.AcceptConnection())
+    connection.receive_data(data)
+    verdict: list[object] = []
+    for event in connection.events():
+        if isinstance(event, ws.Ping):
+            verdict.append(PingReceived(bytes(event.payload)))
+        elif isinstance(event, ws.Pong):
+            verdict.append(PongReceived(bytes(event.payload)))
+        else:
+            assert isinstance(event, ws.CloseConnection)
+            verdict.append(int(event.code))
+    return verdict
+
+
+@MODEST
+@given(case=_control_frames)
+def test_a_control_frame_is_read_as_wsproto_reads_it(case: tuple[bytes, int]) -> None:
+    data, split = case
+    server = open_server(NO_DEFLATE)
+    server.receive_data(data[:split], 1.0)
+    server.receive_data(data[split:], 1.0)
+    verdict = [
+        event.code if isinstance(event, ConnectionClosed) else event
+        for event in server.events_received()
+    ]
+    assert verdict == _wsproto_verdict(data)
 
 
 # Closing ------------------------------------------------------------------------------------

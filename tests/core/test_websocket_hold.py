@@ -248,3 +248,12 @@ def test_the_control_frame_limit_waits_for_held_messages() -> None:
     assert events[0] == TextReceived("fine")
     assert isinstance(events[-1], ConnectionClosed)
     assert events[-1].code == 1008
+
+
+def test_control_frames_wsproto_reads_count_too() -> None:
+    """A close frame (read by wsproto, not the fast path) past the limit closes with 1008."""
+    server = open_pair(config=WebSocketConfig(max_control_frames=1)).server
+    server.receive_data(frame(PING) + frame(CLOSE, close_payload(1000)), 0.0)
+    *_, closed = server.events_received()
+    assert isinstance(closed, ConnectionClosed)
+    assert closed.code == 1008

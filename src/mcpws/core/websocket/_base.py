@@ -2,9 +2,10 @@
 sending, reading the frames of an open connection, keepalive and closing.
 
 Reading is the hot path. :meth:`_WebSocket._receive_frames` reads each frame's header itself
-(with :mod:`._frames`) and a whole, uncompressed text message directly; every other frame goes
-to wsproto byte for byte. :class:`WebSocketServer` and :class:`WebSocketClient` add the opening
-handshake of their role.
+(with :mod:`._frames`), and a whole, uncompressed text message, a ping and a pong directly;
+every other frame goes to wsproto byte for byte. Pings and pongs are framed here too.
+:class:`WebSocketServer` and :class:`WebSocketClient` add the opening handshake of their
+role.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from mcpws.core.websocket._events import (
 )
 from mcpws.core.websocket._frames import (
     ABNORMAL,
+    FIN_PING,
+    FIN_PONG,
     FIN_TEXT,
     INTERNAL_ERROR,
     MESSAGE_TOO_BIG,
@@ -42,6 +45,7 @@ from mcpws.core.websocket._frames import (
     POLICY_VIOLATION,
     RSV1,
     Header,
+    bare_control,
     frame,
     mask,
     minimal,
@@ -250,7 +254,7 @@ class _WebSocket:
         if len(payload) > 125:
             raise LocalProtocolError("a ping payload is at most 125 bytes")
         self._require_open()
-        self._queue(self._send_ws(ws.Ping(payload=bytes(payload))))
+        self._queue(frame(FIN_PING, bytes(payload), masked=self._MASK_OUT))
 
     def close(
         self,
@@ -324,6 +328,12 @@ class _WebSocket:
             if header is None:
                 break
             end = offset + header.size + header.length
+            if self._state is _State.OPEN and bare_control(header, self._MASKED_IN):
+                if end > len(buffer):
+                    break
+                self._control_received(header, buffer[offset:end], now)
+                offset = end
+                continue
             if not self._is_simple_text(header):
                 if header.first & _OPCODE == _CLOSE and self._held:
                     self._stalled = True  # read once the messages before it are
@@ -362,6 +372,20 @@ class _WebSocket:
             and minimal(header)
         )
 
+    def _control_received(self, header: Header, data: bytes | bytearray, now: float) -> None:
+        """A ping or a pong read here (see :func:`bare_control`), *data* being the whole frame:
+        wsproto, between two frames, is none the wiser, also amid a fragmented message."""
+        if not self._control_allowed(now):
+            return
+        payload = data[header.size :]
+        payload = mask(data[2:6], payload) if header.masked else bytes(payload)
+        if header.first == FIN_PING:
+            self._events.append(PingReceived(payload))
+            self._queue(frame(FIN_PONG, payload, masked=self._MASK_OUT))
+        else:
+            self._events.append(PongReceived(payload))
+            self._pong_received(now)
+
     def _to_wsproto(self, data: bytes, now: float) -> None:
         """Give wsproto bytes of one frame: it has at most one event to report."""
         assert self._ws is not None
@@ -382,10 +406,8 @@ class _WebSocket:
             return
         if not self._control_allowed(now):
             return
-        if isinstance(event, ws.Ping):
+        if isinstance(event, ws.Ping):  # closing: while open, _control_received answers
             self._events.append(PingReceived(bytes(event.payload)))
-            if self._state is _State.OPEN:
-                self._queue(self._send_ws(event.response()))
         elif isinstance(event, ws.Pong):
             self._events.append(PongReceived(bytes(event.payload)))
             self._pong_received(now)
@@ -455,7 +477,7 @@ class _WebSocket:
 
     def _send_ping(self, now: float) -> None:
         self._pings_sent += 1
-        self._queue(self._send_ws(ws.Ping(payload=self._pings_sent.to_bytes(4, "big"))))
+        self._queue(frame(FIN_PING, self._pings_sent.to_bytes(4, "big"), masked=self._MASK_OUT))
         if self.config.ping_timeout is not None:
             self._timers.set("pong", now + self.config.ping_timeout)
         else:  # no pong to wait for: the next ping is due an interval on

@@ -2,9 +2,10 @@
 the close codes (section 7.4.1).
 
 The connection reads every frame's header itself to know where frames begin and end. A whole,
-unfragmented, uncompressed text frame is read here; every other frame goes to wsproto, which
-checks it to the letter and reports what is wrong. Text messages, compressed or not, are
-framed here too.
+unfragmented, uncompressed text frame is read here, and so is a ping or a pong in the shortest
+form (see :func:`bare_control`); every other frame goes to wsproto, which checks it to the
+letter and reports what is wrong. Text messages, compressed or not, pings and pongs are framed
+here too.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Final, NamedTuple
 
 __all__ = [
     "ABNORMAL",
+    "FIN_PING",
+    "FIN_PONG",
     "FIN_TEXT",
     "GOING_AWAY",
     "INTERNAL_ERROR",
@@ -25,6 +28,7 @@ __all__ = [
     "RSV1",
     "UNSUPPORTED_DATA",
     "Header",
+    "bare_control",
     "frame",
     "mask",
     "minimal",
@@ -44,6 +48,9 @@ INTERNAL_ERROR: Final = 1011
 
 #: The first byte of a whole text message: FIN, no RSV bits, opcode 1.
 FIN_TEXT: Final = 0x81
+#: The first bytes of a ping and of a pong: FIN, no RSV bits, opcodes 9 and 10.
+FIN_PING: Final = 0x89
+FIN_PONG: Final = 0x8A
 #: The bit of a frame's first byte that marks a compressed message (RFC 7692).
 RSV1: Final = 0x40
 _MASKED: Final = 0x80
@@ -89,6 +96,17 @@ def minimal(header: Header) -> bool:
     if header.length < 126:
         return encoded == 0
     return encoded == (2 if header.length < 65536 else 8)
+
+
+def bare_control(header: Header, masked: bool) -> bool:
+    """Whether the frame is a valid ping or pong with its length in the header's first length
+    field (at most 125 bytes, as RFC 6455 asks of a control frame), masked as *masked* says.
+
+    A header of 2 bytes, or 6 with the masking key, gives its length in 7 bits, less than 126;
+    one that is 6 bytes long is masked (an unmasked header has 2, 4 or 10 bytes)."""
+    return (header.first == FIN_PING or header.first == FIN_PONG) and header.size == (
+        6 if masked else 2
+    )
 
 
 def mask(key: bytes | bytearray, payload: bytes | bytearray) -> bytes:
