@@ -1162,12 +1162,10 @@ def test_the_fragment_limit_can_be_switched_off() -> None:
     assert server.events_received() == [BytesReceived(b"a" + b"b" * 5000)]
 
 
-def test_the_limit_is_enforced_while_one_huge_frame_arrives() -> None:
+def test_a_huge_frame_is_refused_as_soon_as_its_header_says_so() -> None:
     server = open_server(WebSocketConfig(max_message_size=1000))
     announced = frame(BINARY, bytes(1200), length=10 * MIB)[: 14 + 1200]
-    server.receive_data(announced[:700], 1.0)
-    assert server.events_received() == []
-    server.receive_data(announced[700:], 1.0)  # 10 MiB announced; 1.2 kB arrived
+    server.receive_data(announced[:20], 1.0)  # 10 MiB announced; 6 bytes of it arrived
     failed_with(server, 1009)
 
 

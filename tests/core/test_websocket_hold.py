@@ -257,3 +257,19 @@ def test_control_frames_wsproto_reads_count_too() -> None:
     *_, closed = server.events_received()
     assert isinstance(closed, ConnectionClosed)
     assert closed.code == 1008
+
+
+@pytest.mark.parametrize("opcode", [TEXT, BINARY])
+def test_a_frame_that_says_it_is_over_the_limit_is_refused_before_its_payload(opcode: int) -> None:
+    server = open_pair(config=WebSocketConfig(max_message_size=100)).server
+    server.receive_data(frame(opcode, b"x" * 101)[:8], 0.0)  # the header, and a little
+    *_, closed = server.events_received()
+    assert isinstance(closed, ConnectionClosed)
+    assert closed.code == 1009
+
+
+def test_a_compressed_frame_over_the_limit_is_left_to_the_inflater() -> None:
+    """Its size says nothing of the message's: the limit applies once inflated."""
+    server = open_pair(config=WebSocketConfig(max_message_size=100)).server
+    server.receive_data(frame(TEXT, b"x" * 101, rsv1=True)[:8], 0.0)
+    assert not server.closed

@@ -335,6 +335,8 @@ class _WebSocket:
                 offset = end
                 continue
             if not self._is_simple_text(header):
+                if self._too_big(header):
+                    break
                 if header.first & _OPCODE == _CLOSE and self._held:
                     self._stalled = True  # read once the messages before it are
                     break
@@ -385,6 +387,20 @@ class _WebSocket:
         else:
             self._events.append(PongReceived(payload))
             self._pong_received(now)
+
+    def _too_big(self, header: Header) -> bool:
+        """Refuse an uncompressed message whose first frame says it is over the limit, at
+        once, before its payload is read."""
+        limit = self.config.max_message_size
+        if limit is None or header.length <= limit or header.first & RSV1:
+            return False
+        if header.first & _OPCODE not in (Opcode.TEXT, Opcode.BINARY):
+            return False
+        cause = RemoteProtocolError(
+            f"a message is larger than the limit of {limit} bytes", close_code=MESSAGE_TOO_BIG
+        )
+        self._refuse(MESSAGE_TOO_BIG, "message too big", cause)
+        return True
 
     def _to_wsproto(self, data: bytes, now: float) -> None:
         """Give wsproto bytes of one frame: it has at most one event to report."""
