@@ -1,6 +1,6 @@
 """Peers and networks for the end-to-end tests, in whichever loop a test runs: a raw
-WebSocket upgrade and handshake, a TCP forwarder that can fail, and a server that never
-answers."""
+WebSocket upgrade and handshake, a TCP forwarder that can fail (cut, or silent), and a
+server that never answers."""
 
 from __future__ import annotations
 
@@ -71,15 +71,23 @@ async def _listen() -> tuple[anyio.abc.Listener[anyio.abc.SocketStream], int]:
 
 class Proxy:
     """A TCP forwarder to a server; :meth:`cut` drops every connection through it at once,
-    without a WebSocket close, as a failing network would."""
+    without a WebSocket close, as a failing network would; :meth:`freeze` makes it pass
+    nothing on from then on, and close nothing."""
 
     def __init__(self, port: int, scope: anyio.CancelScope) -> None:
         self.port = port
         self.url = f"ws://127.0.0.1:{port}/mcp"
         self._scope = scope
+        self.frozen = False
 
     def cut(self) -> None:
         self._scope.cancel()
+
+    def freeze(self) -> None:
+        """Drop whatever comes from now on, either way, and keep every connection open: a
+        path that failed without a FIN or a reset, as a dead host or a pulled cable leaves
+        it. Neither end hears of it but by its own timers."""
+        self.frozen = True
 
 
 @asynccontextmanager
@@ -87,12 +95,15 @@ async def proxy(target: int) -> AsyncIterator[Proxy]:
     """Forward 127.0.0.1:<port of the proxy> to 127.0.0.1:*target*."""
     listener, port = await _listen()
     scope = anyio.CancelScope()
+    forwarder = Proxy(port, scope)
 
     async def copy(
         source: anyio.abc.SocketStream, sink: anyio.abc.SocketStream, done: anyio.CancelScope
     ) -> None:
         try:
             async for data in source:
+                if forwarder.frozen:
+                    await anyio.sleep_forever()
                 await sink.send(data)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
             pass
@@ -116,7 +127,7 @@ async def proxy(target: int) -> AsyncIterator[Proxy]:
                 await listener.serve(handle)
 
     async with running(forward):
-        yield Proxy(port, scope)
+        yield forwarder
 
 
 @asynccontextmanager
