@@ -6,22 +6,18 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import Any
 
 import anyio
 import anyio.abc
 import pytest
 
-from helpers.network import INITIALIZE, upgrade_request
+from helpers.network import INITIALIZE, RawClient, upgrade_request
 from helpers.pairs import Pair
 from mcpws import Server
 from mcpws.core.websocket import (
     Closing,
-    ConnectionAccepted,
     ConnectionClosed,
     PingReceived,
-    TextReceived,
-    WebSocketClient,
     WebSocketConfig,
 )
 from mcpws.core.websocket._frames import FIN_TEXT, frame
@@ -35,57 +31,6 @@ def _app() -> Server:
         return a + b
 
     return app
-
-
-class RawClient:
-    """A WebSocket client core over a TCP stream, sending whatever a test asks."""
-
-    def __init__(self, stream: anyio.abc.SocketStream, core: WebSocketClient) -> None:
-        self.stream = stream
-        self.core = core
-        self.events: list[Any] = []
-
-    @classmethod
-    async def open(cls, port: int) -> RawClient:
-        stream = await anyio.connect_tcp("127.0.0.1", port)
-        core = WebSocketClient(
-            f"ws://127.0.0.1:{port}/mcp", anyio.current_time(), subprotocols=["mcp"]
-        )
-        client = cls(stream, core)
-        await client.flush()
-        await client.until(lambda: any(isinstance(e, ConnectionAccepted) for e in client.events))
-        return client
-
-    async def flush(self) -> None:
-        for data in self.core.data_to_send():
-            if data:
-                await self.stream.send(data)
-
-    async def until(self, done: Any, *, mute: bool = False) -> None:
-        """Read until *done()*; the core's answers (pongs, the close echo) go out unless
-        the client is *mute*."""
-        while not done():
-            try:
-                data = await self.stream.receive()
-            except anyio.EndOfStream:
-                self.core.receive_eof(anyio.current_time())
-            else:
-                self.core.receive_data(data, anyio.current_time())
-            self.events.extend(self.core.events_received())
-            if not mute:
-                await self.flush()
-
-    async def ask(self, text: str) -> Any:
-        """Send a text message and return the JSON of the next text message received."""
-        self.core.send_text(text)
-        await self.flush()
-        seen = len(self.events)
-        await self.until(lambda: any(isinstance(e, TextReceived) for e in self.events[seen:]))
-        reply = next(e for e in self.events[seen:] if isinstance(e, TextReceived))
-        return json.loads(reply.text)
-
-    def closed(self) -> ConnectionClosed | None:
-        return next((e for e in self.events if isinstance(e, ConnectionClosed)), None)
 
 
 def test_json_rpc_faults_are_answered_and_the_connection_goes_on(pair: Pair) -> None:
