@@ -19,7 +19,7 @@ def mcpws_objects() -> collections.Counter[str]:
     return collections.Counter(
         f"{kind.__module__}.{kind.__qualname__}"
         for kind in map(type, gc.get_objects())
-        if kind.__module__.startswith("mcpws.")
+        if getattr(kind, "__module__", "").startswith("mcpws.")  # some classes have none
     )
 
 
