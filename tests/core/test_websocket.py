@@ -1169,15 +1169,14 @@ def test_a_huge_frame_is_refused_as_soon_as_its_header_says_so() -> None:
     failed_with(server, 1009)
 
 
-def test_a_decompression_bomb_is_refused_with_1009_allocating_about_the_limit() -> None:
-    limit = MIB
-    server = open_server(WebSocketConfig(max_message_size=limit), DEFLATE_OFFER)
-    bomb = frame(BINARY, deflated_zeros(1 << 30), rsv1=True)  # 1 GiB in about 1 MB
-    reads = [bomb[start : start + 65536] for start in range(0, len(bomb), 65536)]
+def read_as_a_driver(server: WebSocketServer, data: bytes) -> tuple[int, int]:
+    """Feed *data* to *server* in 64 KiB reads, as a driver reads its socket, until it
+    closes; return how many reads it took and the peak of the memory allocated meanwhile."""
+    reads = [data[start : start + 65536] for start in range(0, len(data), 65536)]
     tracemalloc.start()
     try:
         delivered = 0
-        for chunk in reads:  # as a driver reads its socket
+        for chunk in reads:
             server.receive_data(chunk, 1.0)
             delivered += 1
             if server.closed:
@@ -1185,8 +1184,55 @@ def test_a_decompression_bomb_is_refused_with_1009_allocating_about_the_limit() 
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert delivered < len(reads)  # refused long before the whole frame arrived
+    return delivered, peak
+
+
+def test_a_decompression_bomb_is_refused_with_1009_allocating_about_the_limit() -> None:
+    limit = MIB
+    server = open_server(WebSocketConfig(max_message_size=limit), DEFLATE_OFFER)
+    bomb = frame(BINARY, deflated_zeros(1 << 30), rsv1=True)  # 1 GiB in about 1 MB
+    delivered, peak = read_as_a_driver(server, bomb)
+    assert delivered < len(bomb) / 65536  # refused long before the whole frame arrived
     assert peak < 4 * limit
+    failed_with(server, 1009)
+
+
+@pytest.mark.parametrize("size", [MIB, 0], ids=["1-mib-fragments", "one-frame"])
+@pytest.mark.parametrize("opcode", [TEXT, BINARY], ids=["text", "binary"])
+def test_a_17_mib_message_closes_with_1009_holding_no_more_than_the_default_limit(
+    opcode: int, size: int
+) -> None:
+    """What a message over the limit costs is what arrived of it, up to the limit: in many
+    frames, it is refused as the byte past the limit arrives; in one, as soon as its header
+    says so."""
+    server = open_server()
+    limit = server.config.max_message_size
+    assert limit == 16 * MIB
+    payload = b"x" * (17 * MIB)
+    size = size or len(payload)
+    pieces = [payload[start : start + size] for start in range(0, len(payload), size)]
+    data = b"".join(
+        frame(opcode if n == 0 else CONTINUATION, piece, fin=n == len(pieces) - 1)
+        for n, piece in enumerate(pieces)
+    )
+    del payload, pieces
+    delivered, peak = read_as_a_driver(server, data)
+    assert delivered == (limit // 65536 + 1 if size < len(data) // 2 else 1)
+    assert peak < limit + MIB
+    closed = failed_with(server, 1009)
+    assert closed.reason == "message too big"
+
+
+def test_a_1_gib_decompression_bomb_closes_with_1009_at_about_twice_the_default_limit() -> None:
+    """The first read inflates to just past the limit, and for a moment zlib holds what it
+    inflated twice over, as it hands it over: the peak is twice the limit, not more."""
+    limit = WebSocketConfig().max_message_size
+    assert limit == 16 * MIB
+    server = open_server(None, DEFLATE_OFFER)
+    bomb = frame(BINARY, deflated_zeros(1 << 30), rsv1=True)
+    delivered, peak = read_as_a_driver(server, bomb)
+    assert delivered == 1  # the first 64 KiB inflate to more than the limit
+    assert peak < 2 * limit + MIB
     failed_with(server, 1009)
 
 
@@ -1313,6 +1359,23 @@ def test_keepalive_pings_and_fails_with_1011_without_a_pong() -> None:
     assert closed.reason == "keepalive ping timed out"
     assert closed.cause is not None
     assert str(closed.cause) == "no pong within 2.0 s"
+
+
+@pytest.mark.parametrize("side", ["client", "server"])
+def test_by_default_a_peer_mute_to_pings_is_dropped_with_1011_at_40_s(side: str) -> None:
+    """20 s to the ping, 20 s more for its pong: a peer that never answers (or a path that
+    silently failed) is given up on 40 s after the last sign of life."""
+    pair = open_pair()
+    core: Core = getattr(pair, side)
+    assert core.next_deadline() == 20.0
+    core.handle_timeout(20.0)
+    assert len(core.data_to_send()) == 1  # the ping, which nobody answers
+    assert core.next_deadline() == 40.0
+    core.handle_timeout(39.99)
+    assert core.data_to_send() == []
+    core.handle_timeout(40.0)
+    closed = failed_with(core, 1011)
+    assert closed.reason == "keepalive ping timed out"
 
 
 def test_the_default_keepalive_is_20_s() -> None:

@@ -8,21 +8,21 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterator
-from typing import Any
 
 import anyio
 import anyio.abc
+import pytest
 
-from helpers.network import INITIALIZE
+from helpers.network import INITIALIZE, RawClient, upgrade_request
 from helpers.pairs import Pair
 from mcpws import Server
 from mcpws.core.websocket import (
-    ConnectionAccepted,
+    Closing,
     ConnectionClosed,
-    TextReceived,
-    WebSocketClient,
+    PingReceived,
     WebSocketConfig,
 )
+from mcpws.core.websocket._frames import FIN_TEXT, frame
 
 
 @contextlib.contextmanager
@@ -47,54 +47,6 @@ def _app() -> Server:
         return a + b
 
     return app
-
-
-class RawClient:
-    """A WebSocket client core over a TCP stream, sending whatever a test asks."""
-
-    def __init__(self, stream: anyio.abc.SocketStream, core: WebSocketClient) -> None:
-        self.stream = stream
-        self.core = core
-        self.events: list[Any] = []
-
-    @classmethod
-    async def open(cls, port: int) -> RawClient:
-        stream = await anyio.connect_tcp("127.0.0.1", port)
-        core = WebSocketClient(
-            f"ws://127.0.0.1:{port}/mcp", anyio.current_time(), subprotocols=["mcp"]
-        )
-        client = cls(stream, core)
-        await client.flush()
-        await client.until(lambda: any(isinstance(e, ConnectionAccepted) for e in client.events))
-        return client
-
-    async def flush(self) -> None:
-        for data in self.core.data_to_send():
-            if data:
-                await self.stream.send(data)
-
-    async def until(self, done: Any) -> None:
-        while not done():
-            try:
-                data = await self.stream.receive()
-            except anyio.EndOfStream:
-                self.core.receive_eof(anyio.current_time())
-            else:
-                self.core.receive_data(data, anyio.current_time())
-            self.events.extend(self.core.events_received())
-            await self.flush()
-
-    async def ask(self, text: str) -> Any:
-        """Send a text message and return the JSON of the next text message received."""
-        self.core.send_text(text)
-        await self.flush()
-        seen = len(self.events)
-        await self.until(lambda: any(isinstance(e, TextReceived) for e in self.events[seen:]))
-        reply = next(e for e in self.events[seen:] if isinstance(e, TextReceived))
-        return json.loads(reply.text)
-
-    def closed(self) -> ConnectionClosed | None:
-        return next((e for e in self.events if isinstance(e, ConnectionClosed)), None)
 
 
 def test_json_rpc_faults_are_answered_and_the_connection_goes_on(pair: Pair) -> None:
@@ -127,17 +79,25 @@ def test_json_rpc_faults_are_answered_and_the_connection_goes_on(pair: Pair) -> 
     pair.run(main)
 
 
-def test_a_binary_message_closes_with_1003_and_others_are_served(pair: Pair) -> None:
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        pytest.param(frame(0x82, b"\x00\x01", masked=True), 1003, id="binary"),
+        pytest.param(frame(FIN_TEXT, b'{"id": "\xff"}', masked=True), 1007, id="invalid-utf-8"),
+    ],
+)
+def test_a_message_mcp_cannot_take_closes_with_its_code_and_others_are_served(
+    pair: Pair, message: bytes, code: int
+) -> None:
     async def main() -> None:
         async with pair.serving(_app()) as served:
             bystander = await RawClient.open(served.port)
             offender = await RawClient.open(served.port)
-            offender.core.send_bytes(b"\x00\x01")
-            await offender.flush()
+            await offender.stream.send(message)
             await offender.until(lambda: offender.closed() is not None)
             closed = offender.closed()
             assert closed is not None
-            assert closed.code == 1003
+            assert closed.code == code
             assert (await bystander.ask(INITIALIZE))["result"]["serverInfo"]["name"] == "target"
             await bystander.stream.aclose()
             await offender.stream.aclose()
@@ -163,17 +123,66 @@ def test_a_message_over_the_size_limit_closes_with_1009(pair: Pair) -> None:
     assert any(line.startswith("closed a connection with 1009") for line in said)
 
 
-def test_a_peer_that_stops_answering_pings_is_dropped_by_the_keepalive(pair: Pair) -> None:
+def test_a_peer_that_stops_answering_pings_is_dropped_with_1011_by_the_keepalive(
+    pair: Pair,
+) -> None:
+    """A peer that reads on but answers no ping (the defaults, 20 s and 20 s, are the core
+    tests'): one ping interval, one timeout, and the server closes with 1011."""
+
     async def main() -> None:
-        config = WebSocketConfig(ping_interval=5, ping_timeout=5)
+        config = WebSocketConfig(ping_interval=2, ping_timeout=3)
         async with pair.serving(_app(), config=config) as served:
             client = await RawClient.open(served.port)
             opened = anyio.current_time()
-            # Stop reading: the server's pings go unanswered.
-            with anyio.move_on_after(60):
-                async for _ in client.stream:
-                    pass  # the ping, then the close frame; then end of stream
-            assert pair.lasted(opened, 10)  # one ping interval, one timeout
+            await client.until(lambda: client.closed() is not None, mute=True)
+            assert pair.lasted(opened, 5)
+            _, pinged, closing, closed = client.events  # after ConnectionAccepted
+            assert isinstance(pinged, PingReceived)
+            assert isinstance(closing, Closing)
+            assert (closing.code, closing.reason) == (1011, "keepalive ping timed out")
+            assert isinstance(closed, ConnectionClosed)
+            await client.stream.aclose()
+
+    pair.run(main)
+
+
+def _bad_http(port: int) -> dict[str, bytes]:
+    """Requests a server must refuse, by their names in the test below. (A wrong path, a
+    foreign origin or host: see ``test_a_refused_upgrade_raises_connect_error``.)"""
+    valid = upgrade_request(port)
+    head = valid.removesuffix(b"\r\n")
+    return {
+        "oversized-head": head + b"X-Padding: " + b"x" * 17000 + b"\r\n\r\n",
+        "not-http": b"NOT HTTP AT ALL\r\n\r\n",
+        "bad-key": valid.replace(b"dGhlIHNhbXBsZSBub25jZQ==", b"abc"),
+        "post": valid.replace(b"GET ", b"POST ", 1),
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [
+        ("oversized-head", 431),
+        ("not-http", 400),
+        ("bad-key", 400),
+        ("post", 405),
+    ],
+)
+def test_bad_http_is_answered_with_its_status_and_the_server_goes_on(
+    pair: Pair, name: str, status: int
+) -> None:
+    async def main() -> None:
+        async with pair.serving(_app()) as served:
+            async with await anyio.connect_tcp("127.0.0.1", served.port) as stream:
+                await stream.send(_bad_http(served.port)[name])
+                answer = b""
+                with contextlib.suppress(anyio.BrokenResourceError):  # a reset
+                    async for data in stream:
+                        answer += data
+            assert answer.startswith(f"HTTP/1.1 {status} ".encode())
+            assert b"\r\nconnection: close\r\n" in answer.lower()
+            client = await RawClient.open(served.port)
+            assert (await client.ask(INITIALIZE))["result"]["serverInfo"]["name"] == "target"
             await client.stream.aclose()
 
     pair.run(main)

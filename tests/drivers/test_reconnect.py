@@ -45,16 +45,19 @@ def test_a_bad_policy_is_refused(options: dict[str, float]) -> None:
 
 
 class ServerProcess:
-    """``mcpws serve slow_app:app`` on one port, which can be killed and started again."""
+    """``mcpws serve slow_app:app`` on one port, with the driver *loop*, which can be
+    killed and started again."""
 
-    def __init__(self) -> None:
+    def __init__(self, loop: str) -> None:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port: int = probe.getsockname()[1]
+        self.loop = loop
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        command = [sys.executable, "-m", "mcpws", "serve", "slow_app:app", "--port", str(self.port)]
+        command = [sys.executable, "-m", "mcpws", "serve", "slow_app:app", "--loop", self.loop]
+        command += ["--port", str(self.port)]
         self.process = subprocess.Popen(command, cwd=SERVERS, stdout=subprocess.PIPE)
         assert self.process.stdout is not None
         assert b"serving slow" in self.process.stdout.readline()
@@ -68,8 +71,9 @@ class ServerProcess:
 
 
 @pytest.fixture
-def server() -> Iterator[ServerProcess]:
-    process = ServerProcess()
+def server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
+    """A server process on the driver the test names."""
+    process = ServerProcess(request.param)
     process.start()
     try:
         yield process
@@ -140,11 +144,20 @@ def test_a_client_gives_up_when_its_attempts_run_out(
     assert said[-1] == f"gave up reconnecting to {urls[0]} after 3 attempts"
 
 
-@pytest.mark.parametrize("driver", ["trio", "asyncio"])
+#: Real seconds within which a client hears that its server process was killed, and comes
+#: back once the server is restarted (it tries again every 0.2 s at most).
+LOST_AT_ONCE = 1.0
+BACK_SHORTLY = 5.0
+
+
+@pytest.mark.parametrize(
+    ("server", "driver"), [("trio", "trio"), ("asyncio", "asyncio")], indirect=["server"]
+)
 def test_a_client_comes_back_after_the_server_process_is_killed_and_restarted(
     server: ServerProcess, driver: str
 ) -> None:
-    """A server process killed outright: requests in flight fail with ConnectionLost."""
+    """A server process killed outright: requests in flight fail with ConnectionLost at
+    once, and the client is back shortly after the server is."""
     reconnects: list[int] = []
     pair = Pair("trio", "trio" if driver == "trio" else "asyncio")
 
@@ -163,14 +176,19 @@ def test_a_client_comes_back_after_the_server_process_is_killed_and_restarted(
                             await client.call_tool("hang")  # never retried
 
                     group.start_soon(in_flight)
-                    await anyio.sleep(0.2)
+                    await anyio.wait_all_tasks_blocked()  # its request is out...
+                    await client.call_tool("add", {"a": 1, "b": 2})  # ...and was read
                     server.kill()
+                    killed = anyio.current_time()
+                assert anyio.current_time() - killed < LOST_AT_ONCE
                 with pytest.raises(ConnectionLost):
                     await client.call_tool("add", {"a": 1, "b": 2})  # while away
                 await anyio.sleep(0.3)  # a few attempts fail: nothing listens
                 server.start()
+                restarted = anyio.current_time()
                 while not reconnects:
                     await anyio.sleep(0.02)
+                assert anyio.current_time() - restarted < BACK_SHORTLY
                 result = await client.call_tool("add", {"a": 2, "b": 3})
                 assert result.content[0].to_json()["text"] == "5"
 

@@ -1,17 +1,26 @@
 """Peers and networks for the end-to-end tests, in whichever loop a test runs: a raw
-WebSocket upgrade and handshake, a TCP forwarder that can fail, and a server that never
-answers."""
+WebSocket upgrade and handshake, a raw client that sends whatever a test asks, a TCP
+forwarder that can fail (cut, or silent), and a server that never answers."""
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 import anyio.abc
 from anyio.abc import SocketAttribute
+
+from mcpws.core.websocket import (
+    ConnectionAccepted,
+    ConnectionClosed,
+    TextReceived,
+    WebSocketClient,
+    WebSocketEvent,
+)
 
 from .pairs import running
 
@@ -57,6 +66,59 @@ async def raw_upgrade(port: int) -> tuple[anyio.abc.SocketStream, bytes]:
     return stream, head
 
 
+class RawClient:
+    """A WebSocket client core over a TCP stream, sending whatever a test asks."""
+
+    def __init__(self, stream: anyio.abc.SocketStream, core: WebSocketClient) -> None:
+        self.stream = stream
+        self.core = core
+        self.events: list[WebSocketEvent] = []
+
+    @classmethod
+    async def open(cls, port: int) -> RawClient:
+        stream = await anyio.connect_tcp("127.0.0.1", port)
+        core = WebSocketClient(
+            f"ws://127.0.0.1:{port}/mcp", anyio.current_time(), subprotocols=["mcp"]
+        )
+        client = cls(stream, core)
+        await client.flush()
+        await client.until(lambda: any(isinstance(e, ConnectionAccepted) for e in client.events))
+        return client
+
+    async def flush(self) -> None:
+        """Write what the core has to send."""
+        for data in self.core.data_to_send():
+            if data:
+                await self.stream.send(data)
+
+    async def until(self, done: Callable[[], bool], *, mute: bool = False) -> None:
+        """Read until *done()*; the core's answers (pongs, the close echo) go out unless
+        the client is *mute*."""
+        while not done():
+            try:
+                data = await self.stream.receive()
+            except anyio.EndOfStream:
+                self.core.receive_eof(anyio.current_time())
+            else:
+                self.core.receive_data(data, anyio.current_time())
+            self.events.extend(self.core.events_received())
+            if not mute:
+                await self.flush()
+
+    async def ask(self, text: str) -> Any:
+        """Send a text message and return the JSON of the next text message received."""
+        self.core.send_text(text)
+        await self.flush()
+        seen = len(self.events)
+        await self.until(lambda: any(isinstance(e, TextReceived) for e in self.events[seen:]))
+        reply = next(e for e in self.events[seen:] if isinstance(e, TextReceived))
+        return json.loads(reply.text)
+
+    def closed(self) -> ConnectionClosed | None:
+        """How the connection closed, once it has."""
+        return next((e for e in self.events if isinstance(e, ConnectionClosed)), None)
+
+
 def masked_text_frame_head(length: int, *, fin: bool = True) -> bytes:
     """The head of a masked (client) text frame with a *length*-byte payload (< 65536)."""
     assert 126 <= length < 65536
@@ -71,15 +133,23 @@ async def _listen() -> tuple[anyio.abc.Listener[anyio.abc.SocketStream], int]:
 
 class Proxy:
     """A TCP forwarder to a server; :meth:`cut` drops every connection through it at once,
-    without a WebSocket close, as a failing network would."""
+    without a WebSocket close, as a failing network would; :meth:`freeze` makes it pass
+    nothing on from then on, and close nothing."""
 
     def __init__(self, port: int, scope: anyio.CancelScope) -> None:
         self.port = port
         self.url = f"ws://127.0.0.1:{port}/mcp"
         self._scope = scope
+        self.frozen = False
 
     def cut(self) -> None:
         self._scope.cancel()
+
+    def freeze(self) -> None:
+        """Drop whatever comes from now on, either way, and keep every connection open: a
+        path that failed without a FIN or a reset, as a dead host or a pulled cable leaves
+        it. Neither end hears of it but by its own timers."""
+        self.frozen = True
 
 
 @asynccontextmanager
@@ -87,12 +157,15 @@ async def proxy(target: int) -> AsyncIterator[Proxy]:
     """Forward 127.0.0.1:<port of the proxy> to 127.0.0.1:*target*."""
     listener, port = await _listen()
     scope = anyio.CancelScope()
+    forwarder = Proxy(port, scope)
 
     async def copy(
         source: anyio.abc.SocketStream, sink: anyio.abc.SocketStream, done: anyio.CancelScope
     ) -> None:
         try:
             async for data in source:
+                if forwarder.frozen:
+                    await anyio.sleep_forever()
                 await sink.send(data)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
             pass
@@ -116,7 +189,7 @@ async def proxy(target: int) -> AsyncIterator[Proxy]:
                 await listener.serve(handle)
 
     async with running(forward):
-        yield Proxy(port, scope)
+        yield forwarder
 
 
 @asynccontextmanager

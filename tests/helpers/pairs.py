@@ -53,7 +53,7 @@ from anyio.from_thread import start_blocking_portal
 import mcpws.asyncio
 from mcpws.app import Client, Server
 from mcpws.core.mcp import CallToolResult, TextContent
-from mcpws.lowlevel import DRIVERS
+from mcpws.lowlevel import DRIVERS, Listening
 
 from . import anyio_driver
 
@@ -258,12 +258,17 @@ class Pair:
 
 
 class Served:
-    """A server on a loopback port, and a way into the loop it runs in."""
+    """A server on a loopback port, its listening sockets, and a way into the loop it runs
+    in."""
 
     def __init__(
-        self, port: int, stop: Callable[[], object], stopped: Callable[[], Awaitable[object]]
+        self,
+        listening: Listening,
+        stop: Callable[[], object],
+        stopped: Callable[[], Awaitable[object]],
     ) -> None:
-        self.port = port
+        self.port = port = listening.port
+        self.sockets = listening.sockets
         self.url = f"ws://127.0.0.1:{port}/mcp"
         self._stop = stop
         self._stopped = stopped
@@ -335,7 +340,7 @@ async def _serving_trio(
             stopped.set()
 
     async with running(run_server) as listening:
-        yield Served(listening.port, scope.cancel, stopped.wait)
+        yield Served(listening, scope.cancel, stopped.wait)
 
 
 @asynccontextmanager
@@ -349,7 +354,7 @@ async def _serving_asyncio(
         await asyncio.wait([task])
 
     try:
-        yield Served((await status.wait()).port, task.cancel, stopped)
+        yield Served(await status.wait(), task.cancel, stopped)
     finally:
         task.cancel()
         await asyncio.wait([task])
