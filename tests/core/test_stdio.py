@@ -289,6 +289,26 @@ def test_a_complete_line_over_the_limit_ends_the_stream() -> None:
     assert stdio.session.state is State.CLOSED
 
 
+@pytest.mark.parametrize("cut", [None, 150, 201])
+def test_a_blank_line_over_the_limit_ends_the_stream_however_it_arrives(cut: int | None) -> None:
+    """Blank lines are skipped, but not one over the limit: it ends the stream whole, or in
+    pieces, as it did already when the first piece was over the limit."""
+    blank = b" \t" * 101 + b"\r\n"
+    stdio = initialized(max_message_size=200)
+    for piece in [blank] if cut is None else [blank[:cut], blank[cut:]]:
+        stdio.receive_data(piece, 1.0)
+    ended = assert_ended(stdio, RemoteProtocolError)
+    assert ended.cause is not None
+    assert "longer than 200 bytes" in ended.cause.message
+
+
+def test_a_blank_line_within_the_limit_is_skipped() -> None:
+    stdio = initialized(max_message_size=200)
+    stdio.receive_data(b" \t" * 100 + b"\r\n" + line(request(1, "ping")), 1.0)
+    assert replies(stdio.data_to_send()) == [{"jsonrpc": "2.0", "id": 1, "result": {}}]
+    assert not stdio.closed
+
+
 def test_an_incomplete_line_over_the_limit_ends_the_stream() -> None:
     stdio = initialized(max_message_size=200)
     stdio.receive_data(b"x" * 200, 1.0)

@@ -9,23 +9,21 @@ that follow parsing without first having to invent ``{"jsonrpc":"2.0"``.
 
 Run it (pytest does not collect this file: its name does not start with ``test_``)::
 
-    pip install atheris
+    python -m pip install atheris
     python tests/fuzz/fuzz_decode.py -max_total_time=60
-
-libFuzzer options follow the script name; give a directory of seed files as a further
-argument to keep the corpus between runs.
 """
 
 from __future__ import annotations
 
-import sys
-
 import atheris
+from fuzzing import run
 
-with atheris.instrument_imports():
+with atheris.instrument_imports(include=["mcpws"]):
     from mcpws.core import jsonrpc
     from mcpws.core.errors import InvalidMessage
 
+#: libFuzzer's options for this harness, before those of the command line.
+FLAGS = ("-max_len=4096", "-timeout=10")
 _CODES = (jsonrpc.PARSE_ERROR, jsonrpc.INVALID_REQUEST)
 _PREFIXES = (
     b"",
@@ -66,10 +64,5 @@ def fuzz_one_input(data: bytes) -> None:
         _check_reencodes(result)
 
 
-def main() -> None:
-    atheris.Setup(sys.argv, fuzz_one_input)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    run(fuzz_one_input, FLAGS)

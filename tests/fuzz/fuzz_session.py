@@ -12,20 +12,25 @@ commands raise nothing but ``LocalProtocolError``; every text the session emits 
 JSON-RPC; an answer carries the id of a request the client sent (or none, for a request whose
 id could not be read); the state is always a :class:`State`; a closed session emits nothing.
 
-Run it (pytest does not collect this file: its name does not start with ``test_``)::
+A session starts fresh (in either era or both) or already initialized at one of the
+revisions of the handshake era: those are built once and copied for each input
+(:class:`fuzzing.Snapshot`); the texts it emits are read by :func:`fuzzing.jsonrpc_items`, which
+shares no code with the session's codec. Run it (pytest does not collect this file: its name
+does not start with ``test_``)::
 
-    python tests/fuzz/fuzz_session.py -max_total_time=60 -len_control=0 -max_len=2048
+    python tests/fuzz/fuzz_session.py -max_total_time=60
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 import atheris
+import fuzzing
+from fuzzing import Snapshot, jsonrpc_items, run
 
-with atheris.instrument_imports():
+with atheris.instrument_imports(include=["mcpws"]):
     from mcpws.core import jsonrpc
     from mcpws.core.errors import InvalidMessage, LocalProtocolError
     from mcpws.core.mcp import METHODS
@@ -36,40 +41,17 @@ with atheris.instrument_imports():
     )
     from mcpws.core.versions import HANDSHAKE_REVISIONS, REVISIONS, STATELESS_REVISIONS
 
+#: libFuzzer's options for this harness, before those of the command line.
+FLAGS = ("-max_len=256", "-timeout=10")
+#: Moves an input makes at most.
+MOVES = 8
 _METHODS = [*sorted({method for method, _ in METHODS}), "nope", "", "tools/nope"]
 _VERSIONS = [*REVISIONS, "1900-01-01", "", 7]
 _ERAS = (REVISIONS, HANDSHAKE_REVISIONS, STATELESS_REVISIONS)
-_KEYS = ["name", "arguments", "uri", "cursor", "requestId", "progressToken", "progress", "_meta"]
-_SCALARS: list[Any] = [None, True, 0, -1, 2**63, 1.5, "", "x", "file:///a", [], {}]
 
 
-class Script:
-    """Values drawn from the fuzzer's input."""
-
-    def __init__(self, data: bytes) -> None:
-        self.fdp = atheris.FuzzedDataProvider(data)
-
-    def left(self) -> int:
-        return int(self.fdp.remaining_bytes())
-
-    def pick(self, options: list[Any] | tuple[Any, ...]) -> Any:
-        return options[self.fdp.ConsumeIntInRange(0, len(options) - 1)]
-
-    def id(self) -> Any:
-        return self.pick([0, 1, 2, 3, "a", "b", None, 1.5, True])
-
-    def value(self, depth: int = 0) -> Any:
-        choice = self.fdp.ConsumeIntInRange(0, 3 if depth < 3 else 1)
-        if choice == 0:
-            return self.pick(_SCALARS)
-        if choice == 1:
-            return self.fdp.ConsumeUnicodeNoSurrogates(8)
-        if choice == 2:
-            return [self.value(depth + 1) for _ in range(self.fdp.ConsumeIntInRange(0, 3))]
-        keys = _KEYS
-        return {
-            self.pick(keys): self.value(depth + 1) for _ in range(self.fdp.ConsumeIntInRange(0, 4))
-        }
+class Script(fuzzing.Script):
+    """Values drawn from the fuzzer's input, MCP's among them."""
 
     def meta(self) -> dict[str, Any]:
         meta: dict[str, Any] = {}
@@ -124,14 +106,39 @@ class Script:
 def check_output(session: ServerSession, asked: set[Any]) -> None:
     """Every text is valid JSON-RPC, and answers only what was asked."""
     for text in session.messages_to_send():
-        decoded = jsonrpc.decode(text, allow_batch=True)
-        for item in decoded if isinstance(decoded, list) else [decoded]:
-            if isinstance(item, InvalidMessage):
-                raise AssertionError(f"the session emitted an invalid message: {text}")
-            if isinstance(item, jsonrpc.Request | jsonrpc.Notification) or item.id is None:
+        for item in jsonrpc_items(text):
+            if "method" in item or "id" not in item:
                 continue
-            if item.id not in asked:
-                raise AssertionError(f"an answer to {item.id!r}, which was never asked")
+            if item["id"] not in asked:
+                raise AssertionError(f"an answer to {item['id']!r}, which was never asked")
+
+
+#: The id of the ``initialize`` request that opened a session of a snapshot.
+_INITIALIZE_ID = "initialize"
+
+
+def _initialized(revision: str, confirmed: bool) -> ServerSession:
+    """A session that answered ``initialize`` at *revision*, and heard
+    ``notifications/initialized`` if *confirmed*."""
+    session = ServerSession(ServerSessionConfig(revisions=REVISIONS))
+    params = {
+        "protocolVersion": revision,
+        "capabilities": {"sampling": {}, "roots": {}},
+        "clientInfo": {"name": "fuzz", "version": "1"},
+    }
+    session.receive_message(jsonrpc.Request(_INITIALIZE_ID, "initialize", params), 0.0)
+    if confirmed:
+        session.receive_message(jsonrpc.Notification("notifications/initialized"), 0.0)
+    session.messages_to_send()
+    session.events_received()
+    return session
+
+
+_SESSIONS = [
+    *(Snapshot(ServerSession(ServerSessionConfig(revisions=era))) for era in _ERAS),
+    *(Snapshot(_initialized(revision, True)) for revision in HANDSHAKE_REVISIONS),
+    Snapshot(_initialized(HANDSHAKE_REVISIONS[-1], False)),
+]
 
 
 def _requests(message: Any) -> list[Any]:
@@ -141,10 +148,10 @@ def _requests(message: Any) -> list[Any]:
 
 def fuzz_one_input(data: bytes) -> None:
     script = Script(data)
-    session = ServerSession(ServerSessionConfig(revisions=script.pick(_ERAS)))
+    session = script.pick(_SESSIONS).copy()
     now = 0.0
-    asked: set[Any] = set()
-    for _ in range(40):
+    asked: set[Any] = {_INITIALIZE_ID}
+    for _ in range(MOVES):
         if script.left() == 0:
             break
         move = script.fdp.ConsumeIntInRange(0, 9)
@@ -186,10 +193,5 @@ def fuzz_one_input(data: bytes) -> None:
         raise AssertionError("a closed session still has something to do")
 
 
-def main() -> None:
-    atheris.Setup(sys.argv, fuzz_one_input)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    run(fuzz_one_input, FLAGS)

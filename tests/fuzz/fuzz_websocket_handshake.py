@@ -14,12 +14,15 @@ the clock moving on, so that the handshake deadline fires too.
   is a valid ``101`` answer with the right ``Sec-WebSocket-Accept`` for the client's key, so
   that what follows reaches the frame parser.
 
-The invariant, beyond that of ``fuzz_websocket_frames.py`` (whose :class:`Watch` checks the
-events and bytes): no exception escapes ``receive_data``, ``receive_eof``, ``handle_timeout``,
-``accept`` or ``reject``, and a refused request gets a complete HTTP response before the
-transport closes.
+The invariant, beyond that of ``fuzz_websocket_frames.py`` (whose
+:class:`websocket_checks.Watch` checks the events and bytes): no exception escapes
+``receive_data``, ``receive_eof``, ``handle_timeout``, ``accept`` or ``reject``, and a refused
+request gets a complete HTTP response before the transport closes, as h11 reads it.
 
-Run it (pytest does not collect this file: its name does not start with ``test_``)::
+Only mcpws is instrumented: h11 and wsproto parse for it, and h11 checks its answers, so that
+their branches would only blur what the fuzzer learns of mcpws's. The client, whose key is
+random, is built once and copied for each input (:class:`fuzzing.Snapshot`). Run it (pytest
+does not collect this file: its name does not start with ``test_``)::
 
     python tests/fuzz/fuzz_websocket_handshake.py -max_total_time=60
 """
@@ -29,13 +32,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import sys
 
 import atheris
+import h11
+from fuzzing import Snapshot, run
 
-with atheris.instrument_imports():
-    import h11
-    from fuzz_websocket_frames import Watch
+with atheris.instrument_imports(include=["mcpws"]):
+    from websocket_checks import Watch
 
     from mcpws.core.websocket import (
         LOOPBACK_HOSTS,
@@ -64,6 +67,10 @@ _POLICIES = (
     ServerPolicy(path=None, health_path=None, allowed_hosts=LOOPBACK_HOSTS),
     ServerPolicy(subprotocols=("mcp", "mcp.version.2025-11-25"), allowed_origins=("*",)),
 )
+#: libFuzzer's options for this harness, before those of the command line.
+FLAGS = ("-max_len=512", "-timeout=10")
+#: Chunks an input is cut into at most.
+MOVES = 6
 _STATUS_LINE = b"HTTP/1.1 101 Switching Protocols\r\n"
 _KEY = re.compile(rb"(?i)\r\nsec-websocket-key: *([^\r]*)\r\n")
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -84,7 +91,7 @@ def _chunks(
     With *end_head*, the first chunk of the input ends the HTTP head (``\\r\\n\\r\\n``), so
     that header lines the fuzzer appends to the prefix make a whole request or answer."""
     chunks: list[tuple[float, bytes]] = [(0.0, prefix)] if prefix else []
-    while fdp.remaining_bytes():
+    while fdp.remaining_bytes() and len(chunks) < MOVES:
         step = fdp.ConsumeIntInRange(0, 7) * 1.5
         chunk: bytes = fdp.ConsumeBytes(fdp.ConsumeIntInRange(1, 512))
         if end_head:
@@ -111,8 +118,14 @@ def _check_http_response(data: bytes) -> None:
             return
 
 
+_SERVER_CONFIGS = {
+    compression: WebSocketConfig(compression=compression, max_handshake_size=2048)
+    for compression in (False, True)
+}
+
+
 def fuzz_server(fdp: atheris.FuzzedDataProvider, flags: int) -> None:
-    config = WebSocketConfig(compression=bool(flags & 8), max_handshake_size=2048)
+    config = _SERVER_CONFIGS[bool(flags & 8)]
     server = WebSocketServer(0.0, config=config, policy=_POLICIES[flags >> 4 & 3])
     watch = Watch(server)
     accept = bool(flags & 64)
@@ -146,19 +159,28 @@ def fuzz_server(fdp: atheris.FuzzedDataProvider, flags: int) -> None:
         _check_http_response(written)
 
 
-def fuzz_client(fdp: atheris.FuzzedDataProvider, flags: int) -> None:
-    config = WebSocketConfig(compression=bool(flags & 8))
+def _client_and_prefixes(compression: bool) -> tuple[WebSocketClient, tuple[bytes, ...]]:
+    """A new client, and the prefixes of its server's answer: nothing, a status line, the
+    head of a valid ``101`` without its end, and a whole valid ``101``."""
+    config = WebSocketConfig(compression=compression)
     client = WebSocketClient("ws://localhost:8000/mcp", 0.0, config=config, subprotocols=["mcp"])
     request = b"".join(client.data_to_send())
-    prefix = (
-        b"",
-        _STATUS_LINE,
-        _STATUS_LINE + b"Upgrade: websocket\r\nConnection: Upgrade\r\n" + _accept_header(request),
-        _STATUS_LINE
-        + b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
-        + _accept_header(request)
-        + b"Sec-WebSocket-Protocol: mcp\r\n\r\n",
-    )[flags >> 1 & 3]
+    head = _STATUS_LINE + b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+    head += _accept_header(request)
+    return client, (b"", _STATUS_LINE, head, head + b"Sec-WebSocket-Protocol: mcp\r\n\r\n")
+
+
+_CLIENTS = {
+    compression: (Snapshot(client), prefixes)
+    for compression in (False, True)
+    for client, prefixes in [_client_and_prefixes(compression)]
+}
+
+
+def fuzz_client(fdp: atheris.FuzzedDataProvider, flags: int) -> None:
+    snapshot, prefixes = _CLIENTS[bool(flags & 8)]
+    client = snapshot.copy()
+    prefix = prefixes[flags >> 1 & 3]
     watch = Watch(client)
     now = 0.0
     for step, chunk in _chunks(fdp, prefix, bool(flags & 128)):
@@ -185,10 +207,5 @@ def fuzz_one_input(data: bytes) -> None:
         fuzz_server(fdp, flags)
 
 
-def main() -> None:
-    atheris.Setup(sys.argv, fuzz_one_input)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    run(fuzz_one_input, FLAGS)

@@ -131,10 +131,12 @@ class StdioConnection:
     def _line(self, line: bytes, now: float) -> None:
         if line.endswith(b"\r"):
             line = line[:-1]
-        if not line.strip():
-            return
+        # Over the limit, even a blank line ends the stream, as it does when it comes in
+        # pieces: the first that is over the limit is refused before the line ends.
         if self._max_size is not None and len(line) > self._max_size:
             self._end(RemoteProtocolError(f"a line is longer than {self._max_size} bytes"))
+            return
+        if not line.strip():
             return
         self._channel.receive_text(line, now)
         self._pull()

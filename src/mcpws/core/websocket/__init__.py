@@ -26,7 +26,8 @@ The package owns the WebSocket layer; its private modules split it by concern:
   upgrade; :func:`origin_allowed`, :func:`host_allowed` and the choice of a subprotocol.
 * ``_events``: the events of both roles and their union, :data:`WebSocketEvent`.
 * ``_frames``: frame headers read and written for the common case, and the close codes
-  (``NORMAL``, ``GOING_AWAY``, ...), which this package exports too.
+  (``NORMAL``, ``GOING_AWAY``, ...), which this package exports too, with
+  :func:`encode_frame`, which builds any frame, valid or not, for tests and fuzzers.
 * ``_deflate``: permessage-deflate bounded by ``max_message_size``, and
   :data:`COMPRESSION_THRESHOLD`.
 * ``_base``: what both roles share once open: sending, reading frames (the fast path of a
@@ -63,6 +64,7 @@ from mcpws.core.websocket._frames import (
     POLICY_VIOLATION as POLICY_VIOLATION,
     PROTOCOL_ERROR as PROTOCOL_ERROR,
     UNSUPPORTED_DATA as UNSUPPORTED_DATA,
+    encode_frame as encode_frame,
 )
 from mcpws.core.websocket._policy import (
     DEFAULT_ORIGINS as DEFAULT_ORIGINS,
@@ -96,6 +98,7 @@ __all__ = [
     "WebSocketConfig",
     "WebSocketEvent",
     "WebSocketServer",
+    "encode_frame",
     "host_allowed",
     "origin_allowed",
     "refusal",

@@ -5,7 +5,7 @@ The connection reads every frame's header itself to know where frames begin and 
 unfragmented, uncompressed text frame is read here, and so is a ping or a pong in the shortest
 form (see :func:`bare_control`); every other frame goes to wsproto, which checks it to the
 letter and reports what is wrong. Text messages, compressed or not, pings and pongs are framed
-here too.
+here too. :func:`encode_frame` builds any frame, valid or not, for tests and fuzzing.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ __all__ = [
     "UNSUPPORTED_DATA",
     "Header",
     "bare_control",
+    "encode_frame",
     "frame",
     "mask",
     "minimal",
@@ -135,3 +136,33 @@ def frame(first: int, payload: bytes, *, masked: bool) -> bytes:
         return header + payload
     key = os.urandom(4)
     return header + key + mask(key, payload)
+
+
+def encode_frame(
+    opcode: int,
+    payload: bytes = b"",
+    *,
+    fin: bool = True,
+    rsv: int = 0,
+    masking_key: bytes | None = None,
+) -> bytes:
+    """One frame as it goes on the wire, with its length in as few bytes as it needs: masked
+    with the 4-byte *masking_key*, as a client's frames must be, or not, as a server's.
+
+    It builds what it is asked, valid or not (a reserved *opcode*, *rsv* bits no extension
+    negotiated, a control frame that is fragmented or too long), so that tests and fuzzers
+    can hand a core any frame; it raises :class:`ValueError` only for what a header cannot
+    hold: an *opcode* outside 0-15, *rsv* outside 0-7, a key that is not 4 bytes."""
+    if not 0 <= opcode <= 0x0F:
+        raise ValueError(f"an opcode is 4 bits: 0 to 15, not {opcode}")
+    if not 0 <= rsv <= 7:
+        raise ValueError(f"the RSV bits are 3: 0 to 7, not {rsv}")
+    if masking_key is not None and len(masking_key) != 4:
+        raise ValueError(f"a masking key is 4 bytes, not {len(masking_key)}")
+    first = (0x80 if fin else 0) | rsv << 4 | opcode
+    plain = frame(first, bytes(payload), masked=False)
+    if masking_key is None:
+        return plain
+    header = plain[: len(plain) - len(payload)]
+    key = bytes(masking_key)
+    return bytes((first, header[1] | _MASKED)) + header[2:] + key + mask(key, payload)
