@@ -1671,6 +1671,15 @@ def test_the_params_of_an_extension_are_a_mapping() -> None:
     assert peer.replies() == []
 
 
+@pytest.mark.parametrize("meta", [[""], "", 0])
+def test_an_extension_with_progress_needs_meta_to_be_an_object(meta: object) -> None:
+    """Found by fuzz_connection: the token goes into ``_meta``, which must be an object."""
+    client, peer = initialized_client()
+    with pytest.raises(LocalProtocolError, match="_meta must be an object"):
+        client.send_request("x/vendor", {"_meta": meta}, now=1.0, progress=True, extension=True)
+    assert peer.replies() == []
+
+
 @pytest.mark.parametrize("method", ["tasks/get", "tools/list"])
 def test_a_method_of_mcp_is_no_extension(method: str) -> None:
     """Not even one of another revision (tasks/get is 2025-11-25's only)."""

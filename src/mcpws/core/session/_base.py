@@ -363,7 +363,10 @@ class Session:
         request_id = self._next_id
         obj = self._encode_params(spec, params)
         if progress:
-            meta = dict(obj.get("_meta") or {})
+            given = obj.get("_meta")
+            if given is not None and not isinstance(given, dict):
+                raise LocalProtocolError(f"_meta must be an object, not {given!r}")
+            meta = dict(given or {})
             meta["progressToken"] = request_id
             obj["_meta"] = meta
         token = request_id if progress else None
