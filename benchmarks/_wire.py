@@ -9,7 +9,9 @@ so that their work does not share an interpreter with the peers being measured:
   calling ``tools/call`` (the ``echo`` tool) one call after another for SECONDS once a line
   arrives on standard input; it prints ``ready`` once connected, then one JSON report;
 * ``python _wire.py probe PORT``: one connection calling ``echo`` every 50 ms until told to
-  stop on standard input (see :func:`probe`), then one JSON report of its latencies.
+  stop on standard input (see :func:`probe`), then one JSON report of its latencies;
+* ``python _wire.py hold PORT CONNECTIONS plain|deflate``: that many MCP sessions opened and
+  left idle (see :func:`hold`); it prints ``ready``, then one JSON report when a line arrives.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import resource
 import struct
 import sys
 import time
+import zlib
 from collections import deque
 from collections.abc import Iterable
 from typing import Any, NamedTuple
@@ -102,6 +105,7 @@ class Frame(NamedTuple):
     fin: bool
     opcode: int
     payload: bytes
+    rsv1: bool = False
 
 
 class FrameParser:
@@ -132,9 +136,8 @@ class FrameParser:
             if len(buffer) - start < size:
                 break
             payload = bytes(buffer[start : start + size])
-            frames.append(
-                Frame(bool(first & 0x80), first & 0x0F, masked(payload, key) if key else payload)
-            )
+            payload = masked(payload, key) if key else payload
+            frames.append(Frame(bool(first & 0x80), first & 0x0F, payload, bool(first & 0x40)))
             offset = start + size
         del buffer[:offset]
         return frames
@@ -182,6 +185,14 @@ class Peer:
         self.parser = FrameParser()
         self.frames: deque[Frame] = deque()
         self.next_id = 1
+        self._inflater: Any = None  # for the server's compressed messages, made on the first
+
+    def inflate(self, payload: bytes) -> bytes:
+        """A compressed message of the server's, inflated in the context of those before."""
+        if self._inflater is None:
+            self._inflater = zlib.decompressobj(-15)
+        inflated: bytes = self._inflater.decompress(payload + b"\x00\x00\xff\xff")
+        return inflated
 
     @classmethod
     async def open(cls, port: int, *, extensions: str | None = None) -> Peer:
@@ -227,16 +238,20 @@ class Peer:
         return got
 
     async def message(self) -> bytes:
-        """The next data message, its fragments joined; pings are answered meanwhile."""
+        """The next data message, its fragments joined and inflated if compressed; pings are
+        answered meanwhile."""
         parts: list[bytes] = []
+        compressed = None
         while True:
             got = await self.frame()
             if got.opcode == PING:
                 await self.send(frame(PONG, got.payload))
             elif got.opcode in (TEXT, BINARY, CONTINUATION):
+                compressed = got.rsv1 if compressed is None else compressed
                 parts.append(got.payload)
                 if got.fin:
-                    return b"".join(parts)
+                    whole = b"".join(parts)
+                    return self.inflate(whole) if compressed else whole
 
     async def request(self, method: str, params: dict[str, Any] | None = None) -> Any:
         """The answer (a JSON object) to one request; any other message is skipped."""
@@ -262,6 +277,25 @@ class Peer:
             raise Closed(f"initialize refused: {answer}")
         notice = {"jsonrpc": "2.0", "method": "notifications/initialized"}
         await self.send(text_frame(notice))
+
+    async def call_compressed(self, size: int = 2048) -> bool:
+        """One ``tools/call`` of ``echo`` with *size* bytes of text, deflated (the connection
+        must have negotiated permessage-deflate): whether the answer came compressed too."""
+        ident, self.next_id = self.next_id, self.next_id + 1
+        params = {"name": "echo", "arguments": {"text": "x" * size}}
+        message = {"jsonrpc": "2.0", "id": ident, "method": "tools/call", "params": params}
+        deflater = zlib.compressobj(1, zlib.DEFLATED, -9, 1)  # the smallest any peer accepts
+        text = json.dumps(message).encode()
+        payload = deflater.compress(text) + deflater.flush(zlib.Z_SYNC_FLUSH)
+        await self.send(frame(TEXT, payload[:-4], rsv1=True))
+        while True:
+            got = await self.frame()
+            if got.opcode == PING:
+                await self.send(frame(PONG, got.payload))
+            elif got.opcode == TEXT and got.fin:
+                answer = json.loads(self.inflate(got.payload) if got.rsv1 else got.payload)
+                if answer.get("id") == ident:
+                    return got.rsv1
 
     async def call_echo(self) -> bool:
         """One ``tools/call`` of ``echo``: whether it was answered without error."""
@@ -378,11 +412,44 @@ async def probe(port: int, every: float = 0.05) -> dict[str, Any]:
     return {"latencies_ms": [round(value, 3) for value in latencies], "failed": failed[:3]}
 
 
+#: What a client offers for permessage-deflate: the window it compresses with is the server's
+#: to choose.
+DEFLATE_OFFER = "permessage-deflate; client_max_window_bits"
+
+
+async def hold(port: int, connections: int, deflate: bool, batch: int = 200) -> dict[str, Any]:
+    """*connections* MCP sessions on *port*, opened *batch* at a time and left idle until a
+    line arrives on standard input. With *deflate*, each offers permessage-deflate and, once
+    open, makes one compressed call whose answer is compressed too, so that the server holds
+    whatever compressing costs it."""
+    peers: list[Peer] = []
+    compressed = 0
+    start = time.perf_counter()
+    while len(peers) < connections:
+        count = min(batch, connections - len(peers))
+        offer = DEFLATE_OFFER if deflate else None
+        opened = await asyncio.gather(*(Peer.open(port, extensions=offer) for _ in range(count)))
+        await asyncio.gather(*(peer.initialize() for peer in opened))
+        if deflate:
+            compressed += sum(await asyncio.gather(*(peer.call_compressed() for peer in opened)))
+        peers += opened
+    seconds = time.perf_counter() - start
+    report = {"opened": len(peers), "compressed": compressed, "seconds": seconds}
+    print("ready", flush=True)
+    await _line_from_stdin()
+    for peer in peers:
+        peer.abort()
+    return report
+
+
 def main(args: Iterable[str]) -> None:
     role, port, *rest = args
     if role == "load":
         connections, seconds, mode = rest
         report = asyncio.run(load(int(port), int(connections), float(seconds), mode == "mcp"))
+    elif role == "hold":
+        connections, mode = rest
+        report = asyncio.run(hold(int(port), int(connections), mode == "deflate"))
     else:
         report = asyncio.run(probe(int(port)))
     print(json.dumps(report), flush=True)

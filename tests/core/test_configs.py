@@ -149,3 +149,16 @@ def test_the_discover_ttl_is_a_non_negative_integer(value: Any) -> None:
 @pytest.mark.parametrize("value", [0, 1, 60_000])
 def test_a_discover_ttl_of_zero_or_more_is_taken(value: int) -> None:
     assert ServerSessionConfig(discover_ttl_ms=value).discover_ttl_ms == value
+
+
+@pytest.mark.parametrize(
+    ("field", "low", "high"),
+    [("compression_window_bits", 9, 15), ("compression_memory_level", 1, 9)],
+)
+def test_the_window_and_memory_level_are_zlibs(field: str, low: int, high: int) -> None:
+    for value in (low - 1, high + 1, float(low), True, "12", None, NAN):
+        assert refusal(WebSocketConfig, field, value) == (
+            f"{field} must be an integer from {low} to {high}, not {value!r}"
+        )
+    for value in range(low, high + 1):
+        assert refusal(WebSocketConfig, field, value) is None

@@ -23,7 +23,7 @@ from wsproto.frame_protocol import Opcode
 from mcpws.core._timers import Timers
 from mcpws.core.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from mcpws.core.websocket._config import WebSocketConfig
-from mcpws.core.websocket._deflate import COMPRESSION_THRESHOLD, _BoundedDeflate
+from mcpws.core.websocket._deflate import _BoundedDeflate
 from mcpws.core.websocket._events import (
     BytesReceived,
     Closing,
@@ -238,7 +238,7 @@ class _WebSocket:
         """Send a text message."""
         self._require_open()
         data = text.encode()
-        if self._deflate is not None and len(data) >= COMPRESSION_THRESHOLD:
+        if self._deflate is not None and self._deflate.compresses(len(data)):
             compressed = self._deflate.deflate(data, client=self._MASK_OUT)
             self._queue(frame(FIN_TEXT | RSV1, compressed, masked=self._MASK_OUT))
         else:  # a message that goes out uncompressed, in one frame
@@ -302,7 +302,15 @@ class _WebSocket:
     def _extensions(self) -> list[PerMessageDeflate]:
         if not self.config.compression:
             return []
-        return [_BoundedDeflate(self.config.max_message_size, self.config.compression_level)]
+        config = self.config
+        return [
+            _BoundedDeflate(
+                config.max_message_size,
+                config.compression_level,
+                config.compression_window_bits,
+                config.compression_memory_level,
+            )
+        ]
 
     def _handshake_timed_out(self) -> None:
         raise NotImplementedError
