@@ -41,6 +41,46 @@ class _Waiter:
         return self._future
 
 
+class _Flag:
+    """What :class:`asyncio.Event` does, for less: the waiters' futures in a list made when
+    one waits, where an Event keeps a deque of 600 bytes from the start."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self, value: bool = False) -> None:
+        self._set = value
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        if self._set:
+            return
+        self._set = True
+        waiters, self._waiters = self._waiters or [], None
+        for future in waiters:
+            if not future.done():
+                future.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> bool:
+        if self._set:
+            return True
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(future)
+        try:
+            await future
+        finally:
+            if self._waiters is not None and future in self._waiters:
+                self._waiters.remove(future)
+        return True
+
+
 class _MovingOn:
     """``asyncio.timeout_at`` that goes on after the block when its deadline passes."""
 
@@ -62,6 +102,8 @@ class Pump(Kernel, asyncio.Protocol):
     """Drives one connection core over one asyncio transport. Also the connection's
     :class:`~mcpws.app.Link`."""
 
+    __slots__ = ("_deadline", "_loop", "_timer", "_transport", "_writable", "on_lost")
+
     def __init__(self, *args: Any, **options: Any) -> None:
         """Made with the kernel's arguments, in the loop that will run it."""
         super().__init__(*args, **options)
@@ -69,9 +111,8 @@ class Pump(Kernel, asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._deadline: float | None = None
-        self._writable = asyncio.Event()
-        self._writable.set()
-        self.closed = asyncio.Event()
+        self._writable = _Flag(True)
+        self.closed = _Flag()
         #: Called once the transport is closed.
         self.on_lost: Callable[[], None] = lambda: None
 

@@ -77,6 +77,20 @@ class _MovingOn:
 class Pump(Kernel):
     """Drives one connection core over one trio stream. Also the connection's :class:`Link`."""
 
+    __slots__ = (
+        "_drained",
+        "_io",
+        "_nursery",
+        "_outbox",
+        "_outbytes",
+        "_paused",
+        "_queued",
+        "_sent",
+        "_writing",
+        "stream",
+        "wake_at",
+    )
+
     def __init__(self, stream: trio.abc.Stream, *args: Any, **options: Any) -> None:
         """Pump *stream* for the connection core; the other arguments are the kernel's."""
         super().__init__(*args, **options)

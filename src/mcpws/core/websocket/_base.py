@@ -15,8 +15,8 @@ import enum
 from collections.abc import Sequence
 from typing import Any, Final
 
-from wsproto import WSConnection, events as ws
-from wsproto.connection import ConnectionState
+from wsproto import events as ws
+from wsproto.connection import Connection, ConnectionState
 from wsproto.extensions import PerMessageDeflate
 from wsproto.frame_protocol import Opcode
 
@@ -101,6 +101,35 @@ class _WebSocket:
     every message is acted on before whatever came after it, as it was sent.
     """
 
+    # Slots, not a dict: a server holds one of these per connection.
+    __slots__ = (
+        "_buffered",
+        "_close_cause",
+        "_close_code",
+        "_close_reason",
+        "_controls",
+        "_deflate",
+        "_eof_held",
+        "_events",
+        "_failure",
+        "_fragmented",
+        "_frames",
+        "_held",
+        "_held_size",
+        "_message",
+        "_message_size",
+        "_outgoing",
+        "_owed",
+        "_pings_sent",
+        "_stalled",
+        "_state",
+        "_timers",
+        "_window",
+        "_ws",
+        "config",
+        "hold",
+    )
+
     #: Whether the frames this side receives are masked (a server's), and those it sends.
     _MASKED_IN: bool
     _MASK_OUT: bool
@@ -108,7 +137,7 @@ class _WebSocket:
     def __init__(self, config: WebSocketConfig, now: float) -> None:
         self.config = config
         self._state = _State.HANDSHAKE
-        self._ws: WSConnection | None = None
+        self._ws: Connection | None = None  # wsproto's, for the frames, once open
         self._events: list[WebSocketEvent] = []
         self._outgoing: list[bytes] = []
         self._buffered = 0
@@ -125,7 +154,8 @@ class _WebSocket:
         self._close_cause: ProtocolError | None = None
         #: Whether messages wait for :meth:`resume`; those that do, and their size.
         self.hold = False
-        self._held: collections.deque[TextReceived | BytesReceived] = collections.deque()
+        #: Only while messages wait: an empty deque costs each connection 600 bytes.
+        self._held: collections.deque[TextReceived | BytesReceived] | None = None
         self._held_size = 0
         self._stalled = False  # a close frame waits, unread, behind held messages
         self._eof_held = False  # the end of the stream came behind held messages
@@ -201,6 +231,8 @@ class _WebSocket:
         stream, a protocol error). Whether there was anything."""
         if self._held:
             message = self._held.popleft()
+            if not self._held:
+                self._held = None  # an idle connection holds no deque
             self._held_size -= _size(message)
             self._events.append(message)
             return True
@@ -290,7 +322,11 @@ class _WebSocket:
 
     # Opening ----------------------------------------------------------------------------------
 
-    def _opened(self, now: float, subprotocol: str | None, extensions: Sequence[Any]) -> None:
+    def _opened(
+        self, now: float, subprotocol: str | None, extensions: Sequence[Any], frames: Connection
+    ) -> None:
+        """Open, framing with wsproto's *frames* (its handshake, done, is not kept)."""
+        self._ws = frames
         self._state = _State.OPEN
         self._timers.clear("handshake")
         if self.config.ping_interval is not None:
@@ -419,6 +455,8 @@ class _WebSocket:
 
     def _message_received(self, message: TextReceived | BytesReceived) -> None:
         if self.hold:
+            if self._held is None:
+                self._held = collections.deque()
             self._held.append(message)
             self._held_size += _size(message)
         else:
@@ -552,7 +590,7 @@ class _WebSocket:
         self._state = _State.CLOSED
         self._timers.clear()
         self._message, self._message_size = [], 0
-        self._held.clear()
+        self._held = None
         self._held_size = 0
         self._failure, self._stalled, self._eof_held = None, False, False
         self._events.append(ConnectionClosed(code, reason, clean, cause))

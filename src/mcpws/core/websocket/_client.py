@@ -32,6 +32,18 @@ class WebSocketClient(_WebSocket):
     tell the driver where to connect and whether to wrap the transport in TLS.
     """
 
+    __slots__ = (
+        "_handshake",
+        "_offered",
+        "_rejection",
+        "_rejection_body",
+        "_tail",
+        "host",
+        "port",
+        "secure",
+        "target",
+    )
+
     _MASKED_IN = False
     _MASK_OUT = True
 
@@ -58,9 +70,10 @@ class WebSocketClient(_WebSocket):
         self.target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._offered = tuple(subprotocols)
         headers = [*extra_headers, *((("origin", origin),) if origin is not None else ())]
-        self._ws = WSConnection(ConnectionType.CLIENT)
+        #: wsproto's handshake, let go once it is over.
+        self._handshake: WSConnection | None = WSConnection(ConnectionType.CLIENT)
         self._queue(
-            self._ws.send(
+            self._handshake.send(
                 ws.Request(
                     host=authority,
                     target=self.target,
@@ -100,13 +113,16 @@ class WebSocketClient(_WebSocket):
             self._receive_frames(data, now)
 
     def _read_answer(self, data: bytes, now: float) -> None:
-        assert self._ws is not None
+        handshake = self._handshake
+        assert handshake is not None
         try:
-            self._ws.receive_data(data)
-            events = self._ws.events()
+            handshake.receive_data(data)
+            events = handshake.events()
             for event in events:
                 if isinstance(event, ws.AcceptConnection):
-                    self._opened(now, event.subprotocol, event.extensions)
+                    assert handshake.connection is not None
+                    self._opened(now, event.subprotocol, event.extensions, handshake.connection)
+                    self._handshake = None
                 elif isinstance(event, ws.RejectConnection):
                     headers = tuple(
                         (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in event.headers

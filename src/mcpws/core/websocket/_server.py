@@ -36,6 +36,18 @@ class WebSocketServer(_WebSocket):
     authentication hook established.
     """
 
+    __slots__ = (
+        "_early",
+        "_h11",
+        "_method",
+        "_raw_headers",
+        "_received",
+        "_request",
+        "_selected",
+        "policy",
+        "principal",
+    )
+
     _MASKED_IN = True
     _MASK_OUT = False
 
@@ -49,13 +61,16 @@ class WebSocketServer(_WebSocket):
         super().__init__(config or WebSocketConfig(), now)
         self.policy = policy or ServerPolicy()
         self.principal: object = None
-        self._h11 = h11.Connection(
+        #: The request's reader, which also writes a refusal; let go once the upgrade is done.
+        self._h11: h11.Connection | None = h11.Connection(
             h11.SERVER, max_incomplete_event_size=self.config.max_handshake_size
         )
         self._request: HandshakeRequest | None = None
         self._raw_headers: list[tuple[bytes, bytes]] = []
         self._early = b""
         self._received = 0  # bytes of the request so far, to measure a head h11 read whole
+        self._selected: str | None = None  # the subprotocol the policy chose
+        self._method = b""
 
     def receive_data(self, data: bytes, now: float) -> None:
         """Take bytes from the client."""
@@ -91,10 +106,11 @@ class WebSocketServer(_WebSocket):
             raise LocalProtocolError(f"the client did not offer the subprotocol {chosen!r}")
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra_headers]
         connection, extensions, data = self._upgrade(self._request.target, chosen, headers)
-        self._ws = connection
+        assert connection.connection is not None
         self._queue(data)
         self.principal = principal
-        self._opened(now, chosen, [e for e in extensions if e.enabled()])
+        self._opened(now, chosen, [e for e in extensions if e.enabled()], connection.connection)
+        self._h11, self._raw_headers = None, []
         early, self._early = self._early, b""
         if early:
             self._receive_frames(early, now)
@@ -123,10 +139,12 @@ class WebSocketServer(_WebSocket):
     # The request ------------------------------------------------------------------------------
 
     def _receive_request(self, data: bytes) -> None:
-        self._h11.receive_data(data)
+        reader = self._h11
+        assert reader is not None
+        reader.receive_data(data)
         self._received += len(data)
         try:
-            event = self._h11.next_event()
+            event = reader.next_event()
         except h11.RemoteProtocolError as exc:
             self._answer(exc.error_status_hint, f"bad HTTP request: {exc}")
             return
@@ -134,7 +152,7 @@ class WebSocketServer(_WebSocket):
             return
         assert isinstance(event, h11.Request)
         limit = self.config.max_handshake_size
-        if self._received - len(self._h11.trailing_data[0]) > limit:
+        if self._received - len(reader.trailing_data[0]) > limit:
             # h11 limits only a head that is still incomplete; this one arrived whole.
             self._answer(431, f"the request head is larger than {limit} bytes")
             return
@@ -160,12 +178,9 @@ class WebSocketServer(_WebSocket):
             self._answer(status, reason, target=target, headers=extra)
             return
         self._selected, _ = _select(self.policy, offered)
-        self._early = self._h11.trailing_data[0]
+        self._early = reader.trailing_data[0]
         self._state = _State.UPGRADE_PENDING
         self._events.append(UpgradeRequested(request, self._selected))
-
-    _selected: str | None = None
-    _method: bytes = b""
 
     def _check(
         self, method: bytes, version: bytes, request: HandshakeRequest
@@ -235,10 +250,12 @@ class WebSocketServer(_WebSocket):
         *blame_client* is false (the application refused, or the server ran out of time)."""
         response, body = _response(status, reason, headers)
         # h11 answers in every state, even before or after a bad request.
-        data = self._h11.send(response) or b""
+        writer = self._h11
+        assert writer is not None  # an answer is never written once the upgrade is done
+        data = writer.send(response) or b""
         if self._method != b"HEAD" and status not in (204, 304):  # these have no body
-            data += self._h11.send(h11.Data(data=body)) or b""
-        data += self._h11.send(h11.EndOfMessage()) or b""
+            data += writer.send(h11.Data(data=body)) or b""
+        data += writer.send(h11.EndOfMessage()) or b""
         self._queue(data)
         request_target = (
             target if target is not None else self._request.target if self._request else ""
