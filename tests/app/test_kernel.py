@@ -165,6 +165,15 @@ def test_no_message_is_acted_on_while_the_peer_has_not_read_enough() -> None:
     assert _answers(client, pump) == [0, 1, 2]
 
 
+def test_a_server_reads_no_more_once_its_peer_has_an_eighth_past_the_limit_unread() -> None:
+    _, pump = _opened(write_limit=64)
+    readings = []
+    for backlog in (64 + 7, 64 + 8, 0):  # past the room for answers, it reads on for pongs
+        pump.backlog = backlog
+        readings.append(pump.reading)
+    assert readings == [True, False, True]
+
+
 def test_a_server_reads_no_more_while_it_holds_the_write_limit() -> None:
     client, pump = _opened(write_limit=64)
     pump.backlog = 64

@@ -6,6 +6,7 @@ dropped."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import math
 import random
@@ -190,10 +191,59 @@ def test_what_a_peer_that_does_not_read_makes_a_server_hold_is_bounded(pair: Pai
             assert queued < _LIMIT + _BLOB
             assert 0 < unread < _LIMIT
             await anyio.sleep(1)
-            assert await served.call(held) == (answered, queued, unread)  # it stays so
+            later, queued, unread = await served.call(held)  # it stays so
+            assert later < 100
+            assert queued < _LIMIT + _BLOB
+            assert 0 < unread < _LIMIT
             ids = [(await deaf.receive())["id"] for _ in range(600)]
             assert ids == list(range(600))
             assert handled == list(range(600))
+            await deaf.stream.aclose()
+
+    pair.run(main, idle=_IDLE)
+
+
+def test_a_peer_that_pings_and_never_reads_cannot_make_a_server_queue_pongs_without_end(
+    pair: Pair,
+) -> None:
+    """Pings as fast as the sockets take them (the limit on control frames off), and never a
+    read: the server stops reading once *write_limit* and an eighth wait for the peer, so
+    that it queues about that much, not the 64 MiB of pongs the pings ask for (the sockets'
+    buffers aside); another client is served meanwhile."""
+    app = _echo()
+    pings = frame(_PING, b"p" * 125, masked=True) * 8192  # 1 MiB
+
+    def deaf_pump() -> tuple[bool, int]:
+        pump = max(app._links, key=lambda link: link.queued())  # type: ignore[attr-defined]
+        assert isinstance(pump, lowlevel.Kernel)
+        return pump.reading, pump.queued()
+
+    async def flood(deaf: _Deaf) -> None:
+        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+            for _ in range(64):
+                await deaf.stream.send(pings)
+
+    async def main() -> None:
+        config = WebSocketConfig(max_control_frames=None)
+        async with pair.serving(app, config=config) as served:
+            deaf = await _Deaf.open(served.port)
+            async with anyio.create_task_group() as group:
+                group.start_soon(flood, deaf)
+                for _ in range(1000):  # until the server stops reading from it
+                    reading, _ = await served.call(deaf_pump)
+                    if not reading:
+                        break
+                    await anyio.sleep(0.05)
+                bound = _LIMIT + _LIMIT // 8 + (1 << 18)  # and what one read of pings asks
+                assert not reading
+                for _ in range(5):  # the sockets' buffers may grow and let it read a little
+                    _, queued = await served.call(deaf_pump)
+                    assert queued < bound
+                    await anyio.sleep(0.2)
+                async with pair.connect(served.url) as client:
+                    result = await client.call_tool("echo", {"text": "still here"})
+                    assert text_of(result) == "still here"
+                group.cancel_scope.cancel()
             await deaf.stream.aclose()
 
     pair.run(main, idle=_IDLE)

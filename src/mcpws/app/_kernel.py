@@ -340,10 +340,16 @@ class Kernel(abc.ABC):
     @property
     def reading(self) -> bool:
         """Whether to read from the peer: a server holds less than *write_limit* of what
-        its peer sent, unread."""
+        its peer sent, unread, and less than *write_limit* and an eighth waits for the peer.
+        Past :attr:`room` it reads on for the pongs of a peer that reads slowly, but a peer
+        that sends pings and never reads cannot make it queue pongs without end."""
         if self._unfed:
             return False
-        return not self._serving or self.connection.held < self.write_limit
+        if not self._serving:
+            return True
+        waiting = self.queued() + self.connection.buffered_amount
+        limit = self.write_limit
+        return self.connection.held < limit and waiting < limit + limit // 8
 
     def process(self) -> None:
         """Act on the core's events (and on those that acting produced), and on the held

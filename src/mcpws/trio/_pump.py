@@ -312,8 +312,8 @@ class Pump(Kernel):
         finally:
             self._writing = False
             self._drained.unpark_all()
-        if self.connection.holding:
-            self.process()  # what waited for room
+        if self.connection.holding or self._paused:
+            self.process()  # what waited for room, and the reader
 
     def _cut(self) -> bool:
         """Close a plain TCP stream at once, with its socket: no cancellation and no
