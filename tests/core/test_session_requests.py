@@ -1690,6 +1690,18 @@ def test_a_method_of_mcp_is_no_extension(method: str) -> None:
 
 
 @REQUESTS_IN
+@pytest.mark.parametrize("meta", [1.5, [""], "x"])
+def test_a_stateless_request_needs_meta_to_be_an_object(transport: str, meta: object) -> None:
+    """Found by fuzz_connection: the stateless members go into ``_meta``."""
+    pair = stateless_pair(transport)
+    for method, extension in (("x/vendor", True), ("tools/list", False)):
+        with pytest.raises(LocalProtocolError, match=r"_meta:? must be an object"):
+            pair.client.send_request(method, {"_meta": meta}, now=1.0, extension=extension)
+    pair.pump(1.0)
+    assert all(sent.get("method") != "x/vendor" for sent in pair.sent_by("client"))
+
+
+@REQUESTS_IN
 def test_a_stateless_extension_request_names_its_revision_and_is_refused(transport: str) -> None:
     pair = stateless_pair(transport)
     request_id = pair.client.send_request("x/vendor", {"q": 1}, now=1.0, extension=True)

@@ -362,13 +362,11 @@ class Session:
             raise LocalProtocolError(f"the peer did not declare the {lacking} capability")
         request_id = self._next_id
         obj = self._encode_params(spec, params)
+        given = obj.get("_meta")  # the session may add to it: the token, the stateless members
+        if given is not None and not isinstance(given, dict):
+            raise LocalProtocolError(f"_meta must be an object, not {given!r}")
         if progress:
-            given = obj.get("_meta")
-            if given is not None and not isinstance(given, dict):
-                raise LocalProtocolError(f"_meta must be an object, not {given!r}")
-            meta = dict(given or {})
-            meta["progressToken"] = request_id
-            obj["_meta"] = meta
+            obj["_meta"] = {**(given or {}), "progressToken": request_id}
         token = request_id if progress else None
         self._request(request_id, method, obj, revision, now=now, timeout=timeout, token=token)
         self._lifecycle.state = new_state
