@@ -67,6 +67,7 @@ RESOURCE_NOT_FOUND = -32002
 
 F = TypeVar("F", bound=Callable[..., Any])
 _log = logging.getLogger("mcpws")
+_NO_URIS: frozenset[str] = frozenset()
 
 
 @attrs.frozen
@@ -158,7 +159,7 @@ class Server:
         self._completion: Callable[..., Any] | None = None
         self._logging = False
         #: The open connections, and the resources each subscribed to.
-        self._links: dict[Link, set[str]] = {}
+        self._links: dict[Link, frozenset[str]] = {}  # the URIs each has subscribed to
 
     # Registration ------------------------------------------------------------------------
 
@@ -298,7 +299,7 @@ class Server:
 
     def connected(self, link: Link) -> None:
         """A driver's report: a connection opened (its notifications start)."""
-        self._links[link] = set()
+        self._links[link] = _NO_URIS  # shared: an empty set costs each connection 216 bytes
 
     def disconnected(self, link: Link) -> None:
         """A driver's report: a connection closed."""
@@ -418,9 +419,9 @@ class Server:
         subscribed = self._links.get(context.link)
         if subscribed is not None:
             if request.method == "resources/subscribe":
-                subscribed.add(params.uri)
+                self._links[context.link] = subscribed | {params.uri}
             else:
-                subscribed.discard(params.uri)
+                self._links[context.link] = subscribed - {params.uri}
         return Result()
 
     def _set_level(self, request: RequestReceived, context: Context) -> Model:

@@ -31,6 +31,7 @@ The vocabulary is that of every core object, with texts in place of bytes:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Final, TypeAlias
 
@@ -290,6 +291,12 @@ class SubprotocolChoice:
 def spoken_subprotocols(revisions: Sequence[str] = REVISIONS) -> tuple[str, ...]:
     """The subprotocols an MCP server speaks: ``mcp``, then ``mcp.version.<revision>`` for
     each of *revisions*."""
+    return _spoken(tuple(revisions))
+
+
+@functools.lru_cache(maxsize=16)
+def _spoken(revisions: tuple[str, ...]) -> tuple[str, ...]:
+    """Made once for each set of revisions: every connection of a server shares them."""
     return (SUBPROTOCOL, *(f"{VERSION_PREFIX}{revision}" for revision in revisions))
 
 

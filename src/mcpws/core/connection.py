@@ -321,12 +321,25 @@ def _mcp_policy(policy: ServerPolicy | None, revisions: Sequence[str]) -> Server
     offer of none of them (with the refusal :func:`~mcpws.core.channel.select_subprotocol`
     gives). They are the connection's to decide, so that no policy can leave them out: a
     policy naming others is refused."""
-    policy = policy or ServerPolicy()
+    global _last_policy
+    policy = policy or _DEFAULT_POLICY
     if policy.subprotocols:
         raise LocalProtocolError(
             "an MCP server connection selects its WebSocket subprotocols itself"
         )
-    return attrs.evolve(policy, subprotocols=spoken_subprotocols(revisions))
+    spoken = spoken_subprotocols(revisions)
+    last = _last_policy
+    if last is not None and last[0] is policy and last[1] == spoken:
+        return last[2]  # the connections of one server share theirs
+    made = attrs.evolve(policy, subprotocols=spoken)
+    _last_policy = (policy, spoken, made)
+    return made
+
+
+_DEFAULT_POLICY = ServerPolicy()
+#: The last policy given, its subprotocols, and the policy made of the two: the next
+#: connection of the same server takes it as it is.
+_last_policy: tuple[ServerPolicy, tuple[str, ...], ServerPolicy] | None = None
 
 
 class ServerConnection(_Connection):

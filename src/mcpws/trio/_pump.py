@@ -103,7 +103,7 @@ class Pump(Kernel):
         self._outbytes = 0
         self._writing = False
         self._queued = self._sent = 0
-        self._drained = trio.lowlevel.ParkingLot()
+        self._drained: trio.lowlevel.ParkingLot | None = None  # made for the first to wait
         #: Where the reader waits while it is not to read, until the connection processes.
         self._paused = trio.lowlevel.ParkingLot()
         #: The deadline the run's clock is to wake this pump at.
@@ -284,6 +284,8 @@ class Pump(Kernel):
     async def _written(self, count: int) -> None:
         """Wait until the first *count* chunks ever queued are written."""
         while self._sent < count:
+            if self._drained is None:
+                self._drained = trio.lowlevel.ParkingLot()
             await self._drained.park()
 
     async def _cut_unless_written(self, count: int) -> None:
@@ -311,7 +313,8 @@ class Pump(Kernel):
                         self._sent += 1
         finally:
             self._writing = False
-            self._drained.unpark_all()
+            if self._drained is not None:
+                self._drained.unpark_all()
         if self.connection.holding or self._paused:
             self.process()  # what waited for room, and the reader
 
