@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Fuzz the application layer's argument checking (mcpws.app) with atheris.
 
 Bit 0 of the first byte chooses one of two harnesses:

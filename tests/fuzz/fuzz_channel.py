@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Fuzz mcpws.core.channel.MessageChannel with atheris: whatever messages a transport hands it.
 
 The first byte of the input chooses the channel: without a session, batches allowed or not

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Fuzz an MCP server and client connection of mcpws.core.connection with atheris, joined
 after a valid upgrade: what the client sends goes to the server and back.
 

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Fuzz mcpws.core.jsonrpc.decode with atheris.
 
 The invariant: whatever the bytes, decode returns envelopes or raises InvalidMessage with

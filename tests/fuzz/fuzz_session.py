@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Fuzz a server session of mcpws.core.session with atheris: whatever a client sends.
 
 Each input builds a server session (handshake era only, stateless era only, or both) and

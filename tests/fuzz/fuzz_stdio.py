@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Fuzz mcpws.core.stdio with atheris: whatever bytes a peer writes on the stream.
 
 The first byte of the input chooses the session the stream carries (bits 0-1: a fresh

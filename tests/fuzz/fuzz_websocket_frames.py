@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Fuzz an open mcpws.core.websocket server with atheris: whatever frames a client sends.
 
 Each input takes a server core just after a valid handshake (permessage-deflate

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Fuzz the opening handshake of mcpws.core.websocket with atheris, in both roles.
 
 The first byte of the input chooses the role (bit 0), a prefix put before the rest of the
