@@ -7,13 +7,14 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import struct
 from collections.abc import Iterator
 
 import anyio
 import anyio.abc
 import pytest
 
-from helpers.network import INITIALIZE, RawClient, upgrade_request
+from helpers.network import INITIALIZE, RawClient, raw_upgrade, upgrade_request
 from helpers.pairs import Pair
 from mcpws import Server
 from mcpws.core.websocket import (
@@ -121,6 +122,36 @@ def test_a_message_over_the_size_limit_closes_with_1009(pair: Pair) -> None:
     with _warnings() as said:
         pair.run(main)
     assert any(line.startswith("closed a connection with 1009") for line in said)
+
+
+def test_a_peer_still_sending_a_message_over_the_limit_gets_the_close_frame(pair: Pair) -> None:
+    """A frame that announces 20 MiB is refused with 1009 at its header while the peer goes
+    on sending the payload: the server ends its side of the stream and drops what still
+    comes, so that the close frame reaches the peer instead of being overtaken by a reset,
+    as a socket closed with bytes unread would send."""
+
+    async def main() -> None:
+        async with pair.serving(_app()) as served:
+            stream, head = await raw_upgrade(served.port)
+            assert head.startswith(b"HTTP/1.1 101 ")
+            header = bytes([0x81, 0x80 | 127]) + struct.pack("!Q", 20 << 20) + b"\x00" * 4
+
+            async def send() -> None:
+                with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    await stream.send(header)
+                    for _ in range(4):
+                        await stream.send(bytes(1 << 20))
+
+            received = head.partition(b"\r\n\r\n")[2]
+            await send()  # all of it, and only then a look at what came back
+            with contextlib.suppress(anyio.EndOfStream):  # a reset fails the test
+                while len(received) < 4:
+                    received += await stream.receive()
+            assert received[0] == 0x88  # FIN, close
+            assert struct.unpack("!H", received[2:4]) == (1009,)
+            await stream.aclose()
+
+    pair.run(main)
 
 
 def test_a_peer_that_stops_answering_pings_is_dropped_with_1011_by_the_keepalive(

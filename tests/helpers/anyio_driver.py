@@ -19,6 +19,7 @@ from anyio.streams.tls import TLSListener
 
 from mcpws import lowlevel
 from mcpws.app import Client, ConnectError
+from mcpws.core.connection import ServerConnection
 from mcpws.core.session import ClientSession
 
 _GONE = (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
@@ -50,6 +51,9 @@ class Pump(lowlevel.Kernel):
         self._progress = anyio.Event()  # set, and made anew, as the writer goes on
         self._group: Any = None  # the task group, while running
         self._timer_scope, self._writer = anyio.CancelScope(), anyio.CancelScope(shield=True)
+        # Whether the peer ended its stream, and whether this side, done, ended its own and
+        # reads on to the peer's end: a close with bytes unread would reset the connection.
+        self._peer_ended = self._lingering = False
 
     now = staticmethod(anyio.current_time)
     waiter = staticmethod(_Waiter)
@@ -85,11 +89,16 @@ class Pump(lowlevel.Kernel):
             self._bytes += sum(map(len, chunks))
             self._wake()
             if not chunks[-1]:  # the end: what a peer does not read gets a second to go
+                socket = isinstance(self.stream, anyio.abc.SocketStream)
+                serving = isinstance(self.connection, ServerConnection)
+                self._lingering = serving and socket and not self._peer_ended  # reads on
                 self._group.start_soon(self._cut_unless_written)
 
     async def _cut_unless_written(self) -> None:
         with anyio.move_on_after(lowlevel.LINGER):
             await self._written()
+            while self._lingering:
+                await self._progress.wait()
         await anyio.aclose_forcefully(self.stream)
 
     async def written(self) -> None:
@@ -137,17 +146,23 @@ class Pump(lowlevel.Kernel):
         await self.say_goodbye()
 
     async def _read(self) -> None:
-        ended = False
-        while not self.connection.closed:
-            if ended or not self.reading:
+        while not self.connection.closed or self._lingering:
+            if self.connection.closed:  # lingering: what the peer still sends is dropped
+                self._lingering = bool(await self._receive())
+                self._wake()
+                continue
+            if self._peer_ended or not self.reading:
                 await self._progress.wait()
                 continue
-            try:
-                data = await self.stream.receive(65536)
-            except _GONE:
-                data = b""
-            ended = not data
+            data = await self._receive()
+            self._peer_ended = not data
             self.receive(data)
+
+    async def _receive(self) -> bytes:
+        try:
+            return await self.stream.receive(65536)
+        except _GONE:
+            return b""
 
     async def _write(self) -> None:
         with self._writer:
@@ -155,7 +170,7 @@ class Pump(lowlevel.Kernel):
                 while self._outbox:
                     data = self._outbox.pop(0)
                     with contextlib.suppress(*_GONE):
-                        await (self.stream.send(data) if data else self.stream.aclose())
+                        await (self.stream.send(data) if data else self._end())
                     self._sent += 1
                     self._bytes -= len(data)
                     self._wake()
@@ -164,6 +179,15 @@ class Pump(lowlevel.Kernel):
                     if self._outbox:
                         continue
                 await self._progress.wait()
+
+    async def _end(self) -> None:
+        """End the stream; unless the peer has ended its own, end this side only and let
+        the reader drop what still comes until the peer's end (a second at most)."""
+        if not self._lingering:
+            await self.stream.aclose()
+            return
+        await self.stream.send_eof()
+        self._wake()
 
     async def _time(self) -> None:
         while True:

@@ -102,7 +102,16 @@ class Pump(Kernel, asyncio.Protocol):
     """Drives one connection core over one asyncio transport. Also the connection's
     :class:`~mcpws.app.Link`."""
 
-    __slots__ = ("_deadline", "_loop", "_timer", "_transport", "_writable", "on_lost")
+    __slots__ = (
+        "_deadline",
+        "_lingering",
+        "_loop",
+        "_peer_ended",
+        "_timer",
+        "_transport",
+        "_writable",
+        "on_lost",
+    )
 
     def __init__(self, *args: Any, **options: Any) -> None:
         """Made with the kernel's arguments, in the loop that will run it."""
@@ -113,6 +122,9 @@ class Pump(Kernel, asyncio.Protocol):
         self._deadline: float | None = None
         self._writable = _Flag(True)
         self.closed = _Flag()
+        #: Whether the peer has ended its stream, and whether this side, done, has ended its
+        #: own and reads on to the peer's end (see :meth:`_end`).
+        self._peer_ended = self._lingering = False
         #: Called once the transport is closed.
         self.on_lost: Callable[[], None] = lambda: None
 
@@ -157,11 +169,29 @@ class Pump(Kernel, asyncio.Protocol):
                 break
             if data:
                 transport.write(data)
-            else:
+            elif not self._end(transport):
                 transport.close()
                 if transport.get_write_buffer_size():
                     self._loop.call_later(LINGER, transport.abort)
         self._rearm()
+
+    def _end(self, transport: asyncio.Transport) -> bool:
+        """End a server's stream, the core being done with it, unless the peer has ended
+        its own; whether it did.
+
+        Closed while the peer still sends, a socket with bytes unread would be reset, and
+        the reset could overtake the close frame on its way to the peer (a message over the
+        limit, refused as its first bytes arrive, say). So this side ends its stream and
+        reads on, dropping what comes, until the peer ends its own too, for :data:`LINGER`
+        seconds at most; then the transport is cut. Over TLS, which cannot end one way, the
+        transport is closed as it is."""
+        if not self._serving or self._peer_ended or not transport.can_write_eof():
+            return False  # a client waits for its server to close, as RFC 6455 asks
+        transport.write_eof()  # once what is buffered has gone
+        self._lingering = True
+        transport.resume_reading()
+        self._loop.call_later(LINGER, transport.abort)
+        return True
 
     async def written(self) -> None:
         if self._writable.is_set():
@@ -178,6 +208,8 @@ class Pump(Kernel, asyncio.Protocol):
         self.flush()
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return  # the core is done: what the peer still sends is dropped
         self.receive(data)
         self._read_on()
 
@@ -186,9 +218,9 @@ class Pump(Kernel, asyncio.Protocol):
         self._read_on()
 
     def _read_on(self) -> None:
-        """Pause or resume reading as the kernel says."""
+        """Pause or resume reading as the kernel says (lingering, it reads on)."""
         transport = self._transport
-        if transport is None or transport.is_closing():
+        if transport is None or transport.is_closing() or self._lingering:
             return
         if self.reading:
             transport.resume_reading()
@@ -196,6 +228,9 @@ class Pump(Kernel, asyncio.Protocol):
             transport.pause_reading()
 
     def eof_received(self) -> bool:
+        self._peer_ended = True
+        if self._lingering:
+            return False  # both ends are done: the transport closes
         self.receive(b"")
         # The core closes the transport when it is done; over TLS, asyncio closes it.
         return self._transport is None or self._transport.get_extra_info("ssl_object") is None

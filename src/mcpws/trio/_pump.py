@@ -12,6 +12,7 @@ grace period instead of cancelling them.
 from __future__ import annotations
 
 import math
+import socket
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -80,10 +81,12 @@ class Pump(Kernel):
     __slots__ = (
         "_drained",
         "_io",
+        "_lingering",
         "_nursery",
         "_outbox",
         "_outbytes",
         "_paused",
+        "_peer_ended",
         "_queued",
         "_sent",
         "_writing",
@@ -106,6 +109,9 @@ class Pump(Kernel):
         self._drained: trio.lowlevel.ParkingLot | None = None  # made for the first to wait
         #: Where the reader waits while it is not to read, until the connection processes.
         self._paused = trio.lowlevel.ParkingLot()
+        #: Whether the peer has ended its stream, and whether this side, done, has ended its
+        #: own and reads on to the peer's end (see :meth:`_end`).
+        self._peer_ended = self._lingering = False
         #: The deadline the run's clock is to wake this pump at.
         self.wake_at = math.inf
         self._nursery: trio.Nursery | None = None
@@ -196,17 +202,23 @@ class Pump(Kernel):
     async def _read(self) -> None:
         """Read until the connection is over, while the kernel is :attr:`reading`; after
         the end of the stream, wait for the core to act on what it holds."""
-        ended = False
-        while not self.connection.closed:
-            if ended or not self.reading:
+        while not self.connection.closed or self._lingering:
+            if self.connection.closed:  # lingering: what the peer still sends is dropped
+                self._lingering = bool(await self._receive())
+                continue
+            if self._peer_ended or not self.reading:
                 await self._paused.park()
                 continue
-            try:
-                data = bytes(await self._io.receive_some(_CHUNK))
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                data = b""
-            ended = not data
+            data = await self._receive()
+            self._peer_ended = not data
             self.receive(data)
+
+    async def _receive(self) -> bytes:
+        """What the peer sent next; ``b""`` at the end of its stream, or once it is cut."""
+        try:
+            return bytes(await self._io.receive_some(_CHUNK))
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return b""
 
     def wake(self) -> None:
         """The run's clock: the deadline asked for has come."""
@@ -238,6 +250,9 @@ class Pump(Kernel):
         self._rearm()
         if not chunks or self._nursery is None:
             return  # nothing, or not running: there is no stream to write to
+        if not chunks[-1] and self._lingers():
+            self._lingering = True  # from now: the reader reads on (see _end)
+            self._nursery.start_soon(self._cut_later)
         self._outbox += chunks
         self._outbytes += sum(map(len, chunks))
         self._queued += len(chunks)
@@ -266,7 +281,7 @@ class Pump(Kernel):
         while outbox:
             data = outbox[0]
             if not data:
-                self._cut()
+                self._end()
                 sent = 0
             else:
                 try:
@@ -305,7 +320,7 @@ class Pump(Kernel):
                         try:
                             if data:
                                 await self._io.send_all(data)
-                            else:
+                            elif not self._end():
                                 await self._close_stream()
                         except (trio.BrokenResourceError, trio.ClosedResourceError):
                             pass
@@ -317,6 +332,36 @@ class Pump(Kernel):
                 self._drained.unpark_all()
         if self.connection.holding or self._paused:
             self.process()  # what waited for room, and the reader
+
+    def _end(self) -> bool:
+        """End a plain TCP stream, the core being done with it; whether it was one.
+
+        Closed while the peer still sends, a socket with bytes unread would be reset, and
+        the reset could overtake the close frame on its way to the peer (a message over the
+        limit, refused as its first bytes arrive, say). So, unless the peer had ended its
+        stream when the core was done (:meth:`flush` decides), this side ends its own, and
+        the reader drops what the peer still sends until the peer ends it too, for
+        :data:`LINGER` seconds at most; then the stream is cut."""
+        if not isinstance(self._io, DirectSocket):
+            return False
+        if not self._lingering:
+            return self._cut()
+        try:
+            self.stream.socket.shutdown(socket.SHUT_WR)  # type: ignore[attr-defined]
+        except OSError:  # the peer has gone
+            return self._cut()
+        if self._paused:
+            self._paused.unpark_all()  # the reader, to drop what comes
+        return True
+
+    def _lingers(self) -> bool:
+        """Whether to read on past the core's end: a server's plain TCP stream whose peer
+        has not ended its own (a client waits for its server to close, as RFC 6455 asks)."""
+        return self._serving and not self._peer_ended and isinstance(self._io, DirectSocket)
+
+    async def _cut_later(self) -> None:
+        await trio.sleep(LINGER)
+        self._cut()  # a reader still waiting for the peer wakes, and stops
 
     def _cut(self) -> bool:
         """Close a plain TCP stream at once, with its socket: no cancellation and no
