@@ -110,8 +110,12 @@ async def serve(*args: Any, **options: Any) -> None:
             await _shut_down(serving)
 
 
-#: How many connections may wait to be accepted (as many as ``loop.create_server()`` lets).
-_BACKLOG = 100
+#: How many connections may wait to be accepted: as many as the system lets (Linux caps it
+#: at ``net.core.somaxconn``), as trio asks for. asyncio's own 100 overflows when a few
+#: hundred clients connect at once, and those beyond it wait a second for their SYN again.
+_BACKLOG = 0xFFFF
+#: Connections accepted in a row before the loop gets a turn.
+_ACCEPTS = 100
 
 
 async def _listen(loop: asyncio.AbstractEventLoop, host: str, port: int) -> list[socket.socket]:
@@ -171,7 +175,7 @@ async def _accept(
         else:
             take(connection)
             taken += 1
-            if taken % _BACKLOG == 0:  # one already waiting is taken without a pause: now
+            if taken % _ACCEPTS == 0:  # one already waiting is taken without a pause: now
                 await asyncio.sleep(0)  # and then, a flood lets the rest run
 
 
