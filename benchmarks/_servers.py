@@ -12,6 +12,7 @@ by an exception or Ctrl-C as well; on Linux the kernel kills them if it dies out
 
 from __future__ import annotations
 
+import argparse
 import atexit
 import contextlib
 import ctypes
@@ -26,9 +27,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE.parent / "src"
@@ -234,3 +235,32 @@ def print_machine() -> None:
     """The machine's cores and load, which every figure depends on."""
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     print(f"{os.cpu_count()} cores, load average {load} (1, 5, 15 min)", flush=True)
+
+
+def servers_named(parser: argparse.ArgumentParser, given: str, known: Collection[str]) -> list[str]:
+    """The servers named in *given* (comma-separated), each one of *known*; a usage error
+    through *parser* otherwise."""
+    names = given.split(",")
+    if unknown := [name for name in names if name not in known]:
+        parser.error(f"unknown servers: {unknown}")
+    return names
+
+
+def run_main(main: Callable[[], int]) -> None:
+    """Exit with what *main* returns; Ctrl-C stops the processes started on the way out."""
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+Row = TypeVar("Row")
+
+
+def beside_reference(rows: dict[str, Row]) -> Iterator[tuple[str, Row, Row]]:
+    """Each mcpws driver's row with the reference's, where both were measured."""
+    reference = rows.get("reference")
+    if reference is None:
+        return
+    for name in (n for n in ("trio", "asyncio") if n in rows):
+        yield name, rows[name], reference

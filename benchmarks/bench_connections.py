@@ -21,17 +21,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 import time
 from dataclasses import dataclass
 
 from _servers import (
     Piped,
     Running,
+    beside_reference,
     percentile,
     print_machine,
     raise_file_limit,
     ratio,
+    run_main,
+    servers_named,
     serving,
     stop_on_sigterm,
 )
@@ -127,11 +129,7 @@ def print_row(name: str, row: Row, deflate: bool) -> None:
 
 
 def print_ratios(rows: dict[str, Row]) -> None:
-    reference = rows.get("reference")
-    if reference is None:
-        return
-    for name in (n for n in ("trio", "asyncio") if n in rows):
-        row = rows[name]
+    for name, row, reference in beside_reference(rows):
         print(
             f"  {name}/reference: memory per connection "
             f"{ratio(row.per_connection, reference.per_connection)}, fresh p50 "
@@ -146,9 +144,7 @@ def main() -> int:
     parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated")
     parser.add_argument("--compression", choices=("off", "on", "both"), default="both")
     options = parser.parse_args()
-    names = options.servers.split(",")
-    if unknown := [name for name in names if name not in SERVERS]:
-        parser.error(f"unknown servers: {unknown}")
+    names = servers_named(parser, options.servers, SERVERS)
     counts = [int(count) for count in options.connections.split(",")]
     settings = {"off": [False], "on": [True], "both": [False, True]}[options.compression]
     stop_on_sigterm()
@@ -168,7 +164,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:  # the processes started are stopped on the way out
-        sys.exit(130)
+    run_main(main)

@@ -36,7 +36,6 @@ import json
 import os
 import socket
 import struct
-import sys
 import time
 import zlib
 from collections import Counter
@@ -49,11 +48,14 @@ from _servers import (
     PeakSampler,
     Piped,
     Running,
+    beside_reference,
     mib,
     percentile,
     print_machine,
     raise_file_limit,
     ratio,
+    run_main,
+    servers_named,
     serving,
     stop_on_sigterm,
 )
@@ -537,12 +539,8 @@ def print_row(name: str, row: Row) -> None:
 
 
 def print_ratios(rows: dict[str, Row]) -> None:
-    reference = rows.get("reference")
-    if reference is None:
-        return
-    ref_max = percentile(reference.latencies, 1.0)
-    for name in (n for n in ("trio", "asyncio") if n in rows):
-        row = rows[name]
+    for name, row, reference in beside_reference(rows):
+        ref_max = percentile(reference.latencies, 1.0)
         print(
             f"  {name}/reference: RSS growth {ratio(row.growth, reference.growth)}, "
             f"peak growth {ratio(row.peak_growth, reference.peak_growth)}, "
@@ -562,9 +560,7 @@ def main() -> int:
     parser.add_argument("--disconnects", type=int, default=2000)
     parser.add_argument("--pipelined", type=int, default=3000)
     options = parser.parse_args()
-    names = options.servers.split(",")
-    if unknown := [name for name in names if name not in SERVERS]:
-        parser.error(f"unknown servers: {unknown}")
+    names = servers_named(parser, options.servers, SERVERS)
     stop_on_sigterm()
     raise_file_limit(2 * options.disconnects + 2 * 1200 + 256)
     print_machine()
@@ -581,7 +577,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:  # the processes started are stopped on the way out
-        sys.exit(130)
+    run_main(main)

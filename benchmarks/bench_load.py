@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -35,6 +34,8 @@ from _servers import (
     print_machine,
     raise_file_limit,
     ratio,
+    run_main,
+    servers_named,
     serving,
     stop_on_sigterm,
 )
@@ -179,9 +180,7 @@ def main() -> int:
     if args.clients < 1 or args.processes < 1 or args.seconds <= 0 or args.every <= 0:
         parser.error("--clients, --processes, --seconds and --every must be positive")
     default = "trio,asyncio,reference" if args.soak else ",".join(SERVERS)
-    names = (args.servers or default).split(",")
-    if unknown := [name for name in names if name not in SERVERS]:
-        parser.error(f"unknown servers: {unknown}")
+    names = servers_named(parser, args.servers or default, SERVERS)
     stop_on_sigterm()
     raise_file_limit(4 * args.clients + 256)
     seconds = args.soak or args.seconds
@@ -200,7 +199,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:  # the processes started are stopped on the way out
-        sys.exit(130)
+    run_main(main)
