@@ -201,7 +201,8 @@ class Pump(Kernel):
 
     async def _read(self) -> None:
         """Read until the connection is over, while the kernel is :attr:`reading`; after
-        the end of the stream, wait for the core to act on what it holds."""
+        the end of the stream, wait for the core to act on what it holds; once the core is
+        done, read on to the peer's end while lingering (see :meth:`_end`)."""
         while not self.connection.closed or self._lingering:
             if self.connection.closed:  # lingering: what the peer still sends is dropped
                 self._lingering = bool(await self._receive())
@@ -339,7 +340,7 @@ class Pump(Kernel):
         Closed while the peer still sends, a socket with bytes unread would be reset, and
         the reset could overtake the close frame on its way to the peer (a message over the
         limit, refused as its first bytes arrive, say). So, unless the peer had ended its
-        stream when the core was done (:meth:`flush` decides), this side ends its own, and
+        stream when the core was done (:meth:`_lingers`), this side ends its own, and
         the reader drops what the peer still sends until the peer ends it too, for
         :data:`LINGER` seconds at most; then the stream is cut."""
         if not isinstance(self._io, DirectSocket):
