@@ -10,8 +10,9 @@ the connection fails every request still waiting. It is the connection's
 The kernel holds the backpressure rule too. The core holds the peer's messages
 (:attr:`~mcpws.core.connection.ServerConnection.hold`), and a server acts on the next one
 only while less than *write_limit* bytes wait to be written to the peer, and reads from the
-peer only while it holds less than that: what a peer that does not read can make a server
-keep is bounded, however the bytes arrive. A client acts on every message and reads on, for
+peer only while it holds less than that and less than *write_limit* and an eighth waits
+for the peer (pongs included): what a peer that does not read can make a server keep is
+bounded, however the bytes arrive. A client acts on every message and reads on, for
 its server may be waiting to be read from before it reads in turn, and two ends that both
 waited would wait for ever. At most :data:`BURST` messages are acted on in one go before the
 loop gives the other connections a turn, and at most :data:`SLICE` bytes of one read are
