@@ -11,7 +11,7 @@ import anyio.abc
 import pytest
 
 from helpers.network import upgrade_request
-from helpers.pairs import CROSS_SLACK, Pair, text_of
+from helpers.pairs import CROSS_EARLY, CROSS_SLACK, Pair, text_of
 from mcpws.app import ConnectionLost, Server
 from mcpws.core.websocket import WebSocketConfig
 
@@ -63,7 +63,8 @@ def test_a_path_that_goes_silent_is_noticed_by_both_ends(pair: Pair) -> None:
     here)."""
     config = WebSocketConfig(ping_interval=2, ping_timeout=3, close_timeout=2)
     app = _echo()
-    limit = 7.0 if pair.one_loop else 7.0 + CROSS_SLACK
+    # Across two loops, whose clock runs faster than real time, a busy machine stretches it.
+    limit = 7.0 if pair.one_loop else 7.0 + 4 * CROSS_SLACK
 
     async def links() -> int:
         return len(app._links)
@@ -82,7 +83,7 @@ def test_a_path_that_goes_silent_is_noticed_by_both_ends(pair: Pair) -> None:
                 with pytest.raises(ConnectionLost):
                     await client.call_tool("echo", {"text": "lost"})
                 assert anyio.current_time() - cut <= limit
-            for _ in range(200):  # the server's end, within as long
+            for _ in range(1000):  # the server's end, within as long
                 if await served.call(links) == 0:
                     break
                 await anyio.sleep(0.05)
@@ -142,7 +143,10 @@ def test_upgrades_sent_a_byte_at_a_time_or_never_are_cut_with_408(pair: Pair) ->
                     group.start_soon(mute)
                 result = await client.call_tool("echo", {"text": "served"})
                 assert text_of(result) == "served"
-            assert pair.took(anyio.current_time() - started, 2.0)
+            took = anyio.current_time() - started
+            # Exactly on one loop; across two, whose clock runs faster than real time, a busy
+            # machine can only make it later.
+            assert took == 2.0 if pair.one_loop else took >= 2.0 - CROSS_EARLY
             assert len(answers) == len(silent) == 20
             for answer in answers + silent:
                 assert answer.startswith(b"HTTP/1.1 408 "), answer
