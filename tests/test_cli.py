@@ -250,6 +250,7 @@ def test_tools_lists_the_tools(served: str, loop: str) -> None:
         "divide",
         "countdown",
         "echo",
+        "greet",
     ]
 
 
@@ -269,6 +270,10 @@ def test_call_sends_any_request(served: str) -> None:
 def test_an_error_reply_is_one_line_and_status_1(served: str, loop: str) -> None:
     done = run("call", served, "resources/read", '{"uri": "demo://nope"}', "--loop", loop)
     assert done.returncode == 1
+    assert done.stderr == "mcpws: the server answered -32602: resource not found: demo://nope\n"
+    # Before 2026-07-28, a resource not found had a code of its own.
+    args = ('{"uri": "demo://nope"}', "--loop", loop, "--revision", "2025-11-25")
+    done = run("call", served, "resources/read", *args)
     assert done.stderr == "mcpws: the server answered -32002: resource not found: demo://nope\n"
 
 

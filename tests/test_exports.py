@@ -55,7 +55,7 @@ def test_every_public_class_and_function_defined_there_is_in_all(name: str) -> N
             "mcpws.core.websocket",
             ("_client", "_config", "_deflate", "_events", "_policy", "_server"),
         ),
-        ("mcpws.app", ("_client", "_context", "_driving", "_server")),
+        ("mcpws.app", ("_asking", "_client", "_context", "_driving", "_errors", "_server")),
         ("mcpws.trio", ("_connect", "_serve")),
         ("mcpws.asyncio", ("_connect", "_serve")),
     ],

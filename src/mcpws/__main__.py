@@ -393,13 +393,14 @@ async def _serve(args: argparse.Namespace, write: Callable[[str], object]) -> in
 
 
 async def _demo(args: argparse.Namespace, write: Callable[[str], object]) -> int:
-    from mcpws._demo import demo_server, run_demo
+    from mcpws._demo import DEMO_CAPABILITIES, demo_server, run_demo
 
     driver = DRIVERS[args.loop].load()
     async with driver.serving(demo_server()) as listening:
         url = listening.url
         write(f"mcpws {__version__} demo: the demo server listens on {url} ({args.loop})")
-        async with driver.connect(url, **_revisions(args.revision)) as client:
+        options = _revisions(args.revision)
+        async with driver.connect(url, capabilities=DEMO_CAPABILITIES, **options) as client:
             await run_demo(client, write)
     write("done")
     return 0

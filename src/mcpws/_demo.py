@@ -9,9 +9,20 @@ from typing import Any
 
 from mcpws._version import __version__
 from mcpws.app import Client, Context, Server
-from mcpws.core.mcp import Model, PromptReference, TextContent
+from mcpws.core.mcp import (
+    ClientCapabilities,
+    ElicitRequestFormParams,
+    ElicitResult,
+    Model,
+    PromptReference,
+    TextContent,
+)
 
-__all__ = ["demo_server", "run_demo"]
+__all__ = ["DEMO_CAPABILITIES", "demo_server", "run_demo"]
+
+#: What the demo's client declares: it answers elicitations (from 2025-06-18 on).
+DEMO_CAPABILITIES = ClientCapabilities(elicitation={})
+_NAME = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
 
 
 def demo_server() -> Server:
@@ -45,6 +56,19 @@ def demo_server() -> Server:
     def echo(text: str, times: int = 1) -> dict[str, Any]:
         """Repeat a text; the answer is structured."""
         return {"text": " ".join([text] * times), "times": times}
+
+    @server.tool()
+    async def greet(ctx: Context) -> str:
+        """Greet the user by the name they give when asked (a client without elicitation
+        gets a greeting for anyone)."""
+        if getattr(ctx.peer_capabilities, "elicitation", None) is None:
+            return "Hello, whoever you are!"
+        answer = await ctx.elicit(
+            ElicitRequestFormParams(message="What is your name?", requested_schema=_NAME)
+        )
+        if answer.action != "accept" or not answer.content:
+            return "Hello, whoever you are!"
+        return f"Hello, {answer.content['name']}!"
 
     @server.resource("demo://readme", mime_type="text/markdown")
     def readme() -> str:
@@ -90,6 +114,15 @@ async def run_demo(client: Client, write: Callable[[str], object]) -> None:
         text = " ".join(block.text for block in result.content if isinstance(block, TextContent))
         outcome = "error" if result.is_error else "result"
         write(f"call {name} {json.dumps(arguments)}\n  {outcome}: {text}")
+
+    def elicit(params: ElicitRequestFormParams) -> ElicitResult:
+        write(f"  the server asks: {params.message} (answered: Ada)")
+        return ElicitResult(action="accept", content={"name": "Ada"})
+
+    client.handlers["elicitation/create"] = elicit
+    write("call greet {}")
+    result = await client.call_tool("greet")
+    write(f"  result: {_show(result.content[0])}")
 
     def progress(done: float, total: float | None, message: str | None) -> None:
         write(f"  progress {done:g}/{total:g} {message or ''}".rstrip())

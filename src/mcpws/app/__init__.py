@@ -5,13 +5,21 @@ Nothing here does I/O; the drivers (``mcpws.trio``, ``mcpws.asyncio``) run them 
 connections, and what a driver is built from is in :mod:`mcpws.lowlevel`.
 """
 
-from mcpws.app._client import Client as Client, RequestHandler as RequestHandler
+from mcpws.app._asking import (
+    STATE_SECRET_VARIABLE as STATE_SECRET_VARIABLE,
+    InputRequired as InputRequired,
+    Rounds as Rounds,
+    StateSeal as StateSeal,
+)
+from mcpws.app._client import (
+    MAX_INPUT_ROUNDS as MAX_INPUT_ROUNDS,
+    Client as Client,
+    RequestHandler as RequestHandler,
+)
 from mcpws.app._context import (
     LEVELS as LEVELS,
-    ConnectionLost as ConnectionLost,
     Context as Context,
     Link as Link,
-    McpError as McpError,
     ProgressCallback as ProgressCallback,
 )
 from mcpws.app._driving import (
@@ -19,6 +27,11 @@ from mcpws.app._driving import (
     ConnectError as ConnectError,
     Reconnect as Reconnect,
     ReconnectCallback as ReconnectCallback,
+)
+from mcpws.app._errors import (
+    ConnectionLost as ConnectionLost,
+    McpError as McpError,
+    UnexpectedResult as UnexpectedResult,
 )
 from mcpws.app._schema import (
     SchemaError as SchemaError,
@@ -29,20 +42,26 @@ from mcpws.app._server import RESOURCE_NOT_FOUND as RESOURCE_NOT_FOUND, Server a
 
 __all__ = [
     "LEVELS",
+    "MAX_INPUT_ROUNDS",
     "RESOURCE_NOT_FOUND",
+    "STATE_SECRET_VARIABLE",
     "Answer",
     "Client",
     "ConnectError",
     "ConnectionLost",
     "Context",
+    "InputRequired",
     "Link",
     "McpError",
     "ProgressCallback",
     "Reconnect",
     "ReconnectCallback",
     "RequestHandler",
+    "Rounds",
     "SchemaError",
     "Server",
+    "StateSeal",
+    "UnexpectedResult",
     "check_arguments",
     "input_schema",
 ]

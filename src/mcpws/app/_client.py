@@ -2,23 +2,30 @@
 
 A driver's ``connect()`` builds one over the :class:`~mcpws.app.Link` of its connection.
 Each operation sends a request and returns the typed result, raising
-:class:`~mcpws.app.McpError` for a JSON-RPC error reply. The server's requests (sampling,
-elicitation, roots) go to the handlers set on the client; without one, they are answered
-method-not-found.
+:class:`~mcpws.app.McpError` for a JSON-RPC error reply and
+:class:`~mcpws.app.UnexpectedResult` for a result of another kind. The server's requests
+(sampling, elicitation, roots) go to the handlers set on the client, in both eras: as
+requests of their own in the handshake era, as the ``inputRequests`` of an
+``InputRequiredResult`` in 2026-07-28, which the client answers and repeats its request
+with; without a handler, a request is answered method-not-found.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
-from mcpws.app._context import Link, McpError, ProgressCallback
+from mcpws.app._context import Link, ProgressCallback
+from mcpws.app._errors import McpError, UnexpectedResult, expect
 from mcpws.core.jsonrpc import METHOD_NOT_FOUND
 from mcpws.core.mcp import (
     CallToolResult,
     CompleteResult,
     GetPromptResult,
     Implementation,
+    InputRequest,
+    InputRequiredResult,
     ListPromptsResult,
     ListResourcesResult,
     ListResourceTemplatesResult,
@@ -36,10 +43,14 @@ from mcpws.core.mcp import (
 )
 from mcpws.core.session import UNSET, ClientSession, Params, RequestReceived, TimeoutArg
 
-__all__ = ["Client", "RequestHandler"]
+__all__ = ["MAX_INPUT_ROUNDS", "Client", "RequestHandler"]
 
 #: A handler of a server's request: it takes the typed params and returns the result.
 RequestHandler = Callable[[Any], Awaitable[Model] | Model]
+#: How many times a request is repeated with input by default (2026-07-28).
+MAX_INPUT_ROUNDS = 10
+
+M = TypeVar("M", bound=Model)
 
 
 class Client:
@@ -54,6 +65,9 @@ class Client:
         self.handlers: dict[str, RequestHandler] = {}
         #: Called with (method, typed params) for each notification from the server.
         self.on_notification: Callable[[str, Model], Any] | None = None
+        #: How many times a request answered with an ``InputRequiredResult`` is repeated
+        #: with the answers before :class:`~mcpws.app.UnexpectedResult` is raised.
+        self.max_input_rounds = MAX_INPUT_ROUNDS
 
     @property
     def link(self) -> Link:
@@ -101,10 +115,44 @@ class Client:
         """Send a request and return its typed result; raises :class:`McpError` for an
         error reply, and ``TimeoutError`` when it times out. With *extension*, *method* is
         a vendor's, one MCP does not define: its params go as they are, and its result is a
-        plain :class:`~mcpws.core.mcp.Result` holding what the server sent."""
-        return await self._link.request(
+        plain :class:`~mcpws.core.mcp.Result` holding what the server sent.
+
+        An ``InputRequiredResult`` (2026-07-28) is answered with the handlers and the
+        request repeated, as many as :attr:`max_input_rounds` times; past them, it raises
+        :class:`~mcpws.app.UnexpectedResult`. *timeout* applies to each round."""
+        result = await self._link.request(
             method, params, timeout=timeout, on_progress=on_progress, extension=extension
         )
+        rounds = 0
+        while isinstance(result, InputRequiredResult):
+            if rounds == self.max_input_rounds:
+                message = f"{method} still asks for input after {rounds} rounds"
+                raise UnexpectedResult(message, result)
+            rounds += 1
+            params = _with_input(
+                params, await self._answer_all(result.input_requests or {}), result.request_state
+            )
+            result = await self._link.request(
+                method, params, timeout=timeout, on_progress=on_progress, extension=extension
+            )
+        return result
+
+    async def _answer_all(self, requests: Mapping[str, InputRequest]) -> dict[str, Any]:
+        """The answers to a round's questions, by key, from the handlers."""
+        answers: dict[str, Any] = {}
+        for key, question in requests.items():
+            handler = self.handlers.get(question.method)
+            if handler is None:
+                message = f"the server asks for {question.method} and no handler answers it"
+                raise McpError(METHOD_NOT_FOUND, message)
+            answer = handler(question.params)
+            if inspect.isawaitable(answer):
+                answer = await answer
+            answers[key] = answer.to_json()
+        return answers
+
+    async def _typed(self, kind: type[M], method: str, params: Params, **options: Any) -> M:
+        return expect(await self.request(method, params, **options), kind, method)
 
     async def notify(self, method: str, params: Params = None) -> None:
         """Send a notification."""
@@ -128,9 +176,9 @@ class Client:
         params: dict[str, Any] = {"name": name}
         if arguments is not None:
             params["arguments"] = arguments
-        result = await self.request("tools/call", params, timeout=timeout, on_progress=on_progress)
-        assert isinstance(result, CallToolResult)
-        return result
+        return await self._typed(
+            CallToolResult, "tools/call", params, timeout=timeout, on_progress=on_progress
+        )
 
     async def list_resources(self) -> list[Resource]:
         """Every resource of the server, following pagination."""
@@ -144,9 +192,7 @@ class Client:
 
     async def read_resource(self, uri: str) -> ReadResourceResult:
         """Read the resource at *uri*."""
-        result = await self.request("resources/read", {"uri": uri})
-        assert isinstance(result, ReadResourceResult)
-        return result
+        return await self._typed(ReadResourceResult, "resources/read", {"uri": uri})
 
     async def subscribe_resource(self, uri: str) -> None:
         """Ask to be told when the resource at *uri* changes (handshake era)."""
@@ -167,9 +213,7 @@ class Client:
         params: dict[str, Any] = {"name": name}
         if arguments is not None:
             params["arguments"] = arguments
-        result = await self.request("prompts/get", params)
-        assert isinstance(result, GetPromptResult)
-        return result
+        return await self._typed(GetPromptResult, "prompts/get", params)
 
     async def complete(
         self,
@@ -179,9 +223,7 @@ class Client:
     ) -> CompleteResult:
         """Ask for completions of a prompt argument or template variable."""
         params = {"ref": ref.to_json(), "argument": {"name": argument, "value": value}}
-        result = await self.request("completion/complete", params)
-        assert isinstance(result, CompleteResult)
-        return result
+        return await self._typed(CompleteResult, "completion/complete", params)
 
     async def set_logging_level(self, level: LoggingLevel) -> None:
         """Ask the server for log messages of *level* and above: ``logging/setLevel`` in
@@ -197,14 +239,7 @@ class Client:
         ] = []
         cursor: str | None = None
         while True:
-            page = await self.request(method, {"cursor": cursor} if cursor else {})
-            assert isinstance(
-                page,
-                ListToolsResult
-                | ListResourcesResult
-                | ListResourceTemplatesResult
-                | ListPromptsResult,
-            )
+            page = await self._typed(_PAGES[method], method, {"cursor": cursor} if cursor else {})
             pages.append(page)
             cursor = page.next_cursor
             if not cursor or len(pages) >= 1000:
@@ -219,3 +254,25 @@ class Client:
         if handler is None:
             raise McpError(METHOD_NOT_FOUND, f"no handler for {request.method}")
         return handler(request.params)
+
+
+_PAGES: dict[
+    str,
+    type[ListToolsResult | ListResourcesResult | ListResourceTemplatesResult | ListPromptsResult],
+] = {
+    "tools/list": ListToolsResult,
+    "resources/list": ListResourcesResult,
+    "resources/templates/list": ListResourceTemplatesResult,
+    "prompts/list": ListPromptsResult,
+}
+
+
+def _with_input(params: Params, answers: dict[str, Any], state: str | None) -> dict[str, Any]:
+    """*params* for the next round: with *answers* and the server's *state*, and without
+    the last round's."""
+    retry = dict(params.to_json() if isinstance(params, Model) else params or {})
+    retry.pop("requestState", None)
+    retry["inputResponses"] = answers
+    if state is not None:
+        retry["requestState"] = state
+    return retry

@@ -1,17 +1,21 @@
-"""What a handler sees of its request and its connection: :class:`Context`; what a driver
-offers for a connection: :class:`Link`; and the errors of the high-level API."""
+"""What a handler sees of its request and its connection: :class:`Context`; and what a
+driver offers for a connection: :class:`Link`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Final, Protocol
 
-from mcpws.core.errors import McpwsError
+from mcpws.app._asking import ASKED_BY, ROUND_TRIP_METHODS, Rounds, StateSeal
+from mcpws.app._errors import expect
+from mcpws.core.errors import LocalProtocolError
 from mcpws.core.mcp import (
     META_LOG_LEVEL,
+    ClientCapabilities,
     CreateMessageRequestParams,
     CreateMessageResult,
     ElicitRequestFormParams,
+    ElicitRequestURLParams,
     ElicitResult,
     ListRootsResult,
     LoggingLevel,
@@ -20,7 +24,7 @@ from mcpws.core.mcp import (
 from mcpws.core.session import UNSET, Params, RequestReceived, TimeoutArg
 from mcpws.core.versions import STATELESS_REVISIONS
 
-__all__ = ["LEVELS", "ConnectionLost", "Context", "Link", "McpError", "ProgressCallback"]
+__all__ = ["LEVELS", "Context", "Link", "ProgressCallback"]
 
 #: The logging levels, least severe first.
 LEVELS: Final = (
@@ -29,24 +33,6 @@ LEVELS: Final = (
 
 #: What ``call_tool(..., on_progress=...)`` calls: progress, total, message.
 ProgressCallback = Callable[[float, float | None, str | None], Any]
-
-
-class McpError(McpwsError):
-    """The peer answered a request with a JSON-RPC error; or, raised by a handler, the error
-    to answer with."""
-
-    def __init__(self, code: int, message: str, data: Any = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.data = data
-
-    def __repr__(self) -> str:
-        return f"McpError({self.code}, {self.message!r})"
-
-
-class ConnectionLost(McpwsError):
-    """The connection ended while a request waited for its answer."""
 
 
 class Link(Protocol):
@@ -80,14 +66,26 @@ class Link(Protocol):
     ) -> None: ...
 
 
+#: The seal of contexts built without one, made at first use: this process's secret.
+_process_seal: list[StateSeal] = []
+
+
 class Context:
     """A request being handled: its revision, the peer's capabilities, the authenticated
-    principal, and what a handler may do meanwhile: report progress, log, and in the
-    handshake era ask the client for sampling, elicitation or its roots (which raises
-    :class:`~mcpws.core.errors.LocalProtocolError` in the stateless era, or when the client
-    did not declare the capability)."""
+    principal, and what a handler may do meanwhile: report progress, log, and ask the client
+    for sampling, elicitation or its roots.
 
-    def __init__(self, link: Link, request: RequestReceived) -> None:
+    Asking works in both eras. In the handshake era it is a request to the client, awaited
+    there and then. In 2026-07-28 it is a multi-round-trip request (``tools/call``,
+    ``prompts/get`` and ``resources/read`` only): the first question the client has not
+    answered ends the handler's run (:class:`~mcpws.app.InputRequired`), the request is
+    answered with the questions asked, and when the client repeats it with the answers the
+    handler runs again from the start, its questions now answered at once. Questions asked
+    before the first of them is awaited go to the client together. *seal* signs the
+    ``requestState`` that carries the answers from round to round.
+    """
+
+    def __init__(self, link: Link, request: RequestReceived, seal: StateSeal | None = None) -> None:
         #: The connection the request came on.
         self.link = link
         self.request_id = request.request_id
@@ -96,6 +94,20 @@ class Context:
         self.revision = request.revision
         self.peer_capabilities = request.peer_capabilities
         self.principal = link.principal
+        #: The questions and answers of a multi-round-trip request (2026-07-28).
+        self.rounds: Rounds | None = None
+        if self.stateless and request.method in ROUND_TRIP_METHODS:
+            if seal is None:
+                seal = _process_seal[0] if _process_seal else StateSeal()
+                _process_seal[:] = [seal]
+            capabilities = request.peer_capabilities
+            self.rounds = Rounds(
+                seal,
+                request.method,
+                request.params,
+                link.principal,
+                capabilities if isinstance(capabilities, ClientCapabilities) else None,
+            )
 
     @property
     def stateless(self) -> bool:
@@ -131,20 +143,37 @@ class Context:
             params["logger"] = logger
         await self.link.notify("notifications/message", params)
 
-    async def sample(self, params: CreateMessageRequestParams) -> CreateMessageResult:
-        """Ask the client's model for a message (``sampling/createMessage``)."""
-        result = await self.link.request("sampling/createMessage", params)
-        assert isinstance(result, CreateMessageResult)
-        return result
+    def sample(
+        self, params: CreateMessageRequestParams, *, key: str | None = None
+    ) -> Awaitable[CreateMessageResult]:
+        """Ask the client's model for a message (``sampling/createMessage``). In 2026-07-28
+        *key* names the question (by default ``sampling-<n>``, n counting this run's
+        questions); it must not change between runs."""
+        return self._ask("sampling/createMessage", params, key)
 
-    async def elicit(self, params: ElicitRequestFormParams) -> ElicitResult:
-        """Ask the client's user for input (``elicitation/create``)."""
-        result = await self.link.request("elicitation/create", params)
-        assert isinstance(result, ElicitResult)
-        return result
+    def elicit(
+        self, params: ElicitRequestFormParams | ElicitRequestURLParams, *, key: str | None = None
+    ) -> Awaitable[ElicitResult]:
+        """Ask the client's user for input (``elicitation/create``); *key* as for
+        :meth:`sample` (``elicitation-<n>``)."""
+        return self._ask("elicitation/create", params, key)
 
-    async def list_roots(self) -> ListRootsResult:
-        """Ask the client for its roots (``roots/list``)."""
-        result = await self.link.request("roots/list")
-        assert isinstance(result, ListRootsResult)
-        return result
+    def list_roots(self, *, key: str | None = None) -> Awaitable[ListRootsResult]:
+        """Ask the client for its roots (``roots/list``); *key* as for :meth:`sample`
+        (``roots-<n>``)."""
+        return self._ask("roots/list", None, key)
+
+    def _ask(self, method: str, params: Any, key: str | None) -> Awaitable[Any]:
+        """Ask *method* of the client. Raises
+        :class:`~mcpws.core.errors.LocalProtocolError` when the client did not declare the
+        capability, and in 2026-07-28 for a request that may not ask."""
+        if self.rounds is not None:
+            return self.rounds.ask(method, params, key)
+        if self.stateless:
+            allowed = ", ".join(sorted(ROUND_TRIP_METHODS))
+            raise LocalProtocolError(f"in 2026-07-28 only {allowed} may ask the client for input")
+        return self._request(method, params)
+
+    async def _request(self, method: str, params: Any) -> Model:
+        result = await self.link.request(method, params)
+        return expect(result, ASKED_BY[method], method)

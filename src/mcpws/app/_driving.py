@@ -14,7 +14,8 @@ from typing import Any, Final
 
 import attrs
 
-from mcpws.app._context import Link, McpError
+from mcpws.app._context import Link
+from mcpws.app._errors import McpError
 from mcpws.core.connection import (
     Authenticate,
     AuthenticationFailed,

@@ -38,8 +38,9 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from mcpws.app._client import Client
-from mcpws.app._context import ConnectionLost, ProgressCallback
+from mcpws.app._context import ProgressCallback
 from mcpws.app._driving import ConnectError, Handler, Opening, answer, settles
+from mcpws.app._errors import ConnectionLost
 from mcpws.core.connection import ClientConnection, ConnectionClosed, ServerConnection
 from mcpws.core.errors import RemoteProtocolError
 from mcpws.core.jsonrpc import INTERNAL_ERROR, RequestId

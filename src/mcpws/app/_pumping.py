@@ -14,7 +14,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 import attrs
 
 from mcpws.app._client import Client
-from mcpws.app._context import Link, McpError
+from mcpws.app._context import Link
 from mcpws.app._driving import (
     Answer,
     ConnectError,
@@ -23,6 +23,7 @@ from mcpws.app._driving import (
     admit,
     is_loopback,
 )
+from mcpws.app._errors import McpError
 from mcpws.app._kernel import WRITE_LIMIT, Kernel
 from mcpws.app._server import Server
 from mcpws.core._checks import positive_int

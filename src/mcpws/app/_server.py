@@ -22,8 +22,10 @@ from typing import Any, Literal, TypeVar
 
 import attrs
 
-from mcpws.app._context import Context, Link, McpError
+from mcpws.app._asking import InputRequired, Rounds, StateSeal
+from mcpws.app._context import Context, Link
 from mcpws.app._driving import Answer
+from mcpws.app._errors import McpError
 from mcpws.app._schema import SchemaError, check, input_schema, parameters
 from mcpws.core.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND
 from mcpws.core.mcp import (
@@ -36,6 +38,7 @@ from mcpws.core.mcp import (
     GetPromptRequestParams,
     GetPromptResult,
     Implementation,
+    InputRequiredResult,
     ListPromptsResult,
     ListResourcesResult,
     ListResourceTemplatesResult,
@@ -81,6 +84,7 @@ class _Tool:
 class _Resource:
     resource: Resource
     fn: Callable[..., Any]
+    wants_context: str | None
 
 
 @attrs.frozen
@@ -88,6 +92,7 @@ class _Template:
     template: ResourceTemplate
     pattern: re.Pattern[str]
     fn: Callable[..., Any]
+    wants_context: str | None
 
 
 @attrs.frozen
@@ -135,7 +140,8 @@ class Server:
 
     Tools take their arguments as keyword parameters, checked against the tool's input
     schema (derived from the annotations unless given); a parameter annotated
-    :class:`~mcpws.app.Context` receives the request's context instead. A tool may return a
+    :class:`~mcpws.app.Context` (of a tool, a prompt or a resource) receives the request's
+    context instead. A tool may return a
     string, a dict (structured content, with its JSON as text), a list of content blocks, a
     :class:`~mcpws.core.mcp.CallToolResult`, or any other JSON value (sent as text). An
     exception in a tool becomes an ``isError`` result with its message; the traceback is
@@ -149,8 +155,14 @@ class Server:
         *,
         instructions: str | None = None,
         title: str | None = None,
+        state_secret: bytes | str | None = None,
+        state_ttl: float = 600.0,
     ) -> None:
         self.info = Implementation(name=name, version=version, title=title)
+        #: Signs the ``requestState`` of 2026-07-28's multi-round-trip requests: with
+        #: *state_secret* (or ``$MCPWS_STATE_SECRET``), which every process that may
+        #: receive a retry must share, for *state_ttl* seconds.
+        self.state_seal = StateSeal(state_secret, ttl=state_ttl)
         self.instructions = instructions
         self._tools: dict[str, _Tool] = {}
         self._resources: dict[str, _Resource] = {}
@@ -231,10 +243,11 @@ class Server:
                 template = ResourceTemplate(
                     uri_template=uri, name=label, description=text, mime_type=mime_type
                 )
-                self._templates.append(_Template(template, _template_pattern(uri), fn))
+                pattern = _template_pattern(uri)
+                self._templates.append(_Template(template, pattern, fn, _context_parameter(fn)))
             else:
                 resource = Resource(uri=uri, name=label, description=text, mime_type=mime_type)
-                self._resources[uri] = _Resource(resource, fn)
+                self._resources[uri] = _Resource(resource, fn, _context_parameter(fn))
             return fn
 
         return register
@@ -331,7 +344,11 @@ class Server:
         handler = _HANDLERS.get(request.method)
         if handler is None:
             raise McpError(METHOD_NOT_FOUND, f"method not found: {request.method}")
-        return handler(self, request, Context(link, request))
+        context = Context(link, request, self.state_seal)
+        answer = handler(self, request, context)
+        if context.rounds is not None and inspect.isawaitable(answer):
+            return _asking(answer, context.rounds)
+        return answer
 
     def _list_tools(self, request: RequestReceived, context: Context) -> Model:
         return ListToolsResult(tools=[entry.tool for entry in self._tools.values()])
@@ -346,8 +363,7 @@ class Server:
         problem = check(entry.tool.input_schema, arguments)
         if problem is not None:
             return _tool_error(f"invalid arguments: {problem}")
-        if entry.wants_context:
-            arguments = {**arguments, entry.wants_context: context}
+        arguments = _with_context(arguments, entry.wants_context, context)
         try:
             value = entry.fn(**arguments)
             if inspect.isawaitable(value):
@@ -371,13 +387,16 @@ class Server:
         entry = self._resources.get(uri)
         if entry is not None:
             finish = functools.partial(_contents, uri, mime_type=entry.resource.mime_type)
-            return _then(entry.fn(), finish)
+            return _then(entry.fn(**_with_context({}, entry.wants_context, context)), finish)
         for template in self._templates:
             match = template.pattern.match(uri)
             if match:
                 finish = functools.partial(_contents, uri, mime_type=template.template.mime_type)
-                return _then(template.fn(**match.groupdict()), finish)
-        raise McpError(RESOURCE_NOT_FOUND, f"resource not found: {uri}", {"uri": uri})
+                arguments = _with_context(match.groupdict(), template.wants_context, context)
+                return _then(template.fn(**arguments), finish)
+        # 2026-07-28 answers an unknown URI as invalid params; earlier revisions had a code.
+        code = INVALID_PARAMS if context.stateless else RESOURCE_NOT_FOUND
+        raise McpError(code, f"resource not found: {uri}", {"uri": uri})
 
     def _list_prompts(self, request: RequestReceived, context: Context) -> Model:
         return ListPromptsResult(prompts=[entry.prompt for entry in self._prompts.values()])
@@ -400,8 +419,7 @@ class Server:
         unexpected = sorted(set(arguments) - known)
         if unexpected:
             raise McpError(INVALID_PARAMS, f"unexpected prompt arguments: {', '.join(unexpected)}")
-        if entry.wants_context:
-            arguments[entry.wants_context] = context
+        arguments = _with_context(arguments, entry.wants_context, context)
         finish = functools.partial(_prompt_result, description=entry.prompt.description)
         return _then(entry.fn(**arguments), finish)
 
@@ -431,6 +449,22 @@ class Server:
         return Result()
 
 
+def _with_context(
+    arguments: dict[str, Any], parameter: str | None, context: Context
+) -> dict[str, Any]:
+    """*arguments*, with *context* as *parameter* when the handler has one."""
+    return arguments if parameter is None else {**arguments, parameter: context}
+
+
+async def _asking(answer: Awaitable[Model], rounds: Rounds) -> Model:
+    """The result of a handler that may ask the client for input (2026-07-28): its own,
+    or the questions still open when it awaited an unanswered one."""
+    try:
+        return await answer
+    except InputRequired:
+        return rounds.result()
+
+
 def _derived(fn: Callable[..., Any]) -> dict[str, Any]:
     try:
         return input_schema(fn, skip=Context)
@@ -438,7 +472,7 @@ def _derived(fn: Callable[..., Any]) -> dict[str, Any]:
         raise TypeError(f"{fn.__name__}: {exc}; give input_schema= explicitly") from None
 
 
-async def _tool_later(name: str, value: Awaitable[Any]) -> CallToolResult:
+async def _tool_later(name: str, value: Awaitable[Any]) -> CallToolResult | InputRequiredResult:
     """The result of a tool that returned an awaitable."""
     try:
         return _tool_result(await value)
@@ -458,9 +492,9 @@ def _tool_error(message: str) -> CallToolResult:
     return CallToolResult(content=[TextContent(text=message)], is_error=True)
 
 
-def _tool_result(value: Any) -> CallToolResult:
+def _tool_result(value: Any) -> CallToolResult | InputRequiredResult:
     """A tool's return value as a result."""
-    if isinstance(value, CallToolResult):
+    if isinstance(value, CallToolResult | InputRequiredResult):
         return value
     if value is None:
         return CallToolResult(content=[])
@@ -475,9 +509,9 @@ def _tool_result(value: Any) -> CallToolResult:
     return CallToolResult(content=[TextContent(text=text)])
 
 
-def _prompt_result(value: Any, description: str | None) -> GetPromptResult:
+def _prompt_result(value: Any, description: str | None) -> GetPromptResult | InputRequiredResult:
     """A prompt handler's return value as a result."""
-    if isinstance(value, GetPromptResult):
+    if isinstance(value, GetPromptResult | InputRequiredResult):
         return value
     if isinstance(value, str):
         value = [PromptMessage(role="user", content=TextContent(text=value))]
@@ -494,9 +528,11 @@ def _completion_result(value: Any) -> CompleteResult:
     )
 
 
-def _contents(uri: str, value: Any, mime_type: str | None) -> ReadResourceResult:
+def _contents(
+    uri: str, value: Any, mime_type: str | None
+) -> ReadResourceResult | InputRequiredResult:
     """A resource handler's return value as a result."""
-    if isinstance(value, ReadResourceResult):
+    if isinstance(value, ReadResourceResult | InputRequiredResult):
         return value
     if isinstance(value, bytes):
         blob = base64.b64encode(value).decode()
