@@ -31,8 +31,9 @@ from helpers.descriptors import LIMIT, SPARE, close, fill, let_go, refused
 from helpers.peers import INTEROP, LOOPS, free_port, upgrade_status
 from helpers.vendor_server import ANSWER, VendorServer
 from mcpws.__main__ import main
-from mcpws.app import ConnectionLost, McpError
-from mcpws.core.mcp import CallToolResult, TextContent
+from mcpws.app import STATE_SECRET_VARIABLE, ConnectionLost, McpError, UnexpectedResult
+from mcpws.core.jsonrpc import INVALID_PARAMS
+from mcpws.core.mcp import CallToolResult, ClientCapabilities, InputRequiredResult, TextContent
 from mcpws.trio import connect
 
 #: The environment of the commands run here: that of the tests, with output buffered as
@@ -81,9 +82,11 @@ class Serving:
         python: Sequence[str] = (),
         cwd: Path | None = None,
         files: int | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         """``mcpws serve *args``, run by ``python *python``, in *cwd*, able to open *files*
-        files at most (``None``: as many as the tests)."""
+        files at most (``None``: as many as the tests), with *env* added to the
+        environment."""
 
         def before_it_starts() -> None:
             _interruptible()
@@ -96,7 +99,7 @@ class Serving:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=ENV,
+            env={**ENV, **(env or {})},
             cwd=cwd,
             preexec_fn=before_it_starts,
         )
@@ -183,7 +186,9 @@ def test_the_demo_uses_every_part_of_the_demo_server(loop: str) -> None:
     assert main(["demo", "--loop", loop], write=lines.append) == 0
     transcript = "\n".join(lines)
     assert "session open: MCP 2026-07-28, server mcpws-demo" in transcript
-    assert "tools: add, divide, countdown, echo" in transcript
+    assert "tools: add, divide, countdown, echo, greet" in transcript
+    assert "  the server asks: What is your name? (answered: Ada)" in transcript
+    assert '  result: {"type": "text", "text": "Hello, Ada!"}' in transcript
     assert "  result: 5" in transcript
     assert "  error: ZeroDivisionError: division by zero" in transcript
     assert "  error: invalid arguments: argument 'a' must be of type number" in transcript
@@ -199,6 +204,9 @@ def test_the_demo_runs_in_the_handshake_era(revision: str) -> None:
     lines: list[str] = []
     assert main(["demo", "--revision", revision], write=lines.append) == 0
     assert f"session open: MCP {revision}, server mcpws-demo" in lines
+    # Elicitation came in 2025-06-18: before it, the greeting is for anyone.
+    greeting = "Hello, whoever you are!" if revision == "2024-11-05" else "Hello, Ada!"
+    assert f'  result: {{"type": "text", "text": "{greeting}"}}' in lines
 
 
 def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
@@ -228,6 +236,43 @@ def test_the_help_gives_the_exit_statuses(
     text = " ".join(out.split())
     assert "a tool result with isError (still printed)" in text
     assert "the server could not be reached or used" in text
+
+
+def test_a_retry_may_reach_another_process_that_shares_the_secret() -> None:
+    """The demo's ``greet`` asks for a name (2026-07-28): the question comes from one
+    ``mcpws serve``, the retry with the answer goes to a second one with the same secret
+    (as the workers or replicas of a deployment); a third, with a secret of its own,
+    refuses the state."""
+    shared = {STATE_SECRET_VARIABLE: "the secret the workers of a deployment share"}
+    own = {STATE_SECRET_VARIABLE: "a secret nobody else has, just as long"}
+    capabilities = ClientCapabilities(elicitation={})
+    answer = {"elicitation-1": {"action": "accept", "content": {"name": "Ada"}}}
+
+    async def main(first: str, second: str, stranger: str) -> None:
+        with trio.fail_after(HARD):
+            async with connect(first, capabilities=capabilities) as client:
+                client.max_input_rounds = 0
+                with pytest.raises(UnexpectedResult) as caught:
+                    await client.call_tool("greet")
+            asked = caught.value.result
+            assert isinstance(asked, InputRequiredResult)
+            retry = {"name": "greet", "inputResponses": answer, "requestState": asked.request_state}
+            async with connect(second, capabilities=capabilities) as client:
+                result = await client.request("tools/call", retry)
+            assert isinstance(result, CallToolResult)
+            assert result.content == [TextContent(text="Hello, Ada!")]
+            async with connect(stranger, capabilities=capabilities) as client:
+                with pytest.raises(McpError) as refused:
+                    await client.request("tools/call", retry)
+            assert refused.value.code == INVALID_PARAMS
+            assert "requestState was not issued by this server" in refused.value.message
+
+    with (
+        Serving(env=shared) as first,
+        Serving("--loop", "asyncio", env=shared) as second,
+        Serving(env=own) as stranger,
+    ):
+        trio.run(main, first.url, second.url, stranger.url)
 
 
 # Requests against a server ------------------------------------------------------------------
