@@ -617,10 +617,16 @@ def test_before_initialize_a_handshake_server_refuses_requests_as_invalid(
 def test_before_initialize_a_server_of_both_eras_refuses_requests_as_unversioned(
     transport: str, revision: str
 ) -> None:
+    # The protocol version is a required member of a 2026-07-28 request's _meta: its
+    # absence is invalid params, as that of the client's capabilities is; the error names
+    # the revisions the server speaks, for a legacy client to show.
     link = server_link(transport, server_config(revision, STATELESS))
     (reply,) = link.send(request(7, "tools/list"))
-    assert reply["error"]["code"] == UNSUPPORTED_PROTOCOL_VERSION
-    assert reply["error"]["data"] == {"requested": "", "supported": [STATELESS, revision]}
+    assert reply["error"] == {
+        "code": jsonrpc.INVALID_PARAMS,
+        "message": "invalid params: params._meta.io.modelcontextprotocol/protocolVersion: required",
+        "data": {"supported": [STATELESS, revision]},
+    }
     only(link.session_events(), RequestRejected)
     assert link.session.state is State.IDLE
 
@@ -1162,7 +1168,8 @@ def test_a_stateless_client_reports_the_discovered_server(transport: str) -> Non
 
 
 @EACH_TRANSPORT
-def test_stateless_requests_without_a_revision_get_unsupported_version(transport: str) -> None:
+def test_stateless_requests_without_a_revision_get_invalid_params(transport: str) -> None:
+    # The revision is a required member of _meta, as the client's capabilities are.
     link = server_link(transport, server_config(STATELESS))
     params: Any
     for params in (
@@ -1172,8 +1179,9 @@ def test_stateless_requests_without_a_revision_get_unsupported_version(transport
         {"_meta": {"io.modelcontextprotocol/clientCapabilities": {}}},
     ):
         (reply,) = link.send(request(1, "tools/list", params))
-        assert reply["error"]["code"] == UNSUPPORTED_PROTOCOL_VERSION
-        assert reply["error"]["data"] == {"requested": "", "supported": [STATELESS]}
+        assert reply["error"]["code"] == jsonrpc.INVALID_PARAMS
+        assert "io.modelcontextprotocol/protocolVersion: required" in reply["error"]["message"]
+        assert reply["error"]["data"] == {"supported": [STATELESS]}
     assert link.session.state is State.IDLE
 
 
@@ -1367,6 +1375,26 @@ def test_initialize_on_a_stateless_only_server_gets_unsupported_version(transpor
     assert not any(isinstance(e, SessionInitialized) for e in link.session_events())
 
 
+@EACH_TRANSPORT
+def test_an_initialize_carrying_2026_07_28_meta_is_a_legacy_handshake(transport: str) -> None:
+    # "An initialize request selects legacy semantics" (versioning): initialize is no method
+    # of 2026-07-28, so its _meta does not make it stateless. A server of both eras opens a
+    # handshake-era session and ignores the _meta; a server of 2026-07-28 alone refuses the
+    # method, naming its revision.
+    params = {**hello("2025-11-25"), "_meta": stateless_meta()}
+    link = server_link(transport, server_config("2025-11-25", STATELESS))
+    (reply,) = link.send(request(1, "initialize", params))
+    assert reply["result"]["protocolVersion"] == "2025-11-25"
+    assert link.session.state is State.INITIALIZING
+    modern = server_link(transport, server_config(STATELESS))
+    (reply,) = modern.send(request(1, "initialize", params))
+    assert reply["error"] == {
+        "code": jsonrpc.METHOD_NOT_FOUND,
+        "message": f"method not found: initialize (MCP {STATELESS})",
+    }
+    assert modern.session.state is State.STATELESS  # a stateless request, of no method
+
+
 def test_the_server_sends_no_requests_in_the_stateless_era() -> None:
     link = server_link("direct", server_config(STATELESS))
     meta = stateless_meta(capabilities={"roots": {}, "sampling": {}})
@@ -1431,7 +1459,7 @@ def test_each_stateless_request_is_checked_on_its_own(transport: str) -> None:
     link = server_link(transport, server_config(STATELESS))
     assert link.send(request(1, "tools/list", {"_meta": stateless_meta()})) == []
     (reply,) = link.send(request(2, "tools/list"))
-    assert reply["error"]["code"] == UNSUPPORTED_PROTOCOL_VERSION
+    assert reply["error"]["code"] == jsonrpc.INVALID_PARAMS
     meta = stateless_meta()
     del meta["io.modelcontextprotocol/clientCapabilities"]
     (reply,) = link.send(request(3, "tools/list", {"_meta": meta}))

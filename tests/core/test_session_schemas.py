@@ -327,7 +327,7 @@ def _run_stateless_extras(run: Scenario) -> None:
     client.send_request("subscriptions/listen", listen, now=13.0)
     client_events, _ = run.pump(13.0)
     assert only(client_events, ErrorReceived).error.code == mcp.MISSING_REQUIRED_CLIENT_CAPABILITY
-    # -32022 for a revision the server does not speak, and none named at all.
+    # -32022 for a revision the server does not speak; -32602 for none named at all.
     unsupported = {"_meta": stateless_meta("1999-01-01", {})}
     run.inject("server", request("x-old", "tools/list", unsupported), 14.0)
     run.inject("server", request("x-none", "tools/list", {}), 14.0)
@@ -675,7 +675,7 @@ def test_the_stateless_errors_carry_their_data() -> None:
         sent.value["id"]: sent.value["error"] for sent in _messages(run) if "error" in sent.value
     }
     assert errors["x-old"]["data"] == {"requested": "1999-01-01", "supported": [STATELESS]}
-    assert errors["x-none"]["code"] == mcp.UNSUPPORTED_PROTOCOL_VERSION
+    assert errors["x-none"]["code"] == jsonrpc.INVALID_PARAMS
     assert errors["x-bare"]["code"] == jsonrpc.INVALID_PARAMS
     assert "io.modelcontextprotocol/clientCapabilities" in errors["x-bare"]["message"]
     refused = [e for e in errors.values() if e["code"] == mcp.MISSING_REQUIRED_CLIENT_CAPABILITY]

@@ -96,12 +96,18 @@ class ServerSession(Session):
         stateless = self.config.stateless_revisions
         if stateless and method_spec(method, stateless[-1]) is None and method != "initialize":
             raise Refusal(METHOD_NOT_FOUND, f"method not found: {method} (MCP {stateless[-1]})")
+        if version is None and method != "initialize":
+            # A required member missing, as clientCapabilities can be. (A legacy client's
+            # initialize gets -32022 below, which names the revisions spoken.)
+            where = f"params._meta.{META_PROTOCOL_VERSION}"
+            data = {"supported": list(self._supported)}
+            raise Refusal(INVALID_PARAMS, f"invalid params: {where}: required", data)
         if version not in stateless:
             data = UnsupportedProtocolVersionData(
                 requested=version if isinstance(version, str) else "", supported=self._supported
             )
             if version is None:
-                message = "the request names no protocol revision in params._meta"
+                message = "initialize is not a method of MCP 2026-07-28: send params._meta"
             elif version in handshake:
                 message = f"revision {version} opens a session with initialize, not with _meta"
             else:
