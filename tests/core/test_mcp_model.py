@@ -9,7 +9,7 @@ import pytest
 
 from mcpws.core import mcp
 from mcpws.core.errors import InvalidParams
-from mcpws.core.mcp._model import EMPTY, Model, json_name
+from mcpws.core.mcp._model import EMPTY, Model, json_name, null_member
 
 
 def _fault(cls: type[Model], value: Any) -> InvalidParams:
@@ -387,3 +387,41 @@ def test_a_member_of_any_type_takes_any_json_value(value: Any) -> None:
     result = mcp.CallToolResult.from_json({"content": [], "structuredContent": value})
     assert result.structured_content == value
     assert result.to_json() == {"content": [], "structuredContent": value}
+
+
+# JSON null in 2026-07-28 ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "path"),
+    [
+        ("tools/call", {"name": "t", "inputResponses": None}, "inputResponses"),
+        ("tools/call", {"name": "t", "requestState": None}, "requestState"),
+        ("tools/call", {"name": None}, "name"),
+        ("prompts/get", {"name": "p", "arguments": None}, "arguments"),
+        ("resources/read", {"uri": "u", "_meta": None}, "_meta"),
+        (
+            "subscriptions/listen",
+            {"notifications": {"toolsListChanged": None}},
+            "notifications.toolsListChanged",
+        ),
+    ],
+)
+def test_a_null_where_the_schema_says_object_is_refused_in_2026_07_28(
+    method: str, params: dict[str, Any], path: str
+) -> None:
+    with pytest.raises(InvalidParams) as caught:
+        mcp.decode_params(method, "2026-07-28", params)
+    assert str(caught.value) == f"{path}: must not be null"
+    if method != "subscriptions/listen":  # before 2026-07-28, a null is an absent member
+        mcp.decode_params(method, "2025-11-25", {**params, "name": "n", "uri": "u"})
+
+
+def test_null_stays_allowed_where_json_is_free_or_undeclared() -> None:
+    decoded = mcp.decode_params(
+        "tools/call", "2026-07-28", {"name": "t", "arguments": {"a": None}, "x-vendor": None}
+    )
+    assert isinstance(decoded, mcp.CallToolRequestParams)
+    assert decoded.arguments == {"a": None}
+    assert decoded.extra == {"x-vendor": None}
+    assert null_member(mcp.CallToolRequestParams, ["not", "an", "object"]) is None

@@ -1455,6 +1455,15 @@ def test_handshake_results_leave_the_stateless_members_out(revision: str) -> Non
 
 
 @EACH_TRANSPORT
+def test_a_null_member_of_a_stateless_request_is_invalid_params(transport: str) -> None:
+    link = server_link(transport, server_config(STATELESS))
+    params = {"name": "a", "inputResponses": None, "_meta": stateless_meta()}
+    (reply,) = link.send(request(1, "tools/call", params))
+    assert reply["error"]["code"] == jsonrpc.INVALID_PARAMS
+    assert reply["error"]["message"] == "invalid params: inputResponses: must not be null"
+
+
+@EACH_TRANSPORT
 def test_each_stateless_request_is_checked_on_its_own(transport: str) -> None:
     link = server_link(transport, server_config(STATELESS))
     assert link.send(request(1, "tools/list", {"_meta": stateless_meta()})) == []

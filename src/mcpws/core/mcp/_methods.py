@@ -20,7 +20,7 @@ import attrs
 
 from mcpws.core.errors import InvalidParams
 from mcpws.core.mcp import _types as t
-from mcpws.core.mcp._model import Model
+from mcpws.core.mcp._model import Model, null_member
 from mcpws.core.versions import HANDSHAKE_REVISIONS, REVISIONS
 
 __all__ = [
@@ -360,6 +360,10 @@ def decode_params(method: str, revision: str, params: dict[str, Any] | None) -> 
     value = {} if params is None else params
     if method == "elicitation/create" and value.get("mode") == "url":
         return t.ElicitRequestURLParams.from_json(value)
+    if revision in _STATELESS:  # where no member of the schema may be null
+        path = null_member(spec.params, value)
+        if path is not None:
+            raise InvalidParams("must not be null", path=path)
     return spec.params.from_json(value)
 
 

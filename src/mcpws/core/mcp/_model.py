@@ -41,7 +41,7 @@ import attrs
 
 from mcpws.core.errors import InvalidParams
 
-__all__ = ["EMPTY", "Model", "json_name"]
+__all__ = ["EMPTY", "Model", "json_name", "null_member"]
 
 #: The shared, immutable empty mapping that stands for "no unknown members".
 EMPTY: Mapping[str, Any] = types.MappingProxyType({})
@@ -370,6 +370,8 @@ class _Plan:
             fields.append(_Field(field.name, key, nullable or not optional, conversion, nullable))
             if conversion.literals:
                 self.literals[key] = (*conversion.literals, *((None,) if optional else ()))
+        #: The members that may not be JSON null, each with its model class, if it is one.
+        self.not_null = {f.key: _model_of(hints[f.attribute]) for f in fields if not f.nullable}
         self.cls = cls
         self.fields = tuple(fields)
         self.keys = frozenset(f.key for f in fields)
@@ -441,6 +443,35 @@ class _Plan:
 
 
 _PLANS: dict[type, _Plan] = {}
+
+
+def _model_of(annotation: Any) -> type[Model] | None:
+    """The model class *annotation* names, alone or with ``None``; else ``None``."""
+    options = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
+    only = options[0]
+    if len(options) == 1 and isinstance(only, type) and issubclass(only, Model):
+        return only
+    return None
+
+
+def null_member(cls: type[Model], value: Any) -> str | None:
+    """The path of the first member of *value* that *cls* declares and that is JSON null
+    (as a schema without ``null`` forbids), looking into members that are models; ``None``
+    when there is none. Members the model does not declare may be null."""
+    if type(value) is not dict:
+        return None
+    not_null = _plan(cls).not_null
+    members: dict[str, Any] = value
+    for key, member in members.items():
+        if key not in not_null:
+            continue
+        if member is None:
+            return key
+        inner = not_null[key]
+        path: str | None = None if inner is None else null_member(inner, member)
+        if path is not None:
+            return f"{key}.{path}"
+    return None
 
 
 def _describe(cls: type[Model], key: str) -> str:

@@ -100,8 +100,8 @@ class ServerSession(Session):
             # A required member missing, as clientCapabilities can be. (A legacy client's
             # initialize gets -32022 below, which names the revisions spoken.)
             where = f"params._meta.{META_PROTOCOL_VERSION}"
-            data = {"supported": list(self._supported)}
-            raise Refusal(INVALID_PARAMS, f"invalid params: {where}: required", data)
+            supported = {"supported": list(self._supported)}
+            raise Refusal(INVALID_PARAMS, f"invalid params: {where}: required", supported)
         if version not in stateless:
             data = UnsupportedProtocolVersionData(
                 requested=version if isinstance(version, str) else "", supported=self._supported
