@@ -70,6 +70,9 @@ class Link:
     async def send_progress(self, *args: Any) -> None:
         raise AssertionError("no progress here")
 
+    async def draining(self) -> None:
+        raise AssertionError("no stream here")
+
 
 def handle(
     app: Server,
@@ -318,6 +321,7 @@ class Replies:
         timeout: TimeoutArg = UNSET,
         on_progress: Any = None,
         extension: bool = False,
+        on_notification: Any = None,
     ) -> Model:
         self.sent.append((method, params))
         return self.results.pop(0)
@@ -327,6 +331,9 @@ class Replies:
 
     async def send_progress(self, *args: Any) -> None:
         raise AssertionError
+
+    async def draining(self) -> None:
+        raise AssertionError("no stream here")
 
 
 def client_of(link: Replies) -> Client:

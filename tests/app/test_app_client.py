@@ -108,6 +108,7 @@ class FakeLink:
         timeout: TimeoutArg = UNSET,
         on_progress: ProgressCallback | None = None,
         extension: bool = False,
+        on_notification: Any = None,
     ) -> Model:
         self.requests.append((method, params, timeout, on_progress))
         value = self.answer(method, params)
@@ -122,6 +123,9 @@ class FakeLink:
         self, request_id: str | int, progress: float, total: float | None, message: str | None
     ) -> None:
         raise AssertionError("a client reports no progress here")
+
+    async def draining(self) -> None:
+        raise AssertionError("no stream here")
 
 
 def answering(result: Any) -> FakeLink:
@@ -523,6 +527,7 @@ class ServerSide:
         timeout: TimeoutArg = UNSET,
         on_progress: ProgressCallback | None = None,
         extension: bool = False,
+        on_notification: Any = None,
     ) -> Model:
         self.requests.append(method)
         return ElicitResult(action="decline")
@@ -534,6 +539,9 @@ class ServerSide:
         self, request_id: str | int, progress: float, total: float | None, message: str | None
     ) -> None:
         return None
+
+    async def draining(self) -> None:
+        raise AssertionError("no stream here")
 
 
 class Loopback(FakeLink):
@@ -554,6 +562,7 @@ class Loopback(FakeLink):
         timeout: TimeoutArg = UNSET,
         on_progress: ProgressCallback | None = None,
         extension: bool = False,
+        on_notification: Any = None,
     ) -> Model:
         self.requests.append((method, params, timeout, on_progress))
         self.next_id += 1

@@ -113,6 +113,7 @@ class FakeLink:
         timeout: TimeoutArg = UNSET,
         on_progress: ProgressCallback | None = None,
         extension: bool = False,
+        on_notification: Any = None,
     ) -> Model:
         self.requests.append((method, params, timeout, on_progress))
         return self.answers[method]
@@ -124,6 +125,9 @@ class FakeLink:
         self, request_id: str | int, progress: float, total: float | None, message: str | None
     ) -> None:
         self.progress.append((request_id, progress, total, message))
+
+    async def draining(self) -> None:
+        raise AssertionError("no stream here")
 
 
 def received(

@@ -263,6 +263,9 @@ class _Link:
     async def send_progress(self, *args: Any, **kwargs: Any) -> None:
         raise AssertionError("a tool of this harness reports no progress")
 
+    async def draining(self) -> None:
+        raise AssertionError("no stream here")
+
 
 def _initialized() -> ServerSession:
     session = ServerSession(_SERVER.session_config())

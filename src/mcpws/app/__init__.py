@@ -20,6 +20,7 @@ from mcpws.app._context import (
     LEVELS as LEVELS,
     Context as Context,
     Link as Link,
+    NotificationCallback as NotificationCallback,
     ProgressCallback as ProgressCallback,
 )
 from mcpws.app._driving import (
@@ -38,11 +39,16 @@ from mcpws.app._schema import (
     check as check_arguments,
     input_schema as input_schema,
 )
-from mcpws.app._server import RESOURCE_NOT_FOUND as RESOURCE_NOT_FOUND, Server as Server
+from mcpws.app._server import (
+    MAX_STREAMS as MAX_STREAMS,
+    RESOURCE_NOT_FOUND as RESOURCE_NOT_FOUND,
+    Server as Server,
+)
 
 __all__ = [
     "LEVELS",
     "MAX_INPUT_ROUNDS",
+    "MAX_STREAMS",
     "RESOURCE_NOT_FOUND",
     "STATE_SECRET_VARIABLE",
     "Answer",
@@ -53,6 +59,7 @@ __all__ = [
     "InputRequired",
     "Link",
     "McpError",
+    "NotificationCallback",
     "ProgressCallback",
     "Reconnect",
     "ReconnectCallback",

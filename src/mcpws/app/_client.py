@@ -13,10 +13,10 @@ with; without a handler, a request is answered method-not-found.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from mcpws.app._context import Link, ProgressCallback
+from mcpws.app._context import Link, NotificationCallback, ProgressCallback
 from mcpws.app._errors import McpError, UnexpectedResult, expect
 from mcpws.core.jsonrpc import METHOD_NOT_FOUND
 from mcpws.core.mcp import (
@@ -39,6 +39,8 @@ from mcpws.core.mcp import (
     ResourceTemplate,
     ResourceTemplateReference,
     ServerCapabilities,
+    SubscriptionFilter,
+    SubscriptionsListenResult,
     Tool,
 )
 from mcpws.core.session import UNSET, ClientSession, Params, RequestReceived, TimeoutArg
@@ -193,6 +195,37 @@ class Client:
     async def read_resource(self, uri: str) -> ReadResourceResult:
         """Read the resource at *uri*."""
         return await self._typed(ReadResourceResult, "resources/read", {"uri": uri})
+
+    async def listen(
+        self,
+        on_notification: NotificationCallback,
+        *,
+        tools: bool = False,
+        prompts: bool = False,
+        resources: bool = False,
+        uris: Sequence[str] = (),
+    ) -> SubscriptionsListenResult:
+        """Listen to the server (2026-07-28, ``subscriptions/listen``): changes of its
+        lists of *tools*, *prompts* or *resources*, and updates of the resources at *uris*.
+
+        *on_notification* gets each notification of the stream with its method and typed
+        params, the acknowledgment first (``notifications/subscriptions/acknowledged``,
+        whose ``notifications`` say what the server agreed to send). The stream lasts
+        until the server ends it (its result is returned), the connection is lost
+        (:class:`~mcpws.app.ConnectionLost`), or the caller cancels the task this runs
+        in, which cancels the stream. In the handshake era, use :attr:`on_notification`
+        and :meth:`subscribe_resource` instead."""
+        wanted = SubscriptionFilter(
+            tools_list_changed=tools or None,
+            prompts_list_changed=prompts or None,
+            resources_list_changed=resources or None,
+            resource_subscriptions=list(uris) or None,
+        )
+        params = {"notifications": wanted.to_json()}
+        result = await self._link.request(
+            "subscriptions/listen", params, timeout=None, on_notification=on_notification
+        )
+        return expect(result, SubscriptionsListenResult, "subscriptions/listen")
 
     async def subscribe_resource(self, uri: str) -> None:
         """Ask to be told when the resource at *uri* changes (handshake era)."""

@@ -24,7 +24,7 @@ from mcpws.core.mcp import (
 from mcpws.core.session import UNSET, Params, RequestReceived, TimeoutArg
 from mcpws.core.versions import STATELESS_REVISIONS
 
-__all__ = ["LEVELS", "Context", "Link", "ProgressCallback"]
+__all__ = ["LEVELS", "Context", "Link", "NotificationCallback", "ProgressCallback"]
 
 #: The logging levels, least severe first.
 LEVELS: Final = (
@@ -33,6 +33,8 @@ LEVELS: Final = (
 
 #: What ``call_tool(..., on_progress=...)`` calls: progress, total, message.
 ProgressCallback = Callable[[float, float | None, str | None], Any]
+#: What gets a peer's notifications: their method and typed params.
+NotificationCallback = Callable[[str, Model], Any]
 
 
 class Link(Protocol):
@@ -57,13 +59,21 @@ class Link(Protocol):
         timeout: TimeoutArg = UNSET,
         on_progress: ProgressCallback | None = None,
         extension: bool = False,
-    ) -> Model: ...
+        on_notification: NotificationCallback | None = None,
+    ) -> Model:
+        """Send a request and wait for its answer; *on_notification* gets the peer's
+        notifications that name the request as their subscription (2026-07-28)."""
+        ...
 
     async def notify(self, method: str, params: Params = None) -> None: ...
 
     async def send_progress(
         self, request_id: str | int, progress: float, total: float | None, message: str | None
     ) -> None: ...
+
+    async def draining(self) -> None:
+        """Wait until the connection begins to shut down gracefully (at once if it has)."""
+        ...
 
 
 #: The seal of contexts built without one, made at first use: this process's secret.

@@ -38,13 +38,13 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from mcpws.app._client import Client
-from mcpws.app._context import ProgressCallback
+from mcpws.app._context import NotificationCallback, ProgressCallback
 from mcpws.app._driving import ConnectError, Handler, Opening, answer, settles
 from mcpws.app._errors import ConnectionLost
 from mcpws.core.connection import ClientConnection, ConnectionClosed, ServerConnection
 from mcpws.core.errors import RemoteProtocolError
 from mcpws.core.jsonrpc import INTERNAL_ERROR, RequestId
-from mcpws.core.mcp import LoggingLevel, Model
+from mcpws.core.mcp import META_SUBSCRIPTION_ID, LoggingLevel, Model
 from mcpws.core.session import (
     UNSET,
     ClientSession,
@@ -96,6 +96,10 @@ LINGER = 1.0
 #: Bytes queued for a peer over which a server acts on none of its messages, and bytes of
 #: its messages held over which it reads no more from it (the default *write_limit*).
 WRITE_LIMIT = 1 << 20
+
+#: The requests whose answers end a stream of notifications, which last as long as the
+#: client listens.
+STREAMS = frozenset({"subscriptions/listen"})
 
 #: Messages of one connection acted on in one go, before the loop gives others a turn.
 BURST = 32
@@ -195,10 +199,12 @@ class Kernel(abc.ABC):
         "_all_answered",
         "_answering",
         "_calls",
+        "_drainers",
         "_handlers",
         "_opened",
         "_opening",
         "_serving",
+        "_shutting",
         "_slots",
         "_soon",
         "_unfed",
@@ -243,8 +249,14 @@ class Kernel(abc.ABC):
         self.client: Client | None = None
         self.log_level: LoggingLevel | None = None
         self.grace = grace
-        #: This side's requests waiting for their answers, with their progress callbacks.
-        self._calls: dict[RequestId, tuple[Waiter, ProgressCallback | None]] = {}
+        #: This side's requests waiting for their answers, with their progress and
+        #: notification callbacks.
+        self._calls: dict[
+            RequestId, tuple[Waiter, ProgressCallback | None, NotificationCallback | None]
+        ] = {}
+        #: Whether the graceful shutdown has begun, and who waits for it (made lazily).
+        self._shutting = False
+        self._drainers: list[Waiter] | None = None
         #: The peer's requests being answered in tasks of their own.
         self._handlers: dict[RequestId, Cancellable] = {}
         self._answering = 0
@@ -433,7 +445,7 @@ class Kernel(abc.ABC):
         if self.closed.is_set():
             return
         self.closed.set()
-        for waiter, _ in self._calls.values():
+        for waiter, _, _ in self._calls.values():
             waiter.settle(ConnectionLost(LOST))
         for handling in list(self._handlers.values()):
             handling.cancel()
@@ -474,17 +486,35 @@ class Kernel(abc.ABC):
             await self.closed.wait()
 
     def pass_on(self, event: object) -> None:
-        """Give a server's notification to the listener of the client this kernel serves."""
-        if isinstance(event, NotificationReceived) and self.client is not None:
+        """Give a server's notification to the callback of the request it names as its
+        subscription (2026-07-28), or else to the listener of the client this kernel
+        serves."""
+        if not isinstance(event, NotificationReceived):
+            return
+        meta = getattr(event.params, "meta", None)
+        subscription = meta.get(META_SUBSCRIPTION_ID) if isinstance(meta, dict) else None
+        call = None
+        if isinstance(subscription, int | str) and not isinstance(subscription, bool):
+            call = self._calls.get(subscription)
+        listener = call[2] if call is not None else None
+        if listener is None and self.client is not None:
             listener = self.client.on_notification
-            if listener is not None:
-                listener(event.method, event.params)
+        if listener is not None:
+            listener(event.method, event.params)
 
     # Answering the peer ------------------------------------------------------------------------
 
     def _start_answering(self, event: RequestReceived) -> None:
         """Answer a peer's request: at once when a handler slot is free and the handler
-        answers at once; else in the request's own task."""
+        answers at once; else in the request's own task. A stream (``subscriptions/listen``)
+        holds no slot: it lasts as long as the client listens."""
+        if event.method in STREAMS:
+            later = answer(self.session, event, self.handler, self)
+            if later is not None:
+                self._answering += 1
+                done = functools.partial(self._answered, event.request_id, later)
+                self._handlers[event.request_id] = self.spawn(later, done)
+            return
         later = None
         if self._slots.take_now():
             later = answer(self.session, event, self.handler, self)
@@ -540,6 +570,9 @@ class Kernel(abc.ABC):
         if isinstance(self.connection, ServerConnection):
             self.session.drain()
             self.release()
+        self._shutting = True
+        for waiter in self._drainers or ():
+            waiter.settle(None)
         ends = self.now() + self.grace
         async with self.move_on_at(ends):
             await self._answered_all()
@@ -575,6 +608,7 @@ class Kernel(abc.ABC):
         timeout: TimeoutArg = UNSET,
         on_progress: ProgressCallback | None = None,
         extension: bool = False,
+        on_notification: NotificationCallback | None = None,
     ) -> Model:
         """Send a request and wait for its answer."""
         if self.closed.is_set():
@@ -588,7 +622,7 @@ class Kernel(abc.ABC):
             extension=extension,
         )
         waiter = self.waiter()
-        self._calls[request_id] = (waiter, on_progress)
+        self._calls[request_id] = (waiter, on_progress, on_notification)
         try:
             self.flush()
             outcome = await waiter.wait()
@@ -617,6 +651,19 @@ class Kernel(abc.ABC):
         if self.session.send_progress(request_id, progress, total, message):
             self.flush()
         await self.written()
+
+    async def draining(self) -> None:
+        """Wait until the graceful shutdown begins (at once if it has)."""
+        if self._shutting:
+            return
+        if self._drainers is None:
+            self._drainers = []
+        waiter = self.waiter()
+        self._drainers.append(waiter)
+        try:
+            await waiter.wait()
+        finally:
+            self._drainers.remove(waiter)
 
 
 def _tell_of_limits(event: ConnectionClosed) -> None:

@@ -27,8 +27,9 @@ from mcpws.app._context import Context, Link
 from mcpws.app._driving import Answer
 from mcpws.app._errors import McpError
 from mcpws.app._schema import SchemaError, check, input_schema, parameters
-from mcpws.core.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND
+from mcpws.core.jsonrpc import INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RequestId
 from mcpws.core.mcp import (
+    META_SUBSCRIPTION_ID,
     BlobResourceContents,
     CallToolRequestParams,
     CallToolResult,
@@ -55,6 +56,9 @@ from mcpws.core.mcp import (
     ServerCapabilities,
     SetLevelRequestParams,
     SubscribeRequestParams,
+    SubscriptionFilter,
+    SubscriptionsListenRequestParams,
+    SubscriptionsListenResult,
     TextContent,
     TextResourceContents,
     Tool,
@@ -63,10 +67,13 @@ from mcpws.core.mcp import (
 )
 from mcpws.core.session import RequestReceived, ServerSessionConfig
 
-__all__ = ["RESOURCE_NOT_FOUND", "Server"]
+__all__ = ["MAX_STREAMS", "RESOURCE_NOT_FOUND", "Server"]
 
-#: The JSON-RPC error code of a ``resources/read`` for a URI no resource answers to.
+#: The JSON-RPC error code of a ``resources/read`` for a URI no resource answers to
+#: (before 2026-07-28, which answers -32602).
 RESOURCE_NOT_FOUND = -32002
+#: The ``subscriptions/listen`` streams one connection may hold open at once.
+MAX_STREAMS = 16
 
 F = TypeVar("F", bound=Callable[..., Any])
 _log = logging.getLogger("mcpws")
@@ -172,6 +179,9 @@ class Server:
         self._logging = False
         #: The open connections, and the resources each subscribed to.
         self._links: dict[Link, frozenset[str]] = {}  # the URIs each has subscribed to
+        #: The open ``subscriptions/listen`` streams (2026-07-28), by connection and
+        #: request id, with the notifications each agreed to carry.
+        self._streams: dict[tuple[Link, RequestId], SubscriptionFilter] = {}
 
     # Registration ------------------------------------------------------------------------
 
@@ -319,19 +329,43 @@ class Server:
         self._links.pop(link, None)
 
     async def list_changed(self, kind: Literal["tools", "resources", "prompts"]) -> None:
-        """Tell every connected client that the list of *kind* changed."""
-        await self._broadcast(f"notifications/{kind}/list_changed", None, None)
+        """Tell every connected client of the handshake era, and every stream that asked
+        for it (2026-07-28), that the list of *kind* changed."""
+        wants = _WANTS_CHANGES[kind]
+        await self._broadcast(
+            f"notifications/{kind}/list_changed", {}, lambda s: getattr(s, wants) is True, None
+        )
 
     async def resource_updated(self, uri: str) -> None:
-        """Tell the clients that subscribed to *uri* that it changed."""
-        await self._broadcast("notifications/resources/updated", {"uri": uri}, uri)
+        """Tell the clients that subscribed to *uri* that it changed: with
+        ``resources/subscribe`` (handshake era) or on a stream (2026-07-28)."""
+        await self._broadcast(
+            "notifications/resources/updated",
+            {"uri": uri},
+            lambda s: uri in (s.resource_subscriptions or ()),
+            uri,
+        )
 
-    async def _broadcast(self, method: str, params: dict[str, Any] | None, uri: str | None) -> None:
-        for link, subscribed in list(self._links.items()):
-            if link.stateless or (uri is not None and uri not in subscribed):
-                continue
+    async def _broadcast(
+        self,
+        method: str,
+        params: dict[str, Any],
+        wanted: Callable[[SubscriptionFilter], bool],
+        uri: str | None,
+    ) -> None:
+        sends: list[tuple[Link, dict[str, Any]]] = [
+            (link, params)
+            for link, subscribed in self._links.items()
+            if not link.stateless and (uri is None or uri in subscribed)
+        ]
+        sends += [
+            (link, {**params, "_meta": {META_SUBSCRIPTION_ID: request_id}})
+            for (link, request_id), agreed in self._streams.items()
+            if wanted(agreed)
+        ]
+        for link, sent in sends:
             try:
-                await link.notify(method, params)
+                await link.notify(method, sent or None)
             except Exception as exc:  # a connection not open for it, or gone
                 _log.debug("%s not sent to a connection: %s", method, exc)
 
@@ -441,6 +475,42 @@ class Server:
             else:
                 self._links[context.link] = subscribed - {params.uri}
         return Result()
+
+    def _listen(self, request: RequestReceived, context: Context) -> Answer:
+        params = request.params
+        assert isinstance(params, SubscriptionsListenRequestParams)
+        streams = sum(1 for link, _ in self._streams if link is context.link)
+        if streams >= MAX_STREAMS:
+            message = f"this connection has {MAX_STREAMS} subscription streams open already"
+            raise McpError(INVALID_REQUEST, message)
+        return self._stream(context.link, request.request_id, self._agreed(params.notifications))
+
+    def _agreed(self, wanted: SubscriptionFilter) -> SubscriptionFilter:
+        """The part of *wanted* this server delivers."""
+        resources = bool(self._resources or self._templates)
+        return SubscriptionFilter(
+            tools_list_changed=(wanted.tools_list_changed and bool(self._tools)) or None,
+            prompts_list_changed=(wanted.prompts_list_changed and bool(self._prompts)) or None,
+            resources_list_changed=(wanted.resources_list_changed and resources) or None,
+            resource_subscriptions=(resources and wanted.resource_subscriptions) or None,
+        )
+
+    async def _stream(
+        self, link: Link, request_id: RequestId, agreed: SubscriptionFilter
+    ) -> SubscriptionsListenResult:
+        """A ``subscriptions/listen`` stream: acknowledged first, open until the client
+        cancels it, the connection ends, or the server shuts down, which ends it with its
+        result."""
+        meta = {META_SUBSCRIPTION_ID: request_id}
+        key = (link, request_id)
+        self._streams[key] = agreed  # before the acknowledgment, queued before any await
+        try:
+            acknowledged = {"_meta": meta, "notifications": agreed.to_json()}
+            await link.notify("notifications/subscriptions/acknowledged", acknowledged)
+            await link.draining()
+        finally:
+            del self._streams[key]
+        return SubscriptionsListenResult(meta=meta)
 
     def _set_level(self, request: RequestReceived, context: Context) -> Model:
         params = request.params
@@ -559,4 +629,11 @@ _HANDLERS: dict[str, _Handler] = {
     "logging/setLevel": Server._set_level,
     "resources/subscribe": Server._subscribe,
     "resources/unsubscribe": Server._subscribe,
+    "subscriptions/listen": Server._listen,
+}
+#: The member of a subscription filter that asks for each kind of list change.
+_WANTS_CHANGES: dict[str, str] = {
+    "tools": "tools_list_changed",
+    "resources": "resources_list_changed",
+    "prompts": "prompts_list_changed",
 }
