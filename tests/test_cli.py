@@ -186,7 +186,13 @@ def test_the_demo_uses_every_part_of_the_demo_server(loop: str) -> None:
     assert main(["demo", "--loop", loop], write=lines.append) == 0
     transcript = "\n".join(lines)
     assert "session open: MCP 2026-07-28, server mcpws-demo" in transcript
-    assert "tools: add, divide, countdown, echo, greet" in transcript
+    assert "tools: add, divide, countdown, echo, greet, bump" in transcript
+    listening = transcript.split("listen for updates of demo://counter\n")[1].splitlines()
+    assert listening[0].startswith("  heard notifications/subscriptions/acknowledged ")
+    assert listening[1].startswith(
+        '  heard notifications/resources/updated {"uri": "demo://counter"'
+    )
+    assert listening[2:4] == ["call bump {}", '  result: {"type": "text", "text": "1"}']
     assert "  the server asks: What is your name? (answered: Ada)" in transcript
     assert '  result: {"type": "text", "text": "Hello, Ada!"}' in transcript
     assert "  result: 5" in transcript
@@ -207,6 +213,8 @@ def test_the_demo_runs_in_the_handshake_era(revision: str) -> None:
     # Elicitation came in 2025-06-18: before it, the greeting is for anyone.
     greeting = "Hello, whoever you are!" if revision == "2024-11-05" else "Hello, Ada!"
     assert f'  result: {{"type": "text", "text": "{greeting}"}}' in lines
+    at = lines.index("subscribe demo://counter")  # no streams before 2026-07-28
+    assert lines[at + 1] == '  heard notifications/resources/updated {"uri": "demo://counter"}'
 
 
 def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
@@ -296,6 +304,7 @@ def test_tools_lists_the_tools(served: str, loop: str) -> None:
         "countdown",
         "echo",
         "greet",
+        "bump",
     ]
 
 

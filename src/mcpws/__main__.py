@@ -401,7 +401,7 @@ async def _demo(args: argparse.Namespace, write: Callable[[str], object]) -> int
         write(f"mcpws {__version__} demo: the demo server listens on {url} ({args.loop})")
         options = _revisions(args.revision)
         async with driver.connect(url, capabilities=DEMO_CAPABILITIES, **options) as client:
-            await run_demo(client, write)
+            await run_demo(client, write, DRIVERS[args.loop])
     write("done")
     return 0
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from mcpws._version import __version__
 from mcpws.app import Client, Context, Server
+from mcpws.app._registry import Driver
 from mcpws.core.mcp import (
     ClientCapabilities,
     ElicitRequestFormParams,
@@ -17,6 +18,7 @@ from mcpws.core.mcp import (
     PromptReference,
     TextContent,
 )
+from mcpws.core.versions import STATELESS_REVISIONS
 
 __all__ = ["DEMO_CAPABILITIES", "demo_server", "run_demo"]
 
@@ -70,6 +72,20 @@ def demo_server() -> Server:
             return "Hello, whoever you are!"
         return f"Hello, {answer.content['name']}!"
 
+    counter = [0]
+
+    @server.resource("demo://counter", mime_type="text/plain")
+    def count() -> str:
+        """A counter that the bump tool moves on."""
+        return str(counter[0])
+
+    @server.tool()
+    async def bump() -> int:
+        """Move the counter on; its subscribers hear of it."""
+        counter[0] += 1
+        await server.resource_updated("demo://counter")
+        return counter[0]
+
     @server.resource("demo://readme", mime_type="text/markdown")
     def readme() -> str:
         """What this server is."""
@@ -97,8 +113,9 @@ def _show(value: Model | Any) -> str:
     return json.dumps(value.to_json() if isinstance(value, Model) else value, ensure_ascii=False)
 
 
-async def run_demo(client: Client, write: Callable[[str], object]) -> None:
-    """Use every part of the demo server through *client*, writing what happens."""
+async def run_demo(client: Client, write: Callable[[str], object], driver: Driver) -> None:
+    """Use every part of the demo server through *client* (whose loop is *driver*'s),
+    writing what happens."""
     info = client.server_info
     write(f"session open: MCP {client.revision}, server {info.name if info else '?'}")
     write(f"  instructions: {client.instructions}")
@@ -142,3 +159,30 @@ async def run_demo(client: Client, write: Callable[[str], object]) -> None:
         write(f"prompt {prompt.name}\n  {_show(rendered.messages[0])}")
     completed = await client.complete(PromptReference(name="review"), "language", "ty")
     write(f"complete review.language 'ty'\n  {completed.completion.values}")
+    await _subscribe(client, write, driver)
+
+
+async def _subscribe(client: Client, write: Callable[[str], object], driver: Driver) -> None:
+    """Hear of the counter's updates: on a stream (2026-07-28), or as a subscriber."""
+    acknowledged = driver.event()
+
+    def heard(method: str, params: Model) -> None:
+        write(f"  heard {method} {_show(params)}")
+        acknowledged.set()
+
+    if client.revision not in STATELESS_REVISIONS:
+        write("subscribe demo://counter")
+        client.on_notification = heard
+        await client.subscribe_resource("demo://counter")
+        result = await client.call_tool("bump")
+        write(f"call bump {{}}\n  result: {_show(result.content[0])}")
+        return
+    write("listen for updates of demo://counter")
+
+    async def listen() -> None:
+        await client.listen(heard, uris=["demo://counter"])
+
+    async with driver.in_background(listen):
+        await acknowledged.wait()
+        result = await client.call_tool("bump")
+        write(f"call bump {{}}\n  result: {_show(result.content[0])}")

@@ -96,7 +96,7 @@ def test_the_sdk_client_uses_an_mcpws_server(sdk_python: Path, mcpws_server: str
     seen = json.loads(done.stdout)
     assert seen["revision"] in HANDSHAKE_REVISIONS
     assert seen["server"] == "mcpws-demo"
-    assert seen["tools"] == ["add", "divide", "countdown", "echo", "greet"]
+    assert seen["tools"] == ["add", "divide", "countdown", "echo", "greet", "bump"]
     assert seen["add"] == "5"
     assert seen["refused"] == [True, "invalid arguments: argument 'a' must be of type number"]
     assert seen["readme"].startswith("# mcpws demo")

@@ -117,7 +117,16 @@ def test_the_typescript_sdk_client_uses_an_mcpws_server(seen: dict[str, Any]) ->
     assert seen["subprotocol"] == "mcp"
     assert seen["revision"] == "2025-11-25"
     assert seen["server"] == {"name": "mcpws-demo", "version": mcpws.__version__}
-    assert seen["tools"] == ["add", "divide", "countdown", "echo", "greet", "hold", "release"]
+    assert seen["tools"] == [
+        "add",
+        "divide",
+        "countdown",
+        "echo",
+        "greet",
+        "bump",
+        "hold",
+        "release",
+    ]
     assert seen["add"] == {"isError": False, "text": "5"}
     assert seen["echo"] == {
         "isError": False,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from types import ModuleType
 from typing import Any
 
@@ -35,6 +35,23 @@ class Driver:
     def fail_after(self, seconds: float) -> AbstractAsyncContextManager[object]:
         """A block that raises ``TimeoutError`` once it has taken *seconds*."""
         return _FAIL_AFTER[self.loop](seconds)
+
+    def in_background(
+        self, work: Callable[[], Awaitable[object]]
+    ) -> AbstractAsyncContextManager[None]:
+        """A block during which ``work()`` runs in a task of its own, cancelled when the
+        block ends."""
+        return _BACKGROUND[self.loop](work)
+
+    def event(self) -> Any:
+        """A new event of the loop (``set()``, ``is_set()``, ``await wait()``)."""
+        if self.loop == "trio":
+            import trio
+
+            return trio.Event()
+        import asyncio
+
+        return asyncio.Event()
 
 
 #: The drivers by name: trio's first, the default.
@@ -77,8 +94,37 @@ def _asyncio_fail_after(seconds: float) -> AbstractAsyncContextManager[object]:
     return asyncio.timeout(seconds)
 
 
+@asynccontextmanager
+async def _trio_background(work: Callable[[], Awaitable[object]]) -> AsyncIterator[None]:
+    import trio
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(work)
+        try:
+            yield
+        finally:
+            nursery.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def _asyncio_background(work: Callable[[], Awaitable[object]]) -> AsyncIterator[None]:
+    import asyncio
+
+    async def run() -> None:
+        await work()
+
+    task = asyncio.ensure_future(run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+
 _RUN = {"trio": _run_trio, "asyncio": _run_asyncio}
 _FAIL_AFTER = {"trio": _trio_fail_after, "asyncio": _asyncio_fail_after}
+_BACKGROUND = {"trio": _trio_background, "asyncio": _asyncio_background}
 
 register(Driver("trio", "mcpws.trio", "trio"))
 register(Driver("asyncio", "mcpws.asyncio", "asyncio"))
