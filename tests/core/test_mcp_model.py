@@ -425,3 +425,23 @@ def test_null_stays_allowed_where_json_is_free_or_undeclared() -> None:
     assert decoded.arguments == {"a": None}
     assert decoded.extra == {"x-vendor": None}
     assert null_member(mcp.CallToolRequestParams, ["not", "an", "object"]) is None
+
+
+def test_a_tool_result_and_a_resource_give_their_text() -> None:
+    called = mcp.CallToolResult(
+        content=[
+            mcp.TextContent(text="a"),
+            mcp.ImageContent(data="AA==", mime_type="image/png"),
+            mcp.TextContent(text="b"),
+        ]
+    )
+    assert called.text == "a\nb"
+    assert mcp.CallToolResult(content=[]).text == ""
+    read = mcp.ReadResourceResult(
+        contents=[
+            mcp.TextResourceContents(uri="u", text="t"),
+            mcp.BlobResourceContents(uri="u", blob="AA=="),
+        ]
+    )
+    assert read.text == "t"
+    assert "text" not in called.to_json()

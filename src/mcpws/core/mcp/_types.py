@@ -517,6 +517,11 @@ class CallToolResult(Result):
     structured_content: Any = attrs.field(default=None, metadata=_rev(_V2025_06))
     is_error: bool | None = None
 
+    @property
+    def text(self) -> str:
+        """The text of the result's text blocks, one after another, each on its own line."""
+        return "\n".join(block.text for block in self.content if isinstance(block, TextContent))
+
 
 # Resources --------------------------------------------------------------------------------------
 
@@ -576,6 +581,14 @@ class ReadResourceResult(CacheableResult):
     """The contents of a resource."""
 
     contents: list[TextResourceContents | BlobResourceContents]
+
+    @property
+    def text(self) -> str:
+        """The text of the resource's text contents, one after another, each on its own
+        line."""
+        return "\n".join(
+            item.text for item in self.contents if isinstance(item, TextResourceContents)
+        )
 
 
 @attrs.frozen(kw_only=True, repr=False)
