@@ -73,6 +73,9 @@ class Link:
     async def draining(self) -> None:
         raise AssertionError("no stream here")
 
+    async def in_thread(self, fn: Callable[[], Any]) -> Any:
+        return fn()  # no loop to keep going here
+
 
 def handle(
     app: Server,
@@ -334,6 +337,9 @@ class Replies:
 
     async def draining(self) -> None:
         raise AssertionError("no stream here")
+
+    async def in_thread(self, fn: Callable[[], Any]) -> Any:
+        return fn()  # no loop to keep going here
 
 
 def client_of(link: Replies) -> Client:

@@ -127,6 +127,9 @@ class FakeLink:
     async def draining(self) -> None:
         raise AssertionError("no stream here")
 
+    async def in_thread(self, fn: Callable[[], Any]) -> Any:
+        return fn()  # no loop to keep going here
+
 
 def answering(result: Any) -> FakeLink:
     """A link answering every request with *result*."""
@@ -542,6 +545,9 @@ class ServerSide:
 
     async def draining(self) -> None:
         raise AssertionError("no stream here")
+
+    async def in_thread(self, fn: Callable[[], Any]) -> Any:
+        return fn()  # no loop to keep going here
 
 
 class Loopback(FakeLink):

@@ -129,6 +129,9 @@ class FakeLink:
     async def draining(self) -> None:
         raise AssertionError("no stream here")
 
+    async def in_thread(self, fn: Callable[[], Any]) -> Any:
+        return fn()  # no loop to keep going here
+
 
 def received(
     method: str,

@@ -64,6 +64,9 @@ class _Pump(lowlevel.Kernel):
     def spawn(self, work: Coroutine[Any, Any, None], done: Any) -> Any:
         raise AssertionError("every answer here is given at once")  # pragma: no cover
 
+    async def in_thread(self, fn: Any) -> Any:
+        raise AssertionError("no thread here")
+
     def move_on_at(self, deadline: float) -> Any:
         return contextlib.nullcontext()  # pragma: no cover
 

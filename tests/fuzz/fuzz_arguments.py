@@ -266,6 +266,9 @@ class _Link:
     async def draining(self) -> None:
         raise AssertionError("no stream here")
 
+    async def in_thread(self, fn: Callable[[], Any]) -> Any:
+        return fn()  # no loop to keep going here
+
 
 def _initialized() -> ServerSession:
     session = ServerSession(_SERVER.session_config())

@@ -11,7 +11,7 @@ import math
 import ssl
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import anyio.abc
@@ -23,6 +23,9 @@ from mcpws.core.connection import ServerConnection
 from mcpws.core.session import ClientSession
 
 _GONE = (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
+
+
+T = TypeVar("T")
 
 
 class _Waiter:
@@ -65,6 +68,9 @@ class Pump(lowlevel.Kernel):
 
     def soon(self) -> None:
         self._group.start_soon(_call, self.resumed)
+
+    async def in_thread(self, fn: Callable[[], T]) -> T:
+        return await anyio.to_thread.run_sync(fn)
 
     def queued(self) -> int:
         return self._bytes

@@ -4,7 +4,7 @@ driver offers for a connection: :class:`Link`."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 from mcpws.app._asking import ASKED_BY, ROUND_TRIP_METHODS, Rounds, StateSeal
 from mcpws.app._errors import expect
@@ -33,6 +33,8 @@ LEVELS: Final = (
 
 #: What ``call_tool(..., on_progress=...)`` calls: progress, total, message.
 ProgressCallback = Callable[[float, float | None, str | None], Any]
+T = TypeVar("T")
+
 #: What gets a peer's notifications: their method and typed params.
 NotificationCallback = Callable[[str, Model], Any]
 
@@ -73,6 +75,10 @@ class Link(Protocol):
 
     async def draining(self) -> None:
         """Wait until the connection begins to shut down gracefully (at once if it has)."""
+        ...
+
+    async def in_thread(self, fn: Callable[[], T]) -> T:
+        """Run *fn* in a worker thread of the loop; what it returns, or what it raises."""
         ...
 
 

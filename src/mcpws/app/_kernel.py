@@ -35,7 +35,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from mcpws.app._client import Client
 from mcpws.app._context import NotificationCallback, ProgressCallback
@@ -96,6 +96,8 @@ LINGER = 1.0
 #: Bytes queued for a peer over which a server acts on none of its messages, and bytes of
 #: its messages held over which it reads no more from it (the default *write_limit*).
 WRITE_LIMIT = 1 << 20
+
+T = TypeVar("T")
 
 #: The requests whose answers end a stream of notifications, which last as long as the
 #: client listens.
@@ -281,6 +283,11 @@ class Kernel(abc.ABC):
         """Run *work* in a task of its own, out of reach of the connection's own
         cancellation; once it has ended, call ``done(cancelled)``, saying whether it ended
         because it was cancelled (also when it was cancelled before it began)."""
+
+    @abc.abstractmethod
+    async def in_thread(self, fn: Callable[[], T]) -> T:
+        """Run *fn* in a worker thread; what it returns, or what it raises. A cancelled
+        caller waits for the thread (trio) or leaves it running to its end (asyncio)."""
 
     @abc.abstractmethod
     def move_on_at(self, deadline: float) -> AbstractAsyncContextManager[object]:

@@ -85,6 +85,8 @@ class _Tool:
     tool: Tool
     fn: Callable[..., Any]
     wants_context: str | None
+    #: Whether the plain function runs in a worker thread.
+    threaded: bool = False
 
 
 @attrs.frozen
@@ -193,8 +195,9 @@ class Server:
         input_schema: dict[str, Any] | None = None,
         title: str | None = None,
         annotations: ToolAnnotations | None = None,
+        thread: bool = False,
     ) -> Callable[[F], F]:
-        """Register the decorated function as a tool."""
+        """Register the decorated function as a tool (see :meth:`add_tool`)."""
 
         def register(fn: F) -> F:
             self.add_tool(
@@ -204,6 +207,7 @@ class Server:
                 input_schema=input_schema,
                 title=title,
                 annotations=annotations,
+                thread=thread,
             )
             return fn
 
@@ -218,12 +222,21 @@ class Server:
         input_schema: dict[str, Any] | None = None,
         title: str | None = None,
         annotations: ToolAnnotations | None = None,
+        thread: bool = False,
     ) -> Tool:
         """Register *fn* as a tool and return its description; raises ``TypeError`` when no
-        schema is given and an annotation has none, ``ValueError`` for a name in use."""
+        schema is given and an annotation has none, ``ValueError`` for a name in use.
+
+        A plain function runs on the event loop, as every handler does, and holds up every
+        connection while it runs; with *thread*, it runs in a worker thread instead, for a
+        function that blocks (on a file, a database, a ``time.sleep``) or computes for long.
+        An ``async`` function already lets the loop go on while it waits, and takes no
+        *thread*."""
         name = name or fn.__name__
         if name in self._tools:
             raise ValueError(f"a tool named {name!r} is already registered")
+        if thread and inspect.iscoroutinefunction(fn):
+            raise ValueError(f"{name}: an async tool runs on the loop; thread= is for plain ones")
         schema = input_schema if input_schema is not None else _derived(fn)
         tool = Tool(
             name=name,
@@ -232,7 +245,7 @@ class Server:
             description=description if description is not None else inspect.getdoc(fn),
             annotations=annotations,
         )
-        self._tools[name] = _Tool(tool, fn, _context_parameter(fn))
+        self._tools[name] = _Tool(tool, fn, _context_parameter(fn), thread)
         return tool
 
     def resource(
@@ -398,6 +411,9 @@ class Server:
         if problem is not None:
             return _tool_error(f"invalid arguments: {problem}")
         arguments = _with_context(arguments, entry.wants_context, context)
+        if entry.threaded:
+            work = functools.partial(entry.fn, **arguments)
+            return _tool_later(params.name, context.link.in_thread(work))
         try:
             value = entry.fn(**arguments)
             if inspect.isawaitable(value):

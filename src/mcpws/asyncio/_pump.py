@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 from mcpws.lowlevel import LINGER, Kernel
 
 __all__ = ["Pump"]
+
+
+T = TypeVar("T")
 
 
 class _Waiter:
@@ -147,6 +150,9 @@ class Pump(Kernel, asyncio.Protocol):
 
         task.add_done_callback(ended)
         return task
+
+    async def in_thread(self, fn: Callable[[], T]) -> T:
+        return await asyncio.to_thread(fn)
 
     def move_on_at(self, deadline: float) -> _MovingOn:
         return _MovingOn(deadline)

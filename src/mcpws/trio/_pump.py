@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import socket
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 import trio
 
@@ -26,6 +26,9 @@ __all__ = ["Pump"]
 
 #: Bytes read from the stream at a time.
 _CHUNK = 65536
+
+
+T = TypeVar("T")
 
 
 class _Waiter:
@@ -140,6 +143,9 @@ class Pump(Kernel):
                 await work
         finally:
             done(scope.cancelled_caught)
+
+    async def in_thread(self, fn: Callable[[], T]) -> T:
+        return await trio.to_thread.run_sync(fn)
 
     def move_on_at(self, deadline: float) -> _MovingOn:
         return _MovingOn(deadline)
