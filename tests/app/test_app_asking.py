@@ -76,6 +76,11 @@ class Link:
     async def in_thread(self, fn: Callable[[], Any]) -> Any:
         return fn()  # no loop to keep going here
 
+    is_open = True
+
+    def waiter(self) -> Any:
+        raise AssertionError("no waiting here")
+
 
 def handle(
     app: Server,
@@ -340,6 +345,11 @@ class Replies:
 
     async def in_thread(self, fn: Callable[[], Any]) -> Any:
         return fn()  # no loop to keep going here
+
+    is_open = True
+
+    def waiter(self) -> Any:
+        raise AssertionError("no waiting here")
 
 
 def client_of(link: Replies) -> Client:

@@ -130,6 +130,11 @@ class FakeLink:
     async def in_thread(self, fn: Callable[[], Any]) -> Any:
         return fn()  # no loop to keep going here
 
+    is_open = True
+
+    def waiter(self) -> Any:
+        raise AssertionError("no waiting here")
+
 
 def answering(result: Any) -> FakeLink:
     """A link answering every request with *result*."""
@@ -548,6 +553,11 @@ class ServerSide:
 
     async def in_thread(self, fn: Callable[[], Any]) -> Any:
         return fn()  # no loop to keep going here
+
+    is_open = True
+
+    def waiter(self) -> Any:
+        raise AssertionError("no waiting here")
 
 
 class Loopback(FakeLink):

@@ -132,6 +132,11 @@ class FakeLink:
     async def in_thread(self, fn: Callable[[], Any]) -> Any:
         return fn()  # no loop to keep going here
 
+    is_open = True
+
+    def waiter(self) -> Any:
+        raise AssertionError("no waiting here")
+
 
 def received(
     method: str,

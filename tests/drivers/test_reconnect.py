@@ -95,6 +95,7 @@ def test_a_client_comes_back_after_the_server_restarts(pair: Pair) -> None:
             pair.connect(first.url, reconnect=policy, on_reconnect=reconnects.append) as client,
         ):
             assert text_of(await client.call_tool("add", {"a": 1, "b": 2})) == "3"
+            await client.connected()  # at once: it is
             async with anyio.create_task_group() as group:
 
                 async def in_flight() -> None:
@@ -109,8 +110,8 @@ def test_a_client_comes_back_after_the_server_restarts(pair: Pair) -> None:
                 await client.call_tool("add", {"a": 1, "b": 2})  # while away
             await anyio.sleep(6)  # attempts after 1, 2 and 4 s fail: nothing listens
             async with pair.serving(app, port=first.port):
-                while not reconnects:
-                    await anyio.sleep(1)
+                await client.connected()  # the next attempt, after 4 s more at most
+                assert reconnects
                 assert text_of(await client.call_tool("add", {"a": 2, "b": 3})) == "5"
 
     pair.run(main)
@@ -132,8 +133,11 @@ def test_a_client_gives_up_when_its_attempts_run_out(
             async with connecting as client:
                 await server.stop()
                 await server.stopped()
-                with caplog.at_level(logging.INFO, logger="mcpws"):
-                    await anyio.sleep(10)  # three attempts, one second apart
+                with (
+                    caplog.at_level(logging.INFO, logger="mcpws"),
+                    pytest.raises(ConnectionLost, match="no reconnection is coming"),
+                ):
+                    await client.connected()  # until the three attempts, a second apart
                 with pytest.raises(ConnectionLost):
                     await client.call_tool("add", {"a": 1, "b": 2})
 
@@ -142,6 +146,27 @@ def test_a_client_gives_up_when_its_attempts_run_out(
     said = [record.getMessage() for record in caplog.records if record.name == "mcpws"]
     assert len([line for line in said if line.startswith("reconnecting to ")]) == 3
     assert said[-1] == f"gave up reconnecting to {urls[0]} after 3 attempts"
+
+
+def test_a_client_without_a_policy_is_not_connected_once_its_server_is_gone(
+    pair: Pair,
+) -> None:
+    async def main() -> None:
+        async with pair.serving(_slow_app()) as server, pair.connect(server.url) as client:
+            await client.connected()
+            await server.stop()
+            await server.stopped()
+            lost: ConnectionLost | None = None
+            while lost is None:  # until the client has heard of the end
+                try:
+                    await client.connected()
+                except ConnectionLost as exc:
+                    lost = exc
+                else:
+                    await anyio.sleep(0.1)
+            assert str(lost) == "the connection is lost, and no reconnection is coming"
+
+    pair.run(main)
 
 
 #: Real seconds within which a client hears that its server process was killed, and comes

@@ -269,6 +269,11 @@ class _Link:
     async def in_thread(self, fn: Callable[[], Any]) -> Any:
         return fn()  # no loop to keep going here
 
+    is_open = True
+
+    def waiter(self) -> Any:
+        raise AssertionError("no waiting here")
+
 
 def _initialized() -> ServerSession:
     session = ServerSession(_SERVER.session_config())

@@ -16,8 +16,8 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from mcpws.app._context import Link, NotificationCallback, ProgressCallback
-from mcpws.app._errors import McpError, UnexpectedResult, expect
+from mcpws.app._context import Link, NotificationCallback, ProgressCallback, Waiter
+from mcpws.app._errors import ConnectionLost, McpError, UnexpectedResult, expect
 from mcpws.core.jsonrpc import METHOD_NOT_FOUND
 from mcpws.core.mcp import (
     CallToolResult,
@@ -70,6 +70,10 @@ class Client:
         #: How many times a request answered with an ``InputRequiredResult`` is repeated
         #: with the answers before :class:`~mcpws.app.UnexpectedResult` is raised.
         self.max_input_rounds = MAX_INPUT_ROUNDS
+        #: Whether a reconnection policy may bring a dropped connection back, and who
+        #: waits for it to.
+        self._reconnecting = False
+        self._connected: list[Waiter] = []
 
     @property
     def link(self) -> Link:
@@ -80,6 +84,33 @@ class Client:
         """Carry on over a new connection and session (for a driver that reconnected)."""
         self._link = link
         self._session = session
+        self._wake_connected()
+
+    def reconnecting(self, active: bool) -> None:
+        """A driver's report: whether a reconnection policy may bring the connection back
+        when it drops."""
+        self._reconnecting = active
+        if not active:
+            self._wake_connected()
+
+    def _wake_connected(self) -> None:
+        for waiter in self._connected:
+            waiter.settle(None)
+
+    async def connected(self) -> None:
+        """Return once the client has an open connection: at once when it has, else once
+        its reconnection policy (``connect(..., reconnect=...)``) has opened a new one.
+        Raises :class:`~mcpws.app.ConnectionLost` when the connection is gone and nothing
+        will bring it back (no policy, or one that gave up)."""
+        while not self._link.is_open:
+            if not self._reconnecting:
+                raise ConnectionLost("the connection is lost, and no reconnection is coming")
+            waiter = self._link.waiter()
+            self._connected.append(waiter)
+            try:
+                await waiter.wait()
+            finally:
+                self._connected.remove(waiter)
 
     @property
     def revision(self) -> str | None:

@@ -39,6 +39,24 @@ T = TypeVar("T")
 NotificationCallback = Callable[[str, Model], Any]
 
 
+class Waiter(Protocol):
+    """One task's wait for one outcome (a loop primitive)."""
+
+    @property
+    def settled(self) -> bool:
+        """Whether the waiting task has its outcome (or will have it when it wakes)."""
+        ...
+
+    def settle(self, outcome: object) -> None:
+        """Give the waiting task *outcome*, unless it has one or gave up waiting."""
+        ...
+
+    def wait(self) -> Awaitable[object]:
+        """The outcome, once it has come; always a checkpoint. A task cancelled while it
+        waits gets the loop's cancellation, even when the outcome came first."""
+        ...
+
+
 class Link(Protocol):
     """What a driver offers the application for one connection."""
 
@@ -75,6 +93,15 @@ class Link(Protocol):
 
     async def draining(self) -> None:
         """Wait until the connection begins to shut down gracefully (at once if it has)."""
+        ...
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the connection is still there (open, or closing)."""
+        ...
+
+    def waiter(self) -> Waiter:
+        """A new wait for one outcome, in the connection's loop."""
         ...
 
     async def in_thread(self, fn: Callable[[], T]) -> T:

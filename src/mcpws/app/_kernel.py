@@ -33,12 +33,12 @@ from __future__ import annotations
 import abc
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, TypeVar
 
 from mcpws.app._client import Client
-from mcpws.app._context import NotificationCallback, ProgressCallback
+from mcpws.app._context import NotificationCallback, ProgressCallback, Waiter
 from mcpws.app._driving import ConnectError, Handler, Opening, answer, settles
 from mcpws.app._errors import ConnectionLost
 from mcpws.core.connection import ClientConnection, ConnectionClosed, ServerConnection
@@ -108,24 +108,6 @@ BURST = 32
 
 #: Bytes of one read fed to the core in one go, before the loop gives others a turn.
 SLICE = 16384
-
-
-class Waiter(Protocol):
-    """One task's wait for one outcome (a loop primitive: :meth:`Kernel.waiter`)."""
-
-    @property
-    def settled(self) -> bool:
-        """Whether the waiting task has its outcome (or will have it when it wakes)."""
-        ...
-
-    def settle(self, outcome: object) -> None:
-        """Give the waiting task *outcome*, unless it has one or gave up waiting."""
-        ...
-
-    def wait(self) -> Awaitable[object]:
-        """The outcome, once it has come; always a checkpoint. A task cancelled while it
-        waits gets the loop's cancellation, even when the outcome came first."""
-        ...
 
 
 class Cancellable(Protocol):
@@ -658,6 +640,11 @@ class Kernel(abc.ABC):
         if self.session.send_progress(request_id, progress, total, message):
             self.flush()
         await self.written()
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the connection is still there (open, or closing)."""
+        return not self.closed.is_set()
 
     async def draining(self) -> None:
         """Wait until the graceful shutdown begins (at once if it has)."""

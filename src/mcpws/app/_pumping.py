@@ -337,6 +337,21 @@ async def come_back(
     return to its ``on_reconnect``. Returns when the policy's attempts run out."""
     policy, on_reconnect, url = dialing.reconnect, dialing.on_reconnect, dialing.url
     assert policy is not None
+    client.reconnecting(True)
+    try:
+        await _come_back(client, open_again, sleep, policy, on_reconnect, url)
+    finally:
+        client.reconnecting(False)
+
+
+async def _come_back(
+    client: Client,
+    open_again: Callable[[], Awaitable[tuple[Link, ClientSession]]],
+    sleep: Callable[[float], Awaitable[Any]],
+    policy: Reconnect,
+    on_reconnect: ReconnectCallback | None,
+    url: str,
+) -> None:
     while True:
         pump = client.link
         assert isinstance(pump, Kernel)
