@@ -363,6 +363,11 @@ def test_tools_list_describes_the_registered_tools_in_order() -> None:
                 "required": ["a"],
                 "additionalProperties": False,
             },
+            output_schema={
+                "type": "object",
+                "properties": {"result": {"type": "integer"}},
+                "required": ["result"],
+            },
         ),
         Tool(
             name="shout",
@@ -473,7 +478,9 @@ def test_a_sync_tool_is_called_with_its_arguments() -> None:
         return a + b
 
     result = call(app, "add", {"a": 2, "b": 3})
-    assert result == CallToolResult(content=[TextContent(text="5")])
+    assert result == CallToolResult(
+        content=[TextContent(text="5")], structured_content={"result": 5}
+    )
     assert result.is_error is not True
     assert text_of(call(app, "add", {"a": 2})) == "12"
 

@@ -194,7 +194,7 @@ def test_a_browser_page_uses_an_mcpws_server(chromium: str, server: int, tmp_pat
     assert handshake["call"] == {
         "jsonrpc": "2.0",
         "id": 1,
-        "result": {"content": [{"type": "text", "text": "5"}]},
+        "result": {"content": [{"type": "text", "text": "5"}], "structuredContent": {"result": 5}},
     }
 
     stateless = seen["stateless"]
@@ -208,6 +208,7 @@ def test_a_browser_page_uses_an_mcpws_server(chromium: str, server: int, tmp_pat
         "id": "call",
         "result": {
             "content": [{"type": "text", "text": "9"}],
+            "structuredContent": {"result": 9},
             "resultType": "complete",
             "_meta": {"io.modelcontextprotocol/serverInfo": server_info},
         },

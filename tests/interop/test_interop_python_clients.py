@@ -122,7 +122,7 @@ def _check(outcome: Outcome, revision: str, selected: str | int | None) -> None:
     assert called == {
         "jsonrpc": "2.0",
         "id": 1,
-        "result": {"content": [{"type": "text", "text": "5"}]},
+        "result": {"content": [{"type": "text", "text": "5"}], "structuredContent": {"result": 5}},
     }
 
 

@@ -127,7 +127,8 @@ def test_the_typescript_sdk_client_uses_an_mcpws_server(seen: dict[str, Any]) ->
         "hold",
         "release",
     ]
-    assert seen["add"] == {"isError": False, "text": "5"}
+    # A number is structured output too, wrapped; the SDK checks it against the schema.
+    assert seen["add"] == {"isError": False, "text": "5", "structured": {"result": 5}}
     assert seen["echo"] == {
         "isError": False,
         "text": json.dumps({"text": "hi hi", "times": 2}),
@@ -152,7 +153,7 @@ def test_progress_reaches_the_typescript_sdk_client(seen: dict[str, Any]) -> Non
         "text": "released",
         "progress": [{"progress": 1, "total": 2, "message": "held"}],
     }
-    assert seen["release"] == {"isError": False, "text": "1"}
+    assert seen["release"] == {"isError": False, "text": "1", "structured": {"result": 1}}
     countdown = seen["countdown"]
     assert countdown["result"] == "lift-off"
     steps = [{"progress": step, "total": 3, "message": f"{3 - step}..."} for step in (1, 2, 3)]

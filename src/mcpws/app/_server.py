@@ -26,7 +26,15 @@ from mcpws.app._asking import InputRequired, Rounds, StateSeal
 from mcpws.app._context import Context, Link
 from mcpws.app._driving import Answer
 from mcpws.app._errors import McpError
-from mcpws.app._schema import SchemaError, check, input_schema, parameters
+from mcpws.app._schema import (
+    Output,
+    SchemaError,
+    check,
+    input_schema,
+    output_schema as derived_output,
+    parameters,
+    to_json,
+)
 from mcpws.core.jsonrpc import INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RequestId
 from mcpws.core.mcp import (
     META_SUBSCRIPTION_ID,
@@ -87,6 +95,8 @@ class _Tool:
     wants_context: str | None
     #: Whether the plain function runs in a worker thread.
     threaded: bool = False
+    #: The structured output its results carry, if any.
+    output: Output | None = None
 
 
 @attrs.frozen
@@ -152,7 +162,9 @@ class Server:
     :class:`~mcpws.app.Context` (of a tool, a prompt or a resource) receives the request's
     context instead. A tool may return a
     string, a dict (structured content, with its JSON as text), a list of content blocks, a
-    :class:`~mcpws.core.mcp.CallToolResult`, or any other JSON value (sent as text). An
+    :class:`~mcpws.core.mcp.CallToolResult`, or any other JSON value (sent as text); a
+    return annotation with a schema makes the value structured output (see
+    :meth:`add_tool`). An
     exception in a tool becomes an ``isError`` result with its message; the traceback is
     logged, never sent. Handlers may be plain or ``async`` functions.
     """
@@ -196,6 +208,7 @@ class Server:
         title: str | None = None,
         annotations: ToolAnnotations | None = None,
         thread: bool = False,
+        output_schema: dict[str, Any] | None = None,
     ) -> Callable[[F], F]:
         """Register the decorated function as a tool (see :meth:`add_tool`)."""
 
@@ -208,6 +221,7 @@ class Server:
                 title=title,
                 annotations=annotations,
                 thread=thread,
+                output_schema=output_schema,
             )
             return fn
 
@@ -223,6 +237,7 @@ class Server:
         title: str | None = None,
         annotations: ToolAnnotations | None = None,
         thread: bool = False,
+        output_schema: dict[str, Any] | None = None,
     ) -> Tool:
         """Register *fn* as a tool and return its description; raises ``TypeError`` when no
         schema is given and an annotation has none, ``ValueError`` for a name in use.
@@ -231,21 +246,29 @@ class Server:
         connection while it runs; with *thread*, it runs in a worker thread instead, for a
         function that blocks (on a file, a database, a ``time.sleep``) or computes for long.
         An ``async`` function already lets the loop go on while it waits, and takes no
-        *thread*."""
+        *thread*.
+
+        A tool whose return annotation has a schema (a number, a list, a ``TypedDict``, a
+        dataclass or ``attrs`` class...; not ``str``) declares it as its ``outputSchema``
+        (or *output_schema*, given), and each result carries the value as
+        ``structuredContent`` (as ``{"result": value}`` when it is not an object) beside
+        its JSON as text. A value that does not match the schema gives an error result."""
         name = name or fn.__name__
         if name in self._tools:
             raise ValueError(f"a tool named {name!r} is already registered")
         if thread and inspect.iscoroutinefunction(fn):
             raise ValueError(f"{name}: an async tool runs on the loop; thread= is for plain ones")
         schema = input_schema if input_schema is not None else _derived(fn)
+        output = Output(output_schema) if output_schema is not None else derived_output(fn)
         tool = Tool(
             name=name,
             input_schema=schema,
             title=title,
             description=description if description is not None else inspect.getdoc(fn),
+            output_schema=None if output is None else output.schema,
             annotations=annotations,
         )
-        self._tools[name] = _Tool(tool, fn, _context_parameter(fn), thread)
+        self._tools[name] = _Tool(tool, fn, _context_parameter(fn), thread, output)
         return tool
 
     def resource(
@@ -413,16 +436,16 @@ class Server:
         arguments = _with_context(arguments, entry.wants_context, context)
         if entry.threaded:
             work = functools.partial(entry.fn, **arguments)
-            return _tool_later(params.name, context.link.in_thread(work))
+            return _tool_later(entry, context.link.in_thread(work))
         try:
             value = entry.fn(**arguments)
             if inspect.isawaitable(value):
-                return _tool_later(params.name, value)
-            return _tool_result(value)
+                return _tool_later(entry, value)
+            return _tool_result(value, entry.output)
         except McpError:
             raise
         except Exception as exc:
-            return _tool_failed(params.name, exc)
+            return _tool_failed(entry.tool.name, exc)
 
     def _list_resources(self, request: RequestReceived, context: Context) -> Model:
         return ListResourcesResult(resources=[e.resource for e in self._resources.values()])
@@ -558,14 +581,14 @@ def _derived(fn: Callable[..., Any]) -> dict[str, Any]:
         raise TypeError(f"{fn.__name__}: {exc}; give input_schema= explicitly") from None
 
 
-async def _tool_later(name: str, value: Awaitable[Any]) -> CallToolResult | InputRequiredResult:
+async def _tool_later(entry: _Tool, value: Awaitable[Any]) -> CallToolResult | InputRequiredResult:
     """The result of a tool that returned an awaitable."""
     try:
-        return _tool_result(await value)
+        return _tool_result(await value, entry.output)
     except McpError:
         raise
     except Exception as exc:
-        return _tool_failed(name, exc)
+        return _tool_failed(entry.tool.name, exc)
 
 
 def _tool_failed(name: str, exc: Exception) -> CallToolResult:
@@ -578,10 +601,19 @@ def _tool_error(message: str) -> CallToolResult:
     return CallToolResult(content=[TextContent(text=message)], is_error=True)
 
 
-def _tool_result(value: Any) -> CallToolResult | InputRequiredResult:
-    """A tool's return value as a result."""
+def _tool_result(value: Any, output: Output | None = None) -> CallToolResult | InputRequiredResult:
+    """A tool's return value as a result: with its structured content when the tool has an
+    *output* schema."""
     if isinstance(value, CallToolResult | InputRequiredResult):
         return value
+    if output is not None:
+        structured = output.content(value)
+        problem = check(output.schema, structured, noun="member")
+        if problem is not None:
+            _log.error("a result of a tool does not match its output schema: %s", problem)
+            return _tool_error(f"the result does not match the tool's output schema: {problem}")
+        text = json.dumps(to_json(value), ensure_ascii=False, allow_nan=False)
+        return CallToolResult(content=[TextContent(text=text)], structured_content=structured)
     if value is None:
         return CallToolResult(content=[])
     if isinstance(value, str):
