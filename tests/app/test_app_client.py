@@ -689,7 +689,11 @@ def test_a_derived_schema_reaches_the_client_and_is_enforced_over_a_loopback(
             "type": "object",
             "properties": {
                 "x": {"type": ["integer", "null"]},
-                "tags": {"type": ["array", "null"], "items": {"type": ["string", "null"]}},
+                "tags": {
+                    "type": ["array", "null"],
+                    "items": {"type": ["string", "null"]},
+                    "default": None,
+                },
             },
             "required": ["x"],
             "additionalProperties": False,

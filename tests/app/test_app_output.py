@@ -114,6 +114,7 @@ def test_the_return_annotation_gives_the_output_schema() -> None:
         "type": "object",
         "properties": {"x": {"type": "integer"}, "y": {"type": "integer"}},
         "required": ["x"],
+        "additionalProperties": False,
     }
     assert schemas_of(app()) == {
         "weather": {
@@ -124,12 +125,14 @@ def test_the_return_annotation_gives_the_output_schema() -> None:
                 "note": {"type": ["string", "null"]},
             },
             "required": ["city", "celsius", "note"],
+            "additionalProperties": False,
         },
         "point": point,
         "box": {
             "type": "object",
             "properties": {"corner": point, "label": {"enum": ["a", "b"]}},
             "required": ["corner"],
+            "additionalProperties": False,
         },
         "numbers": wrapped({"type": "array", "items": {"type": "integer"}}),
         "maybe": wrapped({"type": ["integer", "null"]}),

@@ -5,15 +5,20 @@ against a schema, naming the field at fault.
 A derived schema requires exactly the parameters without a default, lets ``X | None`` take
 ``null``, and refuses members it does not name unless the function takes ``**kwargs``."""
 
+import base64
+import dataclasses
 import inspect
 import typing
 from collections.abc import Callable
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, TypedDict, Union
 
+import attrs
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from mcpws.app import Context, SchemaError, check_arguments as check, input_schema
+from mcpws.app import Context, SchemaError, Server, check_arguments as check, input_schema
+from mcpws.core.mcp import CallToolResult, decode_params
+from mcpws.core.session import RequestReceived
 
 MODEST = settings(max_examples=200, deadline=None, database=None)
 
@@ -220,10 +225,10 @@ def test_parameters_with_defaults_are_not_required() -> None:
         "type": "object",
         "properties": {
             "a": {"type": "integer"},
-            "b": {"type": "string"},
+            "b": {"type": "string", "default": "b"},
             "c": {"type": "boolean"},
-            "d": {"type": "number"},
-            "e": {"type": ["integer", "null"]},
+            "d": {"type": "number", "default": 1.0},
+            "e": {"type": ["integer", "null"], "default": None},
             "f": {"type": ["string", "null"]},
         },
         "required": ["a", "c", "f"],
@@ -240,7 +245,7 @@ def test_a_function_with_no_required_parameter_has_no_required_list() -> None:
 
     assert input_schema(fn) == {
         "type": "object",
-        "properties": {"a": {"type": "integer"}},
+        "properties": {"a": {"type": "integer", "default": 1}},
         "additionalProperties": False,
     }
     assert input_schema(nothing) == {
@@ -268,7 +273,7 @@ def test_string_annotations_are_resolved() -> None:
 
     assert input_schema(fn)["properties"] == {
         "a": {"type": "integer"},
-        "b": {"type": ["array", "null"], "items": {"type": "string"}},
+        "b": {"type": ["array", "null"], "items": {"type": "string"}, "default": None},
     }
 
 
@@ -278,7 +283,7 @@ def test_var_positional_and_var_keyword_parameters_are_ignored() -> None:
 
     assert input_schema(fn) == {
         "type": "object",
-        "properties": {"a": {"type": "string"}, "b": {"type": "integer"}},
+        "properties": {"a": {"type": "string"}, "b": {"type": "integer", "default": 0}},
         "required": ["a"],
     }
 
@@ -319,7 +324,7 @@ def test_the_skipped_type_is_left_out() -> None:
     schema = input_schema(fn, skip=Context)
     assert schema == {
         "type": "object",
-        "properties": {"a": {"type": "integer"}, "b": {"type": "string"}},
+        "properties": {"a": {"type": "integer"}, "b": {"type": "string", "default": ""}},
         "required": ["a"],
         "additionalProperties": False,
     }
@@ -343,15 +348,14 @@ class _Point:
     "annotation",
     [
         _Point,
-        bytes,
         complex,
         type(None),
         set,
         set[int],
         frozenset[str],
         tuple,
-        tuple[int, str],
-        tuple[int, ...],
+        tuple[int, complex],
+        tuple[set[int], ...],
         dict[int, str],
         dict[bool, str],
         int | str,
@@ -362,7 +366,7 @@ class _Point:
         Literal[b"x"],
         list[set[int]],
         list[_Point],
-        dict[str, tuple[int]],
+        dict[str, tuple[complex]],
         set[int] | None,
         Optional[_Point],  # noqa: UP045
     ],
@@ -797,3 +801,175 @@ def test_check_never_raises_on_any_json_against_any_schema_of_the_rules_it_reads
 ) -> None:
     problem = check(schema, value)
     assert problem is None or problem.startswith(("argument ", "the arguments "))
+
+
+# Descriptions, defaults, tuples, bytes and records ---------------------------------------------
+
+
+class _Described:
+    """Metadata with a description, as a pydantic ``Field`` is."""
+
+    description = "how many"
+
+
+def test_descriptions_come_from_annotated_metadata_and_the_docstring() -> None:
+    def google(
+        city: Annotated[str, "the city"],
+        days: Annotated[int, _Described()] = 3,
+        unit: str = "C",
+        note: str | None = None,
+    ) -> None:
+        """Forecast.
+
+        Args:
+            city: not this one: Annotated wins.
+            unit: C or F,
+                as you like.
+            note (str): anything.
+
+        Returns:
+            nothing: not an argument.
+        """
+
+    def sphinx(city: str, days: int) -> None:
+        """Forecast.
+
+        :param city: the city
+        :param int days: how many
+        """
+
+    properties = input_schema(google)["properties"]
+    assert properties == {
+        "city": {"type": "string", "description": "the city"},
+        "days": {"type": "integer", "description": "how many", "default": 3},
+        "unit": {"type": "string", "description": "C or F, as you like.", "default": "C"},
+        "note": {"type": ["string", "null"], "description": "anything.", "default": None},
+    }
+    assert input_schema(sphinx)["properties"] == {
+        "city": {"type": "string", "description": "the city"},
+        "days": {"type": "integer", "description": "how many"},
+    }
+
+
+def test_a_default_that_is_not_json_is_left_out() -> None:
+    marker = object()
+
+    def fn(a: Any = marker) -> None:
+        return None
+
+    assert input_schema(fn)["properties"] == {"a": {}}
+
+
+def test_tuples_bytes_and_records_have_schemas() -> None:
+    def fn(
+        pair: tuple[int, str],
+        many: tuple[float, ...],
+        blob: bytes,
+        point: _Spot,
+        options: _Options,
+    ) -> None:
+        return None
+
+    assert input_schema(fn)["properties"] == {
+        "pair": {
+            "type": "array",
+            "prefixItems": [{"type": "integer"}, {"type": "string"}],
+            "minItems": 2,
+            "maxItems": 2,
+        },
+        "many": {"type": "array", "items": {"type": "number"}},
+        "blob": {"type": "string", "contentEncoding": "base64"},
+        "point": {
+            "type": "object",
+            "properties": {"x": {"type": "integer"}, "y": {"type": "integer"}},
+            "required": ["x"],
+            "additionalProperties": False,
+        },
+        "options": {
+            "type": "object",
+            "properties": {"loud": {"type": "boolean"}},
+            "additionalProperties": False,
+        },
+    }
+
+
+def test_a_fixed_tuple_is_checked_item_by_item() -> None:
+    def fn(pair: tuple[int, str]) -> None:
+        return None
+
+    schema = input_schema(fn)
+    assert check(schema, {"pair": [1, "a"]}) is None
+    assert check(schema, {"pair": [1]}) == "argument 'pair' must have at least 2 items"
+    assert check(schema, {"pair": [1, "a", 2]}) == "argument 'pair' must have at most 2 items"
+    assert check(schema, {"pair": ["a", "a"]}) == "argument 'pair[0]' must be of type integer"
+
+
+@dataclasses.dataclass
+class _Spot:
+    x: int
+    y: int = 0
+
+
+class _Options(TypedDict, total=False):
+    loud: bool
+
+
+@attrs.define
+class _Labelled:
+    spot: _Spot
+    tags: tuple[str, ...] = ()
+
+
+def test_a_tool_gets_its_arguments_as_its_annotations_ask() -> None:
+    app = Server("typed")
+    seen: list[Any] = []
+
+    @app.tool()
+    def take(
+        blob: bytes,
+        pair: tuple[int, str],
+        spot: _Spot,
+        labelled: _Labelled,
+        options: _Options | None = None,
+        spots: list[_Spot] | None = None,
+    ) -> str:
+        seen.append((blob, pair, spot, labelled, options, spots))
+        return "taken"
+
+    arguments = {
+        "blob": base64.b64encode(b"\x00\xff").decode(),
+        "pair": [1, "a"],
+        "spot": {"x": 1},
+        "labelled": {"spot": {"x": 2, "y": 3}, "tags": ["t"]},
+        "options": {"loud": True},
+        "spots": [{"x": 4}],
+    }
+    result = _call(app, "take", arguments)
+    assert result.text == "taken"
+    assert seen == [
+        (
+            b"\x00\xff",
+            (1, "a"),
+            _Spot(1),
+            _Labelled(_Spot(2, 3), ("t",)),
+            {"loud": True},
+            [_Spot(4)],
+        )
+    ]
+    bad = _call(app, "take", {**arguments, "blob": "not base64!"})
+    assert bad.is_error is True
+    assert bad.text.startswith("invalid arguments: ")
+    extra = _call(app, "take", {**arguments, "spot": {"x": 1, "z": 2}})
+    assert extra.text == "invalid arguments: argument 'spot.z' is not expected"
+
+
+def _call(app: Server, name: str, arguments: dict[str, Any]) -> CallToolResult:
+    class Link:
+        principal = None
+        stateless = False
+
+    params = decode_params("tools/call", "2025-11-25", {"name": name, "arguments": arguments})
+    request = RequestReceived(1, "tools/call", params, "2025-11-25", None)
+    result = app.handle(request, Link())  # type: ignore[arg-type]
+    assert isinstance(result, CallToolResult)
+    return result

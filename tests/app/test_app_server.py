@@ -359,7 +359,10 @@ def test_tools_list_describes_the_registered_tools_in_order() -> None:
             description="Add two integers.\n\nIndented detail.",
             input_schema={
                 "type": "object",
-                "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                "properties": {
+                    "a": {"type": "integer"},
+                    "b": {"type": "integer", "default": 0},
+                },
                 "required": ["a"],
                 "additionalProperties": False,
             },
@@ -781,7 +784,7 @@ def test_null_is_accepted_for_optional_items_and_enums() -> None:
     assert tool.input_schema["properties"] == {
         "values": {"type": "array", "items": {"type": ["integer", "null"]}},
         "mode": {"enum": ["a", "b", None]},
-        "flag": {"type": ["boolean", "null"]},
+        "flag": {"type": ["boolean", "null"], "default": True},
     }
     result = call(app, "pick", {"values": [1, None], "mode": None, "flag": None})
     assert text_of(result) == "([1, None], None, None)"

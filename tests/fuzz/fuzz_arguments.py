@@ -48,7 +48,7 @@ FLAGS = ("-max_len=256", "-timeout=10")
 MOVES = 4
 _NAMES = ["a", "b", "text", "n", "x", "rest"]
 _LITERALS: list[Any] = ["a", "b", 1, 2, True, False, ""]
-_NOT_DESCRIBED: list[Any] = [bytes, tuple[int], dict[int, str], int | str, set[str]]
+_NOT_DESCRIBED: list[Any] = [complex, tuple[int, ...] | bytes, dict[int, str], int | str, set[str]]
 
 
 # Annotations, and what fits them, read independently of the schema -------------------------
@@ -69,17 +69,22 @@ def _annotation(script: Script, depth: int = 0) -> Any:
     if choice == 8:
         return _annotation(script, depth + 1) | None
     if choice == 9:
-        return script.pick([list, dict])
+        return script.pick([list, dict, bytes])
+    if choice == 10 and script.flag():
+        items = tuple(_annotation(script, depth + 1) for _ in range(script.number(1, 3)))
+        return tuple.__class_getitem__(items) if script.flag() else tuple[items[0], ...]  # type: ignore[valid-type]
     return script.pick(_NOT_DESCRIBED)
 
 
 def _described(annotation: Any) -> bool:
     """Whether the schema module is meant to describe *annotation*."""
-    if annotation in (str, int, float, bool, Any, list, dict):
+    if annotation in (str, int, float, bool, Any, list, dict, bytes):
         return True
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is list:
         return _described(args[0])
+    if origin is tuple:
+        return all(arg is Ellipsis or _described(arg) for arg in args)
     if origin is dict:
         return args[0] is str and _described(args[1])
     if origin is Literal:
@@ -105,6 +110,8 @@ def fits(annotation: Any, value: Any) -> bool:
         return True
     if annotation in (str, bool):
         return type(value) is annotation
+    if annotation is bytes:  # base64 text: what is not base64 fails later, when converted
+        return type(value) is str
     if annotation is int:
         return type(value) is int
     if annotation is float:
@@ -116,6 +123,14 @@ def fits(annotation: Any, value: Any) -> bool:
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is list:
         return type(value) is list and all(fits(args[0], item) for item in value)
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        return type(value) is list and all(fits(args[0], item) for item in value)
+    if origin is tuple:
+        return (
+            type(value) is list
+            and len(value) == len(args)
+            and all(fits(arg, item) for arg, item in zip(args, value, strict=True))
+        )
     if origin is dict:
         return type(value) is dict and all(fits(args[1], item) for item in value.values())
     if origin is Literal:

@@ -1,31 +1,47 @@
 """JSON schemas for tool arguments and results: derived from a handler's annotations, and
 checked.
 
-:func:`input_schema` turns the parameters of a function into the ``inputSchema`` of a tool,
-for simple annotations: ``str``, ``int``, ``float``, ``bool``, ``list[X]``, ``dict[str, X]``,
-``Literal[...]`` and ``X | None``. A parameter with a default is optional.
+:func:`input_schema` turns the parameters of a function into the ``inputSchema`` of a tool:
+``str``, ``int``, ``float``, ``bool``, ``bytes`` (base64 text), ``list[X]``, ``tuple[X, ...]``
+and ``tuple[X, Y]``, ``dict[str, X]``, ``Literal[...]``, ``X | None``, and ``TypedDict``,
+dataclass and ``attrs`` classes. A parameter with a default is optional, and its default is
+in the schema when it is JSON. A parameter's description comes from ``Annotated[X, "text"]``
+(or metadata with a ``description``, as a pydantic ``Field``), else from the docstring's
+``Args:`` section or ``:param name:`` lines. :func:`converter` turns checked JSON arguments
+into what the annotations ask for (bytes, tuples, instances).
 :func:`output_schema` turns a return annotation into the ``outputSchema`` of a tool: those
 annotations, and ``TypedDict``, dataclass and ``attrs`` classes; a result that is not an
 object is wrapped as ``{"result": ...}``, as the official SDK does.
 :func:`check` validates arguments against such a schema (or one given by hand, of which it
-reads ``type``, ``properties``, ``required``, ``items``, ``enum`` and
-``additionalProperties``) and names the first field at fault.
+reads ``type``, ``properties``, ``required``, ``items``, ``prefixItems``, ``minItems``,
+``maxItems``, ``enum`` and ``additionalProperties``) and names the first field at fault.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import inspect
+import json
+import re
 import types
 import typing
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import attrs
 
 from mcpws.core.mcp import Model
 
-__all__ = ["Output", "SchemaError", "check", "input_schema", "output_schema", "parameters"]
+__all__ = [
+    "Output",
+    "SchemaError",
+    "check",
+    "converter",
+    "input_schema",
+    "output_schema",
+    "parameters",
+]
 
 _SIMPLE: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
 
@@ -36,7 +52,7 @@ class SchemaError(TypeError):
 
 def parameters(fn: Callable[..., Any], skip: type | None = None) -> list[inspect.Parameter]:
     """The parameters of *fn* that are arguments (those annotated *skip* left out)."""
-    hints = typing.get_type_hints(fn)
+    hints = typing.get_type_hints(fn, include_extras=True)
     found = []
     for parameter in inspect.signature(fn).parameters.values():
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
@@ -52,10 +68,16 @@ def input_schema(fn: Callable[..., Any], skip: type | None = None) -> dict[str, 
     annotation it cannot describe."""
     properties: dict[str, Any] = {}
     required = []
+    described = _documented(inspect.getdoc(fn) or "")
     for parameter in parameters(fn, skip):
-        properties[parameter.name] = _schema(parameter.annotation, parameter.name)
+        schema = _schema(parameter.annotation, parameter.name)
+        if "description" not in schema and parameter.name in described:
+            schema = {**schema, "description": described[parameter.name]}
         if parameter.default is parameter.empty:
             required.append(parameter.name)
+        elif _is_json(parameter.default):
+            schema = {**schema, "default": to_json(parameter.default)}
+        properties[parameter.name] = schema
     result: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
         result["required"] = required
@@ -114,15 +136,63 @@ def to_json(value: Any) -> Any:
     return value
 
 
+_ARGS_HEADING = re.compile(r"^(Args|Arguments|Parameters):\s*$")
+_GOOGLE_ARG = re.compile(r"^(\w+)(?:\s*\([^)]*\))?:\s*(.*)$")
+_SPHINX_ARG = re.compile(r"^:param\s+(?:[^:]*\s)?(\w+):\s*(.*)$")
+
+
+def _documented(doc: str) -> dict[str, str]:
+    """The descriptions of parameters in a docstring: its ``Args:`` section (Google style;
+    an entry's further lines go on indented) and its ``:param name:`` lines (Sphinx)."""
+    found: dict[str, str] = {}
+    lines = doc.splitlines()
+    for line in lines:
+        if match := _SPHINX_ARG.match(line.strip()):
+            found[match.group(1)] = match.group(2)
+    for index, line in enumerate(lines):
+        if not _ARGS_HEADING.match(line.strip()):
+            continue
+        entries = []
+        for following in lines[index + 1 :]:
+            if following.strip() and _indent(following) <= _indent(line):
+                break
+            if following.strip():
+                entries.append(following)
+        if not entries:
+            continue
+        level = min(map(_indent, entries))
+        current = None
+        for entry in entries:
+            match = _GOOGLE_ARG.match(entry.strip())
+            if _indent(entry) == level and match:
+                current = match.group(1)
+                found[current] = match.group(2)
+            elif current is not None:
+                found[current] = f"{found[current]} {entry.strip()}".strip()
+    return {name: text for name, text in found.items() if text}
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _is_json(value: Any) -> bool:
+    try:
+        json.dumps(to_json(value), allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def _record(annotation: Any, where: str) -> dict[str, Any] | None:
     """The object schema of a TypedDict, dataclass or ``attrs`` class, else ``None``."""
     if typing.is_typeddict(annotation):
-        hints = typing.get_type_hints(annotation)
+        hints = typing.get_type_hints(annotation, include_extras=True)
         required = [name for name in hints if name in annotation.__required_keys__]
     elif isinstance(annotation, type) and (
         dataclasses.is_dataclass(annotation) or attrs.has(annotation)
     ):
-        hints = typing.get_type_hints(annotation)
+        hints = typing.get_type_hints(annotation, include_extras=True)
         fields: Any = (
             dataclasses.fields(annotation)
             if dataclasses.is_dataclass(annotation)
@@ -136,6 +206,7 @@ def _record(annotation: Any, where: str) -> dict[str, Any] | None:
     schema: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
         schema["required"] = required
+    schema["additionalProperties"] = False
     return schema
 
 
@@ -151,12 +222,25 @@ def _schema(annotation: Any, where: str) -> dict[str, Any]:
     """The schema of *annotation*."""
     if annotation is Any:
         return {}
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Annotated:
+        schema = _schema(args[0], where)
+        text = next((_description(extra) for extra in args[1:] if _description(extra)), None)
+        return schema if text is None else {**schema, "description": text}
     record = _record(annotation, where)
     if record is not None:
         return record
     if annotation in _SIMPLE:
         return {"type": _SIMPLE[annotation]}
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if annotation is bytes:
+        return {"type": "string", "contentEncoding": "base64"}
+    if origin is tuple and args and all(arg is not Ellipsis for arg in args):
+        prefix = [_schema(arg, where) for arg in args]
+        n = len(prefix)
+        return {"type": "array", "prefixItems": prefix, "minItems": n, "maxItems": n}
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        each = _schema(args[0], where)
+        return {"type": "array", **({"items": each} if each else {})}
     if origin in (typing.Union, types.UnionType) and type(None) in args:
         rest = [arg for arg in args if arg is not type(None)]
         if len(rest) == 1:
@@ -170,6 +254,81 @@ def _schema(annotation: Any, where: str) -> dict[str, Any]:
         values = _schema(args[1], where) if len(args) == 2 else {}
         return {"type": "object", **({"additionalProperties": values} if values else {})}
     raise SchemaError(f"parameter {where!r}: no JSON schema for {annotation!r}")
+
+
+def _description(extra: Any) -> str | None:
+    """The description an ``Annotated`` metadata item gives: itself, if text, or its
+    ``description`` (a pydantic ``Field``, say)."""
+    if isinstance(extra, str):
+        return extra
+    text = getattr(extra, "description", None)
+    return text if isinstance(text, str) else None
+
+
+def converter(
+    fn: Callable[..., Any], skip: type | None = None
+) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+    """What turns checked JSON arguments of *fn* into the values its annotations ask for
+    (``bytes`` from base64, tuples, dataclass, ``attrs`` and nested instances); ``None``
+    when every argument is used as it comes."""
+    conversions = {
+        p.name: convert
+        for p in parameters(fn, skip)
+        if (convert := _conversion(p.annotation)) is not None
+    }
+    if not conversions:
+        return None
+
+    def convert_all(arguments: dict[str, Any]) -> dict[str, Any]:
+        return {
+            name: conversions[name](value) if name in conversions and value is not None else value
+            for name, value in arguments.items()
+        }
+
+    return convert_all
+
+
+def _conversion(annotation: Any) -> Callable[[Any], Any] | None:
+    """How a JSON value of *annotation* becomes its Python value, or ``None`` when it is
+    used as it is."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Annotated:
+        return _conversion(args[0])
+    if annotation is bytes:
+        return lambda value: base64.b64decode(value, validate=True)
+    if origin in (typing.Union, types.UnionType):
+        inner = [arg for arg in args if arg is not type(None)]
+        convert = _conversion(inner[0]) if len(inner) == 1 else None
+        if convert is None:
+            return None
+        return lambda value: None if value is None else convert(value)
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            each = _conversion(args[0]) or _same_value
+            return lambda value: tuple(each(item) for item in value)
+        converts = [_conversion(arg) or _same_value for arg in args]
+        return lambda value: tuple(c(item) for c, item in zip(converts, value, strict=True))
+    if origin is list and args and (item := _conversion(args[0])) is not None:
+        return lambda value: [item(member) for member in value]
+    if origin is dict and len(args) == 2 and (member := _conversion(args[1])) is not None:
+        return lambda value: {key: member(inner) for key, inner in value.items()}
+    if isinstance(annotation, type) and (
+        dataclasses.is_dataclass(annotation) or attrs.has(annotation)
+    ):
+        hints = typing.get_type_hints(annotation)
+        fields = {name: _conversion(hint) or _same_value for name, hint in hints.items()}
+        return lambda value: annotation(**{k: fields[k](v) for k, v in value.items()})
+    if typing.is_typeddict(annotation):
+        hints = typing.get_type_hints(annotation)
+        fields = {name: c for name, hint in hints.items() if (c := _conversion(hint)) is not None}
+        if not fields:
+            return None
+        return lambda value: {k: fields[k](v) if k in fields else v for k, v in value.items()}
+    return None
+
+
+def _same_value(value: Any) -> Any:
+    return value
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -224,6 +383,18 @@ def check(
                 return f"{noun} {_join(path, name)!r} is not expected"
             if isinstance(inner, dict) and (
                 problem := check(inner, member, _join(path, name), noun=noun)
+            ):
+                return problem
+    if isinstance(value, list):
+        least, most = schema.get("minItems"), schema.get("maxItems")
+        if type(least) is int and len(value) < least:
+            return f"{where} must have at least {least} items"
+        if type(most) is int and len(value) > most:
+            return f"{where} must have at most {most} items"
+        prefix = schema.get("prefixItems")
+        for index, (inner, member) in enumerate(zip(prefix or (), value, strict=False)):
+            if isinstance(inner, dict) and (
+                problem := check(inner, member, f"{path}[{index}]", noun=noun)
             ):
                 return problem
     if isinstance(value, list) and isinstance(schema.get("items"), dict):

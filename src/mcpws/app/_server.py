@@ -30,6 +30,7 @@ from mcpws.app._schema import (
     Output,
     SchemaError,
     check,
+    converter,
     input_schema,
     output_schema as derived_output,
     parameters,
@@ -97,6 +98,8 @@ class _Tool:
     threaded: bool = False
     #: The structured output its results carry, if any.
     output: Output | None = None
+    #: What turns its checked JSON arguments into what its annotations ask for, if need be.
+    convert: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 @attrs.frozen
@@ -268,7 +271,8 @@ class Server:
             output_schema=None if output is None else output.schema,
             annotations=annotations,
         )
-        self._tools[name] = _Tool(tool, fn, _context_parameter(fn), thread, output)
+        convert = converter(fn, skip=Context) if input_schema is None else None
+        self._tools[name] = _Tool(tool, fn, _context_parameter(fn), thread, output, convert)
         return tool
 
     def resource(
@@ -433,6 +437,11 @@ class Server:
         problem = check(entry.tool.input_schema, arguments)
         if problem is not None:
             return _tool_error(f"invalid arguments: {problem}")
+        if entry.convert is not None:
+            try:
+                arguments = entry.convert(arguments)
+            except (TypeError, ValueError) as exc:  # base64 that is not, say
+                return _tool_error(f"invalid arguments: {exc}")
         arguments = _with_context(arguments, entry.wants_context, context)
         if entry.threaded:
             work = functools.partial(entry.fn, **arguments)
