@@ -37,7 +37,9 @@ from mcpws.core.mcp import (
     InputRequiredResult,
     Kind,
     Model,
+    NotificationParams,
     ProgressNotificationParams,
+    RequestParams,
     Result,
     decode_params,
     decode_result,
@@ -372,12 +374,17 @@ class Session:
         self._lifecycle.state = new_state
         return request_id
 
-    def send_notification(self, method: str, params: Params = None) -> None:
-        """Send a notification. Cancellation and progress have their own commands."""
+    def send_notification(
+        self, method: str, params: Params = None, *, extension: bool = False
+    ) -> None:
+        """Send a notification. Cancellation and progress have their own commands. With
+        *extension*, *method* is a vendor's, as for :meth:`send_request`."""
         if method in RESERVED_METHODS:
             raise LocalProtocolError(f"the session sends {method} itself, use its command")
         revision = self._sending_revision(method)
-        spec = self._spec(method, revision, Kind.NOTIFICATION)
+        if extension and not is_extension(method):
+            raise LocalProtocolError(f"{method} is a method of MCP, not an extension")
+        spec = None if extension else self._spec(method, revision, Kind.NOTIFICATION)
         step = Input.SEND_UTILITY if method in UTILITY_METHODS else Input.SEND_OPERATION
         new_state = self._lifecycle.check(step)
         obj = self._encode_params(spec, params)
@@ -519,7 +526,8 @@ class Session:
         if new_state is None:
             state = self.state.value
             raise Refusal(INVALID_REQUEST, f"{method} is not allowed while the session is {state}")
-        refused = self._served.get((method, revision), "")
+        extension = method in self._common.extension_methods
+        refused = None if extension else self._served.get((method, revision), "")
         if refused == "":
             refused = self._served[method, revision] = self._serves(method, revision)
         if refused is not None:
@@ -527,10 +535,15 @@ class Session:
         if len(self._incoming) - self._cancelled >= self._common.max_pending_requests:
             raise Refusal(TOO_MANY_REQUESTS, "too many requests in flight")
         try:
-            params = decode_params(method, revision, request.params)
+            params = (
+                RequestParams.from_json(request.params or {})
+                if extension
+                else decode_params(method, revision, request.params)
+            )
         except InvalidParams as exc:
             raise Refusal(jsonrpc.INVALID_PARAMS, f"invalid params: {exc}") from None
-        self._check_required(method, revision, capabilities)
+        if not extension:
+            self._check_required(method, revision, capabilities)
         self._lifecycle.state = new_state
         return params
 
@@ -582,6 +595,14 @@ class Session:
         revision = self._receiving_revision()
         spec = method_spec(method, revision)
         reason = None
+        if method in self._common.extension_methods:
+            if self._lifecycle.allows(Input.RECEIVE_OPERATION):
+                vendors = NotificationParams.from_json(notification.params or {})
+                self._events.append(NotificationReceived(method, vendors, revision))
+            else:
+                reason = f"not allowed while the session is {self.state.value}"
+                self._events.append(NotificationIgnored(method, reason))
+            return
         if (
             spec is None
             or spec.kind is not Kind.NOTIFICATION
@@ -693,7 +714,11 @@ class Session:
         """The JSON result to send for *entry*, fitted to its revision; raises
         :class:`LocalProtocolError` when *result* does not answer the method."""
         method, revision = entry.method, entry.revision
-        if isinstance(result, Mapping):
+        if method in self._common.extension_methods:  # an extension's answer, as it is
+            obj = dict(result) if isinstance(result, Mapping) else result.to_json()
+            if revision in STATELESS_REVISIONS:
+                obj.setdefault("resultType", "complete")
+        elif isinstance(result, Mapping):
             obj = dict(result)
             try:
                 typed = decode_result(method, revision, obj)

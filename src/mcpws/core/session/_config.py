@@ -10,7 +10,7 @@ import attrs
 
 from mcpws._version import __version__
 from mcpws.core._checks import non_negative_int, positive_int, positive_or_none
-from mcpws.core.mcp import ClientCapabilities, Implementation, ServerCapabilities
+from mcpws.core.mcp import ClientCapabilities, Implementation, ServerCapabilities, is_extension
 from mcpws.core.versions import HANDSHAKE_REVISIONS, REVISIONS, STATELESS_REVISIONS
 
 __all__ = [
@@ -39,6 +39,16 @@ def _revisions(_: object, attribute: attrs.Attribute[Any], value: tuple[str, ...
         raise ValueError(f"{attribute.name} must name at least one revision")
 
 
+def _extensions(instance: object, attribute: attrs.Attribute[Any], value: frozenset[Any]) -> None:
+    for method in value:
+        if not isinstance(method, str) or not method or not is_extension(method):
+            raise ValueError(f"{method!r} is a method of MCP, or no method: not an extension")
+
+
+def _method_set(value: Iterable[str]) -> frozenset[str]:
+    return frozenset(value)
+
+
 def _revision_tuple(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
 
@@ -60,6 +70,10 @@ class _Common:
       (``None``: no limit beyond ``request_timeout``).
     * ``max_pending_requests``: requests in flight per direction. A local request over it
       raises; a peer's is answered with :data:`TOO_MANY_REQUESTS`.
+    * ``extension_methods``: methods MCP does not define (a vendor's, such as
+      ``x-acme/sync``) whose requests and notifications this side takes from the peer:
+      their params reach the application as they are (in ``extra``, ``_meta`` in ``meta``),
+      and its answers go as they are. A peer's other unknown methods still get -32601.
     """
 
     revisions: tuple[str, ...] = attrs.field(
@@ -71,6 +85,9 @@ class _Common:
     reset_timeout_on_progress: bool = False
     max_request_time: float | None = attrs.field(default=None, validator=positive_or_none)
     max_pending_requests: int = attrs.field(default=1000, validator=positive_int)
+    extension_methods: frozenset[str] = attrs.field(
+        default=frozenset(), converter=_method_set, validator=_extensions
+    )
 
     @functools.cached_property
     def handshake_revisions(self) -> tuple[str, ...]:

@@ -94,7 +94,12 @@ class ServerSession(Session):
             if not self.config.stateless_revisions:
                 raise Refusal(INVALID_REQUEST, f"{method} before initialize: send initialize first")
         stateless = self.config.stateless_revisions
-        if stateless and method_spec(method, stateless[-1]) is None and method != "initialize":
+        if (
+            stateless
+            and method_spec(method, stateless[-1]) is None
+            and method != "initialize"
+            and method not in self.config.extension_methods
+        ):
             raise Refusal(METHOD_NOT_FOUND, f"method not found: {method} (MCP {stateless[-1]})")
         if version is None and method != "initialize":
             # A required member missing, as clientCapabilities can be. (A legacy client's
