@@ -64,7 +64,7 @@ class Link:
     async def request(self, method: str, params: Params = None, **options: Any) -> Model:
         raise AssertionError("no request to the client in 2026-07-28")
 
-    async def notify(self, method: str, params: Params = None) -> None:
+    async def notify(self, method: str, params: Params = None, *, extension: bool = False) -> None:
         raise AssertionError("no notification here")
 
     async def send_progress(self, *args: Any) -> None:
@@ -334,7 +334,7 @@ class Replies:
         self.sent.append((method, params))
         return self.results.pop(0)
 
-    async def notify(self, method: str, params: Params = None) -> None:
+    async def notify(self, method: str, params: Params = None, *, extension: bool = False) -> None:
         raise AssertionError
 
     async def send_progress(self, *args: Any) -> None:

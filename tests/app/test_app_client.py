@@ -116,7 +116,7 @@ class FakeLink:
             raise value
         return decode_result(method, self.revision, value)
 
-    async def notify(self, method: str, params: Params = None) -> None:
+    async def notify(self, method: str, params: Params = None, *, extension: bool = False) -> None:
         self.notifications.append((method, params))
 
     async def send_progress(
@@ -540,7 +540,7 @@ class ServerSide:
         self.requests.append(method)
         return ElicitResult(action="decline")
 
-    async def notify(self, method: str, params: Params = None) -> None:
+    async def notify(self, method: str, params: Params = None, *, extension: bool = False) -> None:
         return None
 
     async def send_progress(

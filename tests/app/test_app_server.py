@@ -118,7 +118,7 @@ class FakeLink:
         self.requests.append((method, params, timeout, on_progress))
         return self.answers[method]
 
-    async def notify(self, method: str, params: Params = None) -> None:
+    async def notify(self, method: str, params: Params = None, *, extension: bool = False) -> None:
         self.notifications.append((method, params))
 
     async def send_progress(

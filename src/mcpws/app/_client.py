@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from mcpws.app._context import Link, NotificationCallback, ProgressCallback, Waiter
+from mcpws.app._driving import extension_result, then
 from mcpws.app._errors import ConnectionLost, McpError, UnexpectedResult, expect
 from mcpws.core.jsonrpc import METHOD_NOT_FOUND
 from mcpws.core.mcp import (
@@ -42,13 +43,15 @@ from mcpws.core.mcp import (
     SubscriptionFilter,
     SubscriptionsListenResult,
     Tool,
+    is_extension,
 )
 from mcpws.core.session import UNSET, ClientSession, Params, RequestReceived, TimeoutArg
 
 __all__ = ["MAX_INPUT_ROUNDS", "Client", "RequestHandler"]
 
-#: A handler of a server's request: it takes the typed params and returns the result.
-RequestHandler = Callable[[Any], Awaitable[Model] | Model]
+#: A handler of a server's request: it takes the typed params and returns the result (for
+#: a vendor's method, the params and the result's members as dicts).
+RequestHandler = Callable[[Any], Awaitable[Model | Mapping[str, Any]] | Model | Mapping[str, Any]]
 #: How many times a request is repeated with input by default (2026-07-28).
 MAX_INPUT_ROUNDS = 10
 
@@ -181,15 +184,16 @@ class Client:
             answer = handler(question.params)
             if inspect.isawaitable(answer):
                 answer = await answer
-            answers[key] = answer.to_json()
+            answers[key] = answer.to_json() if isinstance(answer, Model) else dict(answer)
         return answers
 
     async def _typed(self, kind: type[M], method: str, params: Params, **options: Any) -> M:
         return expect(await self.request(method, params, **options), kind, method)
 
-    async def notify(self, method: str, params: Params = None) -> None:
-        """Send a notification."""
-        await self._link.notify(method, params)
+    async def notify(self, method: str, params: Params = None, *, extension: bool = False) -> None:
+        """Send a notification; with *extension*, of a vendor's method, its params as they
+        are."""
+        await self._link.notify(method, params, extension=extension)
 
     # Operations --------------------------------------------------------------------------
 
@@ -317,7 +321,9 @@ class Client:
         handler = self.handlers.get(request.method)
         if handler is None:
             raise McpError(METHOD_NOT_FOUND, f"no handler for {request.method}")
-        return handler(request.params)
+        if is_extension(request.method):  # a vendor's: params and result as plain dicts
+            return then(handler(dict(request.params.extra)), extension_result)
+        return then(handler(request.params), _typed_result)
 
 
 _PAGES: dict[
@@ -340,3 +346,10 @@ def _with_input(params: Params, answers: dict[str, Any], state: str | None) -> d
     if state is not None:
         retry["requestState"] = state
     return retry
+
+
+def _typed_result(value: Any) -> Model:
+    """A handler's answer to one of MCP's requests, which is a typed result."""
+    if not isinstance(value, Model):
+        raise TypeError(f"a handler of an MCP request returns a Model, not {value!r}")
+    return value

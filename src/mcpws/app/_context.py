@@ -85,7 +85,9 @@ class Link(Protocol):
         notifications that name the request as their subscription (2026-07-28)."""
         ...
 
-    async def notify(self, method: str, params: Params = None) -> None: ...
+    async def notify(self, method: str, params: Params = None, *, extension: bool = False) -> None:
+        """Send a notification (*extension*: a vendor's method)."""
+        ...
 
     async def send_progress(
         self, request_id: str | int, progress: float, total: float | None, message: str | None

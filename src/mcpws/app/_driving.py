@@ -6,10 +6,11 @@ the reconnection policy (:class:`Reconnect`) and errors a client shares."""
 
 from __future__ import annotations
 
+import inspect
 import ipaddress
 import logging
 import random
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
@@ -26,7 +27,7 @@ from mcpws.core.connection import (
 )
 from mcpws.core.errors import LocalProtocolError, McpwsError
 from mcpws.core.jsonrpc import INTERNAL_ERROR, RequestId
-from mcpws.core.mcp import Model
+from mcpws.core.mcp import Model, Result
 from mcpws.core.session import (
     ClientSession,
     ErrorReceived,
@@ -53,6 +54,30 @@ Answer = Model | Awaitable[Model]
 #: What answers a peer's request: a function that gives the result (or an awaitable of it)
 #: or raises McpError.
 Handler = Callable[[RequestReceived, Link], Answer]
+
+
+def then(value: Any, finish: Callable[[Any], Model]) -> Answer:
+    """``finish(value)``: at once, or once *value* is awaited when it is awaitable. A
+    handler that returns a plain value is answered without waiting."""
+    if inspect.isawaitable(value):
+        return _finish_later(value, finish)
+    return finish(value)
+
+
+async def _finish_later(value: Awaitable[Any], finish: Callable[[Any], Model]) -> Model:
+    return finish(await value)
+
+
+def extension_result(value: Any) -> Model:
+    """An extension handler's return value as a result: a model as it is, a mapping as the
+    result's members, ``None`` as an empty result."""
+    if isinstance(value, Model):
+        return value
+    if value is None:
+        return Result()
+    if not isinstance(value, Mapping):
+        raise TypeError(f"an extension's result is a mapping or a Model, not {value!r}")
+    return Result(extra=dict(value))
 
 
 def answer(

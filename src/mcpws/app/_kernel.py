@@ -627,9 +627,9 @@ class Kernel(abc.ABC):
         assert isinstance(outcome, Model)
         return outcome
 
-    async def notify(self, method: str, params: Params = None) -> None:
-        """Send a notification."""
-        self.session.send_notification(method, params)
+    async def notify(self, method: str, params: Params = None, *, extension: bool = False) -> None:
+        """Send a notification (*extension*: a vendor's method)."""
+        self.session.send_notification(method, params, extension=extension)
         self.flush()
         await self.written()
 

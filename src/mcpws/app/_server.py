@@ -24,7 +24,7 @@ import attrs
 
 from mcpws.app._asking import InputRequired, Rounds, StateSeal
 from mcpws.app._context import Context, Link
-from mcpws.app._driving import Answer
+from mcpws.app._driving import Answer, extension_result, then
 from mcpws.app._errors import McpError
 from mcpws.app._schema import (
     Output,
@@ -73,6 +73,7 @@ from mcpws.core.mcp import (
     Tool,
     ToolAnnotations,
     UnsubscribeRequestParams,
+    is_extension,
 )
 from mcpws.core.session import RequestReceived, ServerSessionConfig
 
@@ -124,6 +125,20 @@ class _Prompt:
     wants_context: str | None
 
 
+@attrs.frozen
+class _Method:
+    """The handler of a vendor's method."""
+
+    fn: Callable[..., Any]
+    wants_context: str | None
+
+    def answer(self, request: RequestReceived, context: Context) -> Answer:
+        params = dict(request.params.extra)
+        if self.wants_context is None:
+            return then(self.fn(params), extension_result)
+        return then(self.fn(params, **{self.wants_context: context}), extension_result)
+
+
 def _context_parameter(fn: Callable[..., Any]) -> str | None:
     """The name of *fn*'s parameter annotated :class:`Context`, if any."""
     return next(
@@ -133,18 +148,6 @@ def _context_parameter(fn: Callable[..., Any]) -> str | None:
 
 def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
     return typing.get_type_hints(fn)
-
-
-def _then(value: Any, finish: Callable[[Any], Model]) -> Answer:
-    """``finish(value)``: at once, or once *value* is awaited when it is awaitable. A
-    handler that returns a plain value is answered without waiting."""
-    if inspect.isawaitable(value):
-        return _finish_later(value, finish)
-    return finish(value)
-
-
-async def _finish_later(value: Awaitable[Any], finish: Callable[[Any], Model]) -> Model:
-    return finish(await value)
 
 
 def _template_pattern(template: str) -> re.Pattern[str]:
@@ -194,6 +197,9 @@ class Server:
         self._prompts: dict[str, _Prompt] = {}
         self._completion: Callable[..., Any] | None = None
         self._logging = False
+        #: Handlers of methods MCP does not define, by method; extensions declared.
+        self._methods: dict[str, _Method] = {}
+        self._extensions: dict[str, dict[str, Any]] = {}
         #: The open connections, and the resources each subscribed to.
         self._links: dict[Link, frozenset[str]] = {}  # the URIs each has subscribed to
         #: The open ``subscriptions/listen`` streams (2026-07-28), by connection and
@@ -331,6 +337,29 @@ class Server:
         self._completion = fn
         return fn
 
+    def method(self, name: str) -> Callable[[F], F]:
+        """Register the decorated function as the handler of *name*, a method MCP does not
+        define (a vendor's, such as ``x-acme/sync``): it takes the request's params as a
+        dict (and, if it has one, the :class:`~mcpws.app.Context` parameter) and returns
+        the result's members as a dict (or a :class:`~mcpws.core.mcp.Result`, or ``None``),
+        at once or awaited. Raises ``ValueError`` for a method of MCP or one registered."""
+
+        def register(fn: F) -> F:
+            if not name or not is_extension(name):
+                raise ValueError(f"{name!r} is a method of MCP: only extensions are registered")
+            if name in self._methods:
+                raise ValueError(f"a handler of {name!r} is already registered")
+            self._methods[name] = _Method(fn, _context_parameter(fn))
+            return fn
+
+        return register
+
+    def declare_extension(self, name: str, settings: dict[str, Any] | None = None) -> None:
+        """Declare the extension *name* (``io.acme/sync``, say) with its *settings*, among
+        the server's capabilities: as ``extensions`` (2026-07-28) and ``experimental`` (the
+        handshake era, which has no ``extensions``)."""
+        self._extensions[name] = dict(settings or {})
+
     def enable_logging(self) -> None:
         """Declare the logging capability: handlers' ``ctx.log`` reaches clients that ask."""
         self._logging = True
@@ -346,17 +375,21 @@ class Server:
             prompts=changing if self._prompts else None,
             completions={} if self._completion else None,
             logging={} if self._logging else None,
+            extensions=dict(self._extensions) or None,
+            experimental=dict(self._extensions) or None,
         )
 
     def session_config(self, **options: Any) -> ServerSessionConfig:
         """The session configuration this server's connections use; *options* are passed
-        on (``revisions``, ``request_timeout``, ``max_pending_requests``...)."""
-        return ServerSessionConfig(
-            server_info=self.info,
-            capabilities=self.capabilities,
-            instructions=self.instructions,
-            **options,
-        )
+        on (``revisions``, ``request_timeout``, ``max_pending_requests``...), and override
+        what the server derives (``capabilities``, ``extension_methods``...)."""
+        derived: dict[str, Any] = {
+            "server_info": self.info,
+            "capabilities": self.capabilities,
+            "instructions": self.instructions,
+            "extension_methods": frozenset(self._methods),
+        }
+        return ServerSessionConfig(**{**derived, **options})
 
     # Connections and notifications -------------------------------------------------------
 
@@ -417,7 +450,10 @@ class Server:
         awaited) for a JSON-RPC error reply."""
         handler = _HANDLERS.get(request.method)
         if handler is None:
-            raise McpError(METHOD_NOT_FOUND, f"method not found: {request.method}")
+            extension = self._methods.get(request.method)
+            if extension is None:
+                raise McpError(METHOD_NOT_FOUND, f"method not found: {request.method}")
+            return extension.answer(request, Context(link, request, self.state_seal))
         context = Context(link, request, self.state_seal)
         answer = handler(self, request, context)
         if context.rounds is not None and inspect.isawaitable(answer):
@@ -469,13 +505,13 @@ class Server:
         entry = self._resources.get(uri)
         if entry is not None:
             finish = functools.partial(_contents, uri, mime_type=entry.resource.mime_type)
-            return _then(entry.fn(**_with_context({}, entry.wants_context, context)), finish)
+            return then(entry.fn(**_with_context({}, entry.wants_context, context)), finish)
         for template in self._templates:
             match = template.pattern.match(uri)
             if match:
                 finish = functools.partial(_contents, uri, mime_type=template.template.mime_type)
                 arguments = _with_context(match.groupdict(), template.wants_context, context)
-                return _then(template.fn(**arguments), finish)
+                return then(template.fn(**arguments), finish)
         # 2026-07-28 answers an unknown URI as invalid params; earlier revisions had a code.
         code = INVALID_PARAMS if context.stateless else RESOURCE_NOT_FOUND
         raise McpError(code, f"resource not found: {uri}", {"uri": uri})
@@ -503,7 +539,7 @@ class Server:
             raise McpError(INVALID_PARAMS, f"unexpected prompt arguments: {', '.join(unexpected)}")
         arguments = _with_context(arguments, entry.wants_context, context)
         finish = functools.partial(_prompt_result, description=entry.prompt.description)
-        return _then(entry.fn(**arguments), finish)
+        return then(entry.fn(**arguments), finish)
 
     def _complete(self, request: RequestReceived, context: Context) -> Answer:
         params = request.params
@@ -511,7 +547,7 @@ class Server:
         if self._completion is None:
             raise McpError(METHOD_NOT_FOUND, "this server completes nothing")
         value = self._completion(params.ref, params.argument.name, params.argument.value)
-        return _then(value, _completion_result)
+        return then(value, _completion_result)
 
     def _subscribe(self, request: RequestReceived, context: Context) -> Model:
         params = request.params
