@@ -20,7 +20,7 @@ from mcpws.core.session import ClientSession, ServerSession
 STATELESS = "2026-07-28"
 
 
-def vendor_app() -> Server:
+def vendor_app(heard: list[dict[str, Any]] | None = None) -> Server:
     app = Server("vendor")
     app.declare_extension("io.acme/sync", {"version": 2})
 
@@ -35,6 +35,15 @@ def vendor_app() -> Server:
     @app.method("x-acme/plain")
     def plain(params: dict[str, Any]) -> None:
         return None
+
+    @app.method("x-acme/note")
+    def note(params: dict[str, Any]) -> None:
+        if heard is not None:
+            heard.append(params)
+
+    @app.method("x-acme/later")
+    async def later(params: dict[str, Any]) -> None:
+        raise RuntimeError("a handler that fails is logged, and nothing else happens")
 
     return app
 
@@ -58,9 +67,11 @@ def wire(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
 def test_an_extension_method_both_ways(
     pair: Pair, revision: str, wire: list[tuple[str, str]]
 ) -> None:
+    heard: list[dict[str, Any]] = []
+
     async def main() -> None:
         async with (
-            pair.serving(vendor_app()) as served,
+            pair.serving(vendor_app(heard)) as served,
             pair.connect(
                 served.url, revisions=(revision,), extension_methods={"x-acme/ask"}
             ) as client,
@@ -73,12 +84,16 @@ def test_an_extension_method_both_ways(
             )
             assert declared == {"io.acme/sync": {"version": 2}}
             result = await client.request("x-acme/sync", {"since": 7}, extension=True)
-            plain = await client.request("x-acme/plain", None, extension=True)
+            await client.notify("x-acme/later", {}, extension=True)
+            await client.notify("x-acme/note", {"n": 1}, extension=True)
+            await client.notify("x-acme/nobody", {"n": 2}, extension=True)  # dropped
+            plain = await client.request("x-acme/plain", None, extension=True)  # after them
             with pytest.raises(McpError) as caught:
                 await client.request("x-acme/nobody", {}, extension=True)
         said = None if revision == STATELESS else {"a": "yes to ready?"}
         assert result.extra == {"since": 7, "client said": said}
         assert plain.extra == {}
+        assert heard == [{"n": 1}]
         assert caught.value.code == METHOD_NOT_FOUND
 
     pair.run(main)

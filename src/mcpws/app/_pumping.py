@@ -37,6 +37,7 @@ from mcpws.core.jsonrpc import METHOD_NOT_FOUND
 from mcpws.core.session import (
     ClientSession,
     ClientSessionConfig,
+    NotificationReceived,
     RequestReceived,
     ServerSession,
     ServerSessionConfig,
@@ -172,6 +173,10 @@ class Serving:
                     authenticate=self.authenticate,
                     now=pump.now(),
                 )
+            elif isinstance(event, NotificationReceived):
+                later = self.app.notified(pump, event.method, event.params)
+                if later is not None:
+                    pump.spawn(later, _ignore)
 
         pump.on_event = upgrade
         self.pumps.add(pump)
@@ -324,6 +329,10 @@ def connect_options(
         reconnect=reconnect,
         on_reconnect=on_reconnect,
     )
+
+
+def _ignore(cancelled: bool) -> None:
+    """The end of a task whose outcome nobody waits for."""
 
 
 async def come_back(

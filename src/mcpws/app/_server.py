@@ -17,7 +17,7 @@ import json
 import logging
 import re
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Literal, TypeVar
 
 import attrs
@@ -342,7 +342,9 @@ class Server:
         define (a vendor's, such as ``x-acme/sync``): it takes the request's params as a
         dict (and, if it has one, the :class:`~mcpws.app.Context` parameter) and returns
         the result's members as a dict (or a :class:`~mcpws.core.mcp.Result`, or ``None``),
-        at once or awaited. Raises ``ValueError`` for a method of MCP or one registered."""
+        at once or awaited. A notification of *name* calls it too (with no context), and
+        what it returns is dropped. Raises ``ValueError`` for a method of MCP or one
+        registered."""
 
         def register(fn: F) -> F:
             if not name or not is_extension(name):
@@ -396,6 +398,21 @@ class Server:
     def connected(self, link: Link) -> None:
         """A driver's report: a connection opened (its notifications start)."""
         self._links[link] = _NO_URIS  # shared: an empty set costs each connection 216 bytes
+
+    def notified(self, link: Link, method: str, params: Model) -> Coroutine[Any, Any, None] | None:
+        """A driver's report: the client sent a notification the session does not handle
+        itself. A vendor's is handed to the handler of its method; the others are not the
+        application's. Returns what is left to run when the handler must be awaited."""
+        handler = self._methods.get(method)
+        if handler is None:
+            return None
+        try:
+            arguments = {handler.wants_context: None} if handler.wants_context else {}
+            outcome = handler.fn(dict(params.extra), **arguments)
+        except Exception:
+            _log.exception("the handler of the notification %s failed", method)
+            return None
+        return _drop(method, outcome) if inspect.isawaitable(outcome) else None
 
     def disconnected(self, link: Link) -> None:
         """A driver's report: a connection closed."""
@@ -601,6 +618,14 @@ class Server:
         assert isinstance(params, SetLevelRequestParams)
         context.set_log_level(params.level)
         return Result()
+
+
+async def _drop(method: str, outcome: Awaitable[Any]) -> None:
+    """Await a notification handler, logging what it raises."""
+    try:
+        await outcome
+    except Exception:
+        _log.exception("the handler of the notification %s failed", method)
 
 
 def _with_context(
