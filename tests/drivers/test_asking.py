@@ -8,7 +8,6 @@ checked against the schema.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -30,7 +29,6 @@ from mcpws.core.mcp import (
     TextContent,
     TextResourceContents,
 )
-from mcpws.core.session import ClientSession, ServerSession
 
 STATELESS = "2026-07-28"
 #: The client's revisions: each handshake revision with elicitation, 2026-07-28, and both.
@@ -107,22 +105,6 @@ class Answers:
     async def sample(self, params: CreateMessageRequestParams) -> CreateMessageResult:
         self.asked.append("sample")
         return CreateMessageResult(role="assistant", content=TextContent(text="teal"), model="m")
-
-
-@pytest.fixture
-def wire(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
-    """Every message either session sends, with its sender, in every loop and thread."""
-    sent: list[tuple[str, Any]] = []
-    for kind, sender in ((ClientSession, "client"), (ServerSession, "server")):
-        original = kind.messages_to_send
-
-        def recording(self: Any, original: Any = original, sender: str = sender) -> list[str]:
-            texts: list[str] = original(self)
-            sent.extend((sender, json.loads(text)) for text in texts)
-            return texts
-
-        monkeypatch.setattr(kind, "messages_to_send", recording)
-    return sent
 
 
 def check_against_the_schema(wire: list[tuple[str, Any]], revision: str) -> int:
