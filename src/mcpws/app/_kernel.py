@@ -19,9 +19,9 @@ loop gives the other connections a turn, and at most :data:`SLICE` bytes of one 
 fed to the core.
 
 The subclass brings the I/O and a handful of loop primitives: :meth:`~Kernel.now`,
-:meth:`~Kernel.waiter`, :meth:`~Kernel.spawn`, :meth:`~Kernel.move_on_at`,
-:meth:`~Kernel.soon`, an event ``closed``, and the three parts of writing,
-:meth:`~Kernel.flush` (hand what the core has to send to the transport, never waiting),
+:meth:`~Kernel.waiter`, :meth:`~Kernel.spawn`, :meth:`~Kernel.in_thread`,
+:meth:`~Kernel.move_on_at`, :meth:`~Kernel.soon`, an event ``closed``, and the three parts
+of writing, :meth:`~Kernel.flush` (hand what the core has to send to the transport, never waiting),
 :meth:`~Kernel.queued` (what the transport has not written yet) and :meth:`~Kernel.written`
 (wait while the peer does not keep up). It feeds the core what it reads, while
 :attr:`~Kernel.reading` says so, calls :meth:`~Kernel.process`, and calls it again when the
