@@ -94,7 +94,7 @@ def check_the_schema(wire: list[tuple[str, Any]]) -> None:
 def test_a_stream_hears_what_it_asked_for_and_no_more(
     pair: Pair, wire: list[tuple[str, Any]]
 ) -> None:
-    app = served_app(prompts=False)
+    app = served_app()
 
     async def main() -> None:
         async with (
@@ -110,19 +110,20 @@ def test_a_stream_hears_what_it_asked_for_and_no_more(
                 tasks.start_soon(stream.run)
                 await stream.acknowledged.wait()
             await served.call(app.list_changed, "tools")
-            await served.call(app.list_changed, "prompts")  # no prompts: not agreed to
+            await served.call(app.list_changed, "prompts")
             await served.call(app.resource_updated, "notes://b")  # nobody asked
             await served.call(app.resource_updated, "notes://a")
             await served.call(app.list_changed, "resources")
-            await lists.until(2)
+            await lists.until(3)
             await notes.until(3)
             tasks.cancel_scope.cancel()
         assert lists.summary() == [
             (
                 "notifications/subscriptions/acknowledged",
-                {"notifications": {"toolsListChanged": True}},
+                {"notifications": {"toolsListChanged": True, "promptsListChanged": True}},
             ),
             ("notifications/tools/list_changed", {}),
+            ("notifications/prompts/list_changed", {}),
         ]
         assert notes.summary() == [
             (
@@ -145,6 +146,35 @@ def test_a_stream_hears_what_it_asked_for_and_no_more(
 
     pair.run(main)
     check_the_schema(wire)
+
+
+def test_a_stream_is_acknowledged_with_what_the_server_has(pair: Pair) -> None:
+    app = served_app(prompts=False)
+
+    async def main() -> None:
+        async with (
+            pair.serving(app) as served,
+            pair.connect(served.url) as client,
+            anyio.create_task_group() as tasks,
+        ):
+            stream = Stream(client, tools=True, prompts=True, uris=["notes://a"])
+            tasks.start_soon(stream.run)
+            await stream.acknowledged.wait()
+            tasks.cancel_scope.cancel()
+        # No prompts here: the server does not agree to tell of their changes.
+        assert stream.summary() == [
+            (
+                "notifications/subscriptions/acknowledged",
+                {
+                    "notifications": {
+                        "toolsListChanged": True,
+                        "resourceSubscriptions": ["notes://a"],
+                    }
+                },
+            )
+        ]
+
+    pair.run(main)
 
 
 async def streams_of(served: Served, app: Server) -> int:
