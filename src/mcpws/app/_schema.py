@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 _SIMPLE: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 class SchemaError(TypeError):
@@ -95,8 +96,8 @@ class Output:
     wrapped: bool = False
 
     def content(self, value: Any) -> Any:
-        """The structured content for a value the tool returned: JSON, wrapped if need be."""
-        value = to_json(value)
+        """The structured content for *value*, the JSON of what the tool returned: wrapped
+        if need be."""
         return {"result": value} if self.wrapped else value
 
 
@@ -125,6 +126,8 @@ def _is_model(annotation: Any) -> bool:
 
 def to_json(value: Any) -> Any:
     """*value* as JSON: dataclass and ``attrs`` instances become objects, recursively."""
+    if type(value) in _SCALARS:
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if attrs.has(type(value)):

@@ -677,12 +677,13 @@ def _tool_result(value: Any, output: Output | None = None) -> CallToolResult | I
     if isinstance(value, CallToolResult | InputRequiredResult):
         return value
     if output is not None:
-        structured = output.content(value)
+        plain = to_json(value)
+        structured = output.content(plain)
         problem = check(output.schema, structured, noun="member")
         if problem is not None:
             _log.error("a result of a tool does not match its output schema: %s", problem)
             return _tool_error(f"the result does not match the tool's output schema: {problem}")
-        text = json.dumps(to_json(value), ensure_ascii=False, allow_nan=False)
+        text = json.dumps(plain, ensure_ascii=False, allow_nan=False)
         return CallToolResult(content=[TextContent(text=text)], structured_content=structured)
     if value is None:
         return CallToolResult(content=[])
