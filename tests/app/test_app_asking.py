@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import trio
 
+from helpers.links import QuietLink
 from mcpws.app import (
     STATE_SECRET_VARIABLE,
     Client,
@@ -31,7 +32,6 @@ from mcpws.core.mcp import (
     ElicitResult,
     GetPromptResult,
     InputRequiredResult,
-    LoggingLevel,
     Model,
     TextContent,
     decode_params,
@@ -52,34 +52,13 @@ def run(fn: Callable[[], Awaitable[Any]]) -> Any:
     return trio.run(main)
 
 
-class Link:
-    """A link of the stateless era for one principal."""
+class Link(QuietLink):
+    """A link of the stateless era for one principal (no request to the client then)."""
 
     stateless = True
-    log_level: LoggingLevel | None = None
 
     def __init__(self, principal: object = None) -> None:
         self.principal = principal
-
-    async def request(self, method: str, params: Params = None, **options: Any) -> Model:
-        raise AssertionError("no request to the client in 2026-07-28")
-
-    async def notify(self, method: str, params: Params = None, *, extension: bool = False) -> None:
-        raise AssertionError("no notification here")
-
-    async def send_progress(self, *args: Any) -> None:
-        raise AssertionError("no progress here")
-
-    async def draining(self) -> None:
-        raise AssertionError("no stream here")
-
-    async def in_thread(self, fn: Callable[[], Any]) -> Any:
-        return fn()  # no loop to keep going here
-
-    is_open = True
-
-    def waiter(self) -> Any:
-        raise AssertionError("no waiting here")
 
 
 def handle(
@@ -310,12 +289,10 @@ def test_a_handler_may_return_an_input_required_result_itself() -> None:
 # The client's errors --------------------------------------------------------------------------
 
 
-class Replies:
+class Replies(QuietLink):
     """A link to a server that answers with the results given, in turn."""
 
     stateless = True
-    principal: object = None
-    log_level: LoggingLevel | None = None
 
     def __init__(self, *results: Model) -> None:
         self.results = list(results)
@@ -333,23 +310,6 @@ class Replies:
     ) -> Model:
         self.sent.append((method, params))
         return self.results.pop(0)
-
-    async def notify(self, method: str, params: Params = None, *, extension: bool = False) -> None:
-        raise AssertionError
-
-    async def send_progress(self, *args: Any) -> None:
-        raise AssertionError
-
-    async def draining(self) -> None:
-        raise AssertionError("no stream here")
-
-    async def in_thread(self, fn: Callable[[], Any]) -> Any:
-        return fn()  # no loop to keep going here
-
-    is_open = True
-
-    def waiter(self) -> Any:
-        raise AssertionError("no waiting here")
 
 
 def client_of(link: Replies) -> Client:

@@ -16,6 +16,7 @@ import pytest
 import trio
 from trio.testing import MockClock
 
+from helpers.links import QuietLink
 from helpers.sessionpair import only, open_pair
 from mcpws.app import Client, Context, McpError, ProgressCallback, Server
 from mcpws.core.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND
@@ -81,7 +82,7 @@ def _no_answer(method: str, params: Any) -> Any:
     raise AssertionError(f"unexpected request {method}")
 
 
-class FakeLink:
+class FakeLink(QuietLink):
     """A :class:`~mcpws.app.Link` that records requests and notifications, and answers each
     request with ``answer(method, params)``: a JSON result, decoded for ``revision``, or an
     exception, raised."""
@@ -123,17 +124,6 @@ class FakeLink:
         self, request_id: str | int, progress: float, total: float | None, message: str | None
     ) -> None:
         raise AssertionError("a client reports no progress here")
-
-    async def draining(self) -> None:
-        raise AssertionError("no stream here")
-
-    async def in_thread(self, fn: Callable[[], Any]) -> Any:
-        return fn()  # no loop to keep going here
-
-    is_open = True
-
-    def waiter(self) -> Any:
-        raise AssertionError("no waiting here")
 
 
 def answering(result: Any) -> FakeLink:
@@ -518,7 +508,7 @@ def test_handle_without_a_handler_is_method_not_found() -> None:
 # A client and a server over a loopback link --------------------------------------------------
 
 
-class ServerSide:
+class ServerSide(QuietLink):
     """The server end of a loopback: records what the server's handlers do with it."""
 
     def __init__(self) -> None:
@@ -547,17 +537,6 @@ class ServerSide:
         self, request_id: str | int, progress: float, total: float | None, message: str | None
     ) -> None:
         return None
-
-    async def draining(self) -> None:
-        raise AssertionError("no stream here")
-
-    async def in_thread(self, fn: Callable[[], Any]) -> Any:
-        return fn()  # no loop to keep going here
-
-    is_open = True
-
-    def waiter(self) -> Any:
-        raise AssertionError("no waiting here")
 
 
 class Loopback(FakeLink):

@@ -12,6 +12,7 @@ from typing import Any, Literal, TypedDict
 import attrs
 import pytest
 
+from helpers.links import QuietLink
 from mcpws.app import Server
 from mcpws.core.mcp import CallToolResult, TextContent, Tool, decode_params
 from mcpws.core.session import RequestReceived
@@ -81,17 +82,10 @@ def app() -> Server:
     return server
 
 
-class Link:
-    """As much of a connection as a tool without a context needs."""
-
-    principal = None
-    stateless = False
-
-
 def handled(server: Server, method: str, params: dict[str, Any]) -> Any:
     decoded = decode_params(method, "2025-11-25", params)
     request = RequestReceived(1, method, decoded, "2025-11-25", None)
-    return server.handle(request, Link())  # type: ignore[arg-type]
+    return server.handle(request, QuietLink())
 
 
 def schemas_of(server: Server) -> dict[str, Any]:

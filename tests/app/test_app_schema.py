@@ -16,6 +16,7 @@ import attrs
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from helpers.links import QuietLink
 from mcpws.app import Context, SchemaError, Server, check_arguments as check, input_schema
 from mcpws.core.mcp import CallToolResult, decode_params
 from mcpws.core.session import RequestReceived
@@ -964,12 +965,8 @@ def test_a_tool_gets_its_arguments_as_its_annotations_ask() -> None:
 
 
 def _call(app: Server, name: str, arguments: dict[str, Any]) -> CallToolResult:
-    class Link:
-        principal = None
-        stateless = False
-
     params = decode_params("tools/call", "2025-11-25", {"name": name, "arguments": arguments})
     request = RequestReceived(1, "tools/call", params, "2025-11-25", None)
-    result = app.handle(request, Link())  # type: ignore[arg-type]
+    result = app.handle(request, QuietLink())
     assert isinstance(result, CallToolResult)
     return result

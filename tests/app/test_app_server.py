@@ -18,6 +18,7 @@ import pytest
 import trio
 from trio.testing import MockClock
 
+from helpers.links import QuietLink
 from mcpws.app import (
     LEVELS,
     RESOURCE_NOT_FOUND,
@@ -92,7 +93,7 @@ def run(fn: Callable[[], Awaitable[T]]) -> T:
 CHANGING = {"listChanged": True}
 
 
-class FakeLink:
+class FakeLink(QuietLink):
     """A :class:`~mcpws.app.Link` that records what is done with it and answers requests
     from ``answers``, by method."""
 
@@ -125,17 +126,6 @@ class FakeLink:
         self, request_id: str | int, progress: float, total: float | None, message: str | None
     ) -> None:
         self.progress.append((request_id, progress, total, message))
-
-    async def draining(self) -> None:
-        raise AssertionError("no stream here")
-
-    async def in_thread(self, fn: Callable[[], Any]) -> Any:
-        return fn()  # no loop to keep going here
-
-    is_open = True
-
-    def waiter(self) -> Any:
-        raise AssertionError("no waiting here")
 
 
 def received(
