@@ -63,11 +63,13 @@ def _sdk_operations() -> dict[str, Callable[[], Any]]:
 
     def typed_request() -> Any:
         message = adapter.validate_json(SMALL, by_name=False)
+        assert isinstance(message, mcp_types.JSONRPCRequest)
         methods.validate_client_request(message.method, REVISION, message.params)
         return mcp_types.CallToolRequestParams.model_validate(message.params or {}, by_name=False)
 
     def typed_result() -> Any:
         message = adapter.validate_json(LARGE, by_name=False)
+        assert isinstance(message, mcp_types.JSONRPCResponse)
         return methods.parse_server_result("tools/call", REVISION, message.result)
 
     return {

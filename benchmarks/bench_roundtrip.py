@@ -1,7 +1,10 @@
 """``tools/call`` round trips over real loopback sockets, server and clients in separate
 processes, side by side: mcpws on trio (``mcpws``) and on asyncio (``asyncio``), the official
-Python SDK 1.30's WebSocket transport, and a hand-written wsproto-over-trio echo as the
-transport floor.
+Python SDK 1.30's WebSocket transport with its low-level server (``sdk``), a hand-written
+wsproto-over-trio echo as the transport floor (``floor``), and the SDK's high-level server
+carried two ways: the SDK 2.x ``MCPServer`` served by mcpws with ``mcp.Client`` over
+``mcpws.sdk.websocket_client`` (``sdk2-mcpws``), and the same server code on the SDK 1.30
+(``FastMCP``, as 1.x named it) over its own WebSocket transport (``sdk-high``).
 
 Run ``python benchmarks/bench_roundtrip.py`` (``--quick`` for shorter runs). The SDK runs in
 its own virtual environment (``$MCPWS_TEST_CACHE`` or ``~/.cache/mcpws``, made on first use,
@@ -40,6 +43,10 @@ CLIENTS = 8
 SDK = "mcp==1.30.0"
 CACHE = Path(os.environ.get("MCPWS_TEST_CACHE") or Path.home() / ".cache" / "mcpws")
 HERE = Path(__file__).resolve()
+
+#: The targets of the SDK carried by mcpws against the SDK 1.30's own transport, for the
+#: same server code: (figure, least ratio, or most for CPU).
+SDK_TARGETS = (("sequential calls/s", 1.5), ("server CPU µs/call", 1 / 1.5))
 
 #: The targets: (figure, contender it is compared with, least ratio, or most for CPU).
 TARGETS = (
@@ -84,34 +91,33 @@ def server_asyncio(port: int) -> None:
     asyncio.run(serve(app, port=port))
 
 
-def server_sdk(port: int) -> None:  # pragma: no cover - runs in the SDK's environment
-    import warnings
+def server_sdk2(port: int) -> None:
+    """The SDK 2.x's high-level server, served by mcpws's asyncio driver."""
+    import asyncio
 
-    warnings.simplefilter("ignore")
-    import mcp.types as types
-    import uvicorn
-    from mcp.server.lowlevel import Server
-    from mcp.server.websocket import websocket_server
+    from mcp.server import MCPServer
 
-    server: Any = Server("bench")
+    from mcpws.asyncio import serve
 
-    @server.list_tools()  # type: ignore[untyped-decorator]
-    async def list_tools() -> list[Any]:
-        schema = {"type": "object", "properties": {"text": {"type": "string"}}}
-        return [types.Tool(name="echo", inputSchema=schema)]
+    high = MCPServer("bench")
 
-    @server.call_tool()  # type: ignore[untyped-decorator]
-    async def call_tool(name: str, arguments: dict[str, Any]) -> list[Any]:
-        return [types.TextContent(type="text", text=arguments["text"])]
+    @high.tool()
+    def echo(text: str) -> str:
+        return text
 
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "websocket":
-            async with websocket_server(scope, receive, send) as (read, write):
-                await server.run(read, write, server.create_initialization_options())
+    asyncio.run(serve(high, port=port))
 
-    uvicorn.run(
-        app, host="127.0.0.1", port=port, log_level="error", lifespan="off", ws_max_size=1 << 26
-    )
+
+def server_sdk(port: int) -> None:  # pragma: no cover - runs in the SDK 1.30's environment
+    import _sdk130
+
+    _sdk130.server_lowlevel(port)
+
+
+def server_sdk_high(port: int) -> None:  # pragma: no cover - runs in the SDK 1.30's environment
+    import _sdk130
+
+    _sdk130.server_high(port)
 
 
 def server_floor(port: int) -> None:
@@ -150,12 +156,25 @@ def _report(calls: int, seconds: float, size: int = 0) -> None:
     print(json.dumps({"calls": calls, "seconds": seconds, "bytes": size * calls}))
 
 
+def _text(mode: str) -> str:
+    return "x" * BIG if mode == "big" else TEXT
+
+
+def _more(mode: str, amount: float) -> Callable[[int, float], bool]:
+    """Whether a client calls again, after *calls* since *start*: *amount* calls, or for
+    *amount* seconds (mode ``for``)."""
+    if mode == "for":
+        return lambda calls, start: time.perf_counter() - start < amount
+    return lambda calls, start: calls < amount
+
+
 async def _calls(client: Any, mode: str, amount: float) -> None:
     """The calls of one client, on whichever loop, and their report."""
-    text = "x" * BIG if mode == "big" else TEXT
+    text = _text(mode)
+    more = _more(mode, amount)
     await client.call_tool("echo", {"text": text})
     calls, start = 0, time.perf_counter()
-    while (calls < amount) if mode != "for" else (time.perf_counter() - start < amount):
+    while more(calls, start):
         result = await client.call_tool("echo", {"text": text})
         assert not result.is_error
         calls += 1
@@ -186,32 +205,27 @@ def client_asyncio(url: str, mode: str, amount: float) -> None:
     asyncio.run(main())
 
 
-def client_sdk(url: str, mode: str, amount: float) -> None:  # pragma: no cover - SDK's env
+def client_sdk2(url: str, mode: str, amount: float) -> None:
+    """``mcp.Client`` (SDK 2.x) over ``mcpws.sdk.websocket_client``, on asyncio."""
     import asyncio
-    import functools
-    import warnings
 
-    warnings.simplefilter("ignore")
-    import mcp.client.websocket as transport
-    from mcp import ClientSession
-    from websockets.asyncio.client import connect as ws_connect
+    import mcp
 
-    transport.ws_connect = functools.partial(ws_connect, max_size=None)  # raise the 1 MiB cap
+    from mcpws.sdk import websocket_client
 
     async def main() -> None:
-        connection = transport.websocket_client(url)
-        async with connection as (read, write), ClientSession(read, write) as session:
-            await session.initialize()
-            text = "x" * BIG if mode == "big" else TEXT
-            await session.call_tool("echo", {"text": text})
-            calls, start = 0, time.perf_counter()
-            while (calls < amount) if mode != "for" else (time.perf_counter() - start < amount):
-                result = await session.call_tool("echo", {"text": text})
-                assert not result.isError
-                calls += 1
-            _report(calls, time.perf_counter() - start, len(text) if mode == "big" else 0)
+        async with mcp.Client(websocket_client(url), mode="legacy") as client:
+            await _calls(client, mode, amount)
 
     asyncio.run(main())
+
+
+def client_sdk(url: str, mode: str, amount: float) -> None:  # pragma: no cover - SDK's env
+    import _sdk130
+
+    text = _text(mode)
+    calls, seconds = _sdk130.client(url, text, _more(mode, amount))
+    _report(calls, seconds, len(text) if mode == "big" else 0)
 
 
 def client_floor(url: str, mode: str, amount: float) -> None:
@@ -256,10 +270,14 @@ ROLES: dict[str, Callable[..., None]] = {
     "server-mcpws": server_mcpws,
     "server-asyncio": server_asyncio,
     "server-sdk": server_sdk,
+    "server-sdk-high": server_sdk_high,
+    "server-sdk2-mcpws": server_sdk2,
     "server-floor": server_floor,
     "client-mcpws": client_mcpws,
     "client-asyncio": client_asyncio,
     "client-sdk": client_sdk,
+    "client-sdk-high": client_sdk,
+    "client-sdk2-mcpws": client_sdk2,
     "client-floor": client_floor,
 }
 
@@ -278,6 +296,15 @@ def sdk_python() -> Path | None:
     if subprocess.run(install, check=False).returncode != 0:
         return None
     return python
+
+
+def _has_sdk2() -> bool:
+    """Whether the SDK 2.x is installed here (``mcpws[sdk]``)."""
+    try:
+        import mcp.server  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def free_port() -> int:
@@ -322,7 +349,7 @@ def measure(name: str, python: Path, quick: bool) -> dict[str, float]:
             except OSError:
                 time.sleep(0.05)
         url = f"ws://127.0.0.1:{port}/mcp"
-        client_python = Path(sys.executable) if name != "sdk" else python
+        client_python = python
         before = cpu_seconds(server.pid)
         sequential = run_clients(client_python, name, url, "seq", 500 if quick else 3000, 1)
         cpu = cpu_seconds(server.pid) - before
@@ -360,6 +387,10 @@ def main() -> int:
     sdk = sdk_python()
     if sdk is not None:
         contenders["sdk"] = sdk
+    if _has_sdk2():
+        contenders["sdk2-mcpws"] = Path(sys.executable)
+        if sdk is not None:
+            contenders["sdk-high"] = sdk
     figures = {name: measure(name, python, args.quick) for name, python in contenders.items()}
     rows = list(next(iter(figures.values())))
     print(f"{'':<22}" + "".join(f"{name:>12}" for name in figures))
@@ -375,6 +406,15 @@ def main() -> int:
             sign = "<=" if "CPU" in row else ">="
             verdict = "met" if met else "NOT met"
             print(f"{row}: {driver}/{other} = {ratio:.2f} (target {sign} {target:.2f}: {verdict})")
+    for row, target in SDK_TARGETS:
+        if "sdk2-mcpws" not in figures or "sdk-high" not in figures:
+            print(f"{row}: sdk2-mcpws/sdk-high not measured")
+            continue
+        ratio = figures["sdk2-mcpws"][row] / figures["sdk-high"][row]
+        met = ratio <= target if "CPU" in row else ratio >= target
+        sign = "<=" if "CPU" in row else ">="
+        verdict = "met" if met else "NOT met"
+        print(f"{row}: sdk2-mcpws/sdk-high = {ratio:.2f} (target {sign} {target:.2f}: {verdict})")
     for row in rows:  # the asyncio driver against the trio driver, row by row
         ratio = figures["asyncio"][row] / figures["mcpws"][row]
         better = ratio <= 1 if "CPU" in row else ratio >= 1

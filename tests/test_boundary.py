@@ -42,3 +42,30 @@ def test_importing_mcpws_imports_no_driver() -> None:
         "print(','.join(m for m in ('trio', 'asyncio', 'socket') if m in sys.modules))"
     )
     assert _imported(code) == ""
+
+
+#: What only the extras may import: the official SDK, fastmcp, and pydantic under both.
+EXTRAS = ("mcp", "mcp_types", "fastmcp", "pydantic")
+
+
+def test_mcpws_and_its_drivers_import_no_sdk_and_no_pydantic() -> None:
+    code = (
+        "import sys, mcpws, mcpws.app, mcpws.lowlevel, mcpws.trio, mcpws.asyncio\n"
+        "from mcpws import Server\n"
+        "from mcpws.lowlevel import serve_options\n"
+        "serve_options(Server('plain'))\n"
+        f"print(','.join(m for m in {EXTRAS!r} if m in sys.modules))"
+    )
+    assert _imported(code) == ""
+
+
+def test_serving_an_sdk_server_imports_the_adapter_then() -> None:
+    code = (
+        "import sys\n"
+        "from mcp.server import MCPServer\n"
+        "from mcpws.lowlevel import serve_options\n"
+        "assert 'mcpws.sdk' not in sys.modules\n"
+        "serving = serve_options(MCPServer('sdk'))\n"
+        "print(type(serving.app).__module__, serving.name)"
+    )
+    assert _imported(code) == "mcpws.sdk._serving sdk"

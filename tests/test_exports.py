@@ -21,6 +21,8 @@ PUBLIC = [
     "mcpws.core.stdio",
     "mcpws.core.versions",
     "mcpws.core.websocket",
+    "mcpws.sdk",
+    "mcpws.fastmcp",
 ]
 
 
@@ -58,6 +60,7 @@ def test_every_public_class_and_function_defined_there_is_in_all(name: str) -> N
         ("mcpws.app", ("_asking", "_client", "_context", "_driving", "_errors", "_server")),
         ("mcpws.trio", ("_connect", "_serve")),
         ("mcpws.asyncio", ("_connect", "_serve")),
+        ("mcpws.sdk", ("_client", "_seams")),
     ],
 )
 def test_packages_reexport_their_private_modules(package: str, privates: tuple[str, ...]) -> None:

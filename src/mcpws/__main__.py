@@ -3,7 +3,8 @@
 * ``mcpws demo``: serve the demo server on a free loopback port, connect to it, use every
   part of it, and print the transcript.
 * ``mcpws serve [module:attribute]``: serve an :class:`mcpws.Server` (the demo server by
-  default) until stopped. The module is imported from the current folder first, then from
+  default), or an ``mcp`` ``Server`` or ``MCPServer`` or a ``fastmcp.FastMCP``, until
+  stopped. The module is imported from the current folder first, then from
   ``sys.path``; an attribute that is not a server but can be called is called for one.
 * ``mcpws call URL METHOD [PARAMS_JSON]``, ``mcpws tools URL``, ``mcpws tool URL NAME
   key=value ...``: one request to a server, its result printed as JSON. ``call`` sends any
@@ -56,6 +57,7 @@ from urllib.parse import urlsplit
 
 from mcpws._version import __version__
 from mcpws.app import Client, McpError, Server
+from mcpws.app._hosting import Host, hosted
 from mcpws.core.errors import LocalProtocolError, McpwsError
 from mcpws.core.mcp import CallToolResult, Model, is_extension
 from mcpws.core.versions import REVISIONS
@@ -198,9 +200,10 @@ def _app_spec(text: str) -> str:
 # Serving --------------------------------------------------------------------------------
 
 
-def _load(spec: str | None) -> Server:
-    """The server named by ``module:attribute``, imported from the current folder first as
-    ``python -m`` does, or the demo server."""
+def _load(spec: str | None) -> Server | Host:
+    """The server named by ``module:attribute`` (an :class:`mcpws.Server`, a server of a
+    library mcpws hosts, or a function that makes one), imported from the current folder
+    first as ``python -m`` does, or the demo server."""
     if spec is None:
         from mcpws._demo import demo_server
 
@@ -228,9 +231,14 @@ def _load(spec: str | None) -> Server:
             app = app()
         except Exception as exc:
             raise _Failure(_broken(f"calling {spec}"), 2) from exc
-    if not isinstance(app, Server):
-        raise _Failure(f"{spec} is a {type(app).__name__}, not an mcpws.Server", 2)
-    return app
+    try:
+        return hosted(app)
+    except TypeError:
+        raise _Failure(
+            f"{spec} is a {type(app).__name__}, not an mcpws.Server"
+            " (nor an mcp Server, MCPServer or FastMCP)",
+            2,
+        ) from None
 
 
 def _broken(doing: str) -> str:
@@ -273,7 +281,9 @@ def _cannot_serve(host: str, port: int, exc: OSError) -> _Failure:
     return _Failure(f"cannot serve on {host}:{port}: {exc.strerror or exc}", 3)
 
 
-async def _serve_trio(app: Server, args: argparse.Namespace, write: Callable[[str], object]) -> int:
+async def _serve_trio(
+    app: Server | Host, args: argparse.Namespace, write: Callable[[str], object]
+) -> int:
     import trio
 
     serve = DRIVERS[args.loop].load().serve
@@ -308,7 +318,7 @@ async def _serve_trio(app: Server, args: argparse.Namespace, write: Callable[[st
 
 
 async def _serve_asyncio(
-    app: Server, args: argparse.Namespace, write: Callable[[str], object]
+    app: Server | Host, args: argparse.Namespace, write: Callable[[str], object]
 ) -> int:
     from mcpws.asyncio import TaskStatus
 
@@ -363,9 +373,10 @@ def _serve_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"path": args.path, "shutdown_timeout": args.shutdown_timeout, **_policy(args)}
 
 
-def _serving_line(app: Server, args: argparse.Namespace, port: int) -> str:
+def _serving_line(app: Server | Host, args: argparse.Namespace, port: int) -> str:
     where = _where(args.host, port, args.path)
-    return f"serving {app.info.name} on {where} ({args.loop}; Ctrl-C or SIGTERM stops)"
+    name = app.name if isinstance(app, Host) else app.info.name
+    return f"serving {name} on {where} ({args.loop}; Ctrl-C or SIGTERM stops)"
 
 
 def _log_to_stderr() -> None:

@@ -22,6 +22,7 @@ from mcpws.app._driving import (
     is_loopback as is_loopback,
     settles as settles,
 )
+from mcpws.app._hosting import Host as Host, hosted as hosted
 from mcpws.app._kernel import (
     BURST as BURST,
     CANCELLED as CANCELLED,
@@ -33,6 +34,7 @@ from mcpws.app._kernel import (
     SLICE as SLICE,
     WRITE_LIMIT as WRITE_LIMIT,
     Cancellable as Cancellable,
+    Carrier as Carrier,
     Event as Event,
     Kernel as Kernel,
     Slots as Slots,
@@ -74,10 +76,12 @@ __all__ = [
     "WRITE_LIMIT",
     "BoundSocket",
     "Cancellable",
+    "Carrier",
     "Dialing",
     "Driver",
     "Event",
     "Handler",
+    "Host",
     "Kernel",
     "Listening",
     "Opening",
@@ -92,6 +96,7 @@ __all__ = [
     "come_back",
     "connect_options",
     "for_the_client",
+    "hosted",
     "is_loopback",
     "register",
     "same_options",

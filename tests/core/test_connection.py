@@ -175,6 +175,13 @@ class TestMessages:
         (event,) = client.events_received()
         assert event == MessageReceived(jsonrpc.Notification("notifications/tools/list_changed"))
 
+    def test_text_encoded_elsewhere_goes_out_as_it_is(self) -> None:
+        client, server = connected()
+        request = jsonrpc.Request("a", "tools/call", {"name": "echo"})
+        server.send_text(json.dumps(jsonrpc.to_object(request), indent=1))
+        pump(client, server, 0.0)
+        assert client.events_received() == [MessageReceived(request)]
+
     @pytest.mark.parametrize(
         ("text", "code", "id"),
         [

@@ -230,6 +230,7 @@ async def _open(
     dialing: lowlevel.Dialing, group: anyio.abc.TaskGroup, client: Client | None
 ) -> tuple[Pump, ClientSession]:
     connection, core = dialing.connection(anyio.current_time())
+    assert core is not None
     deadline = anyio.current_time() + dialing.open_timeout
     late = f"could not open {dialing.url} in {dialing.open_timeout} s"
     host, port, tls = connection.host, connection.port, dict[str, Any]()

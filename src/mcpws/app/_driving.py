@@ -20,6 +20,7 @@ from mcpws.app._errors import McpError
 from mcpws.core.connection import (
     Authenticate,
     AuthenticationFailed,
+    ConnectionAccepted,
     ConnectionClosed,
     ConnectionRejected,
     ConnectionRequested,
@@ -218,13 +219,18 @@ class Opening:
     """A client connection's opening, followed event by event: ``done`` once the session
     opened or the connection ended; ``failure`` says why it did not open."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, carried: bool = False) -> None:
+        #: Whether the connection has no session (its messages are carried elsewhere):
+        #: it is open once the server accepts.
+        self.carried = carried
         self.done = False
         self.failure: str | None = None
 
     def note(self, event: object) -> None:
         """Take one event of the connection."""
-        if isinstance(event, SessionInitialized):
+        if isinstance(event, SessionInitialized) or (
+            self.carried and isinstance(event, ConnectionAccepted)
+        ):
             self.done = True
         elif isinstance(event, SessionFailed):
             self._fail(str(event.error))

@@ -70,6 +70,7 @@ __all__ = [
     "SLICE",
     "WRITE_LIMIT",
     "Cancellable",
+    "Carrier",
     "Event",
     "Kernel",
     "Slots",
@@ -114,6 +115,20 @@ class Cancellable(Protocol):
     """A task the kernel started (:meth:`Kernel.spawn`), which it may cancel."""
 
     def cancel(self) -> Any: ...
+
+
+class Carrier(Protocol):
+    """What carries a connection's messages to another library, instead of a session of
+    mcpws's own (the connection has none): it takes every event the kernel does not handle
+    itself (:class:`~mcpws.core.channel.MessageReceived` among them), hears when a graceful
+    shutdown's grace is over (:meth:`cut_short`: the requests still in flight get an error)
+    and once the connection is lost."""
+
+    def take(self, event: object) -> None: ...
+
+    def cut_short(self) -> None: ...
+
+    def lost(self) -> None: ...
 
 
 class Event(Protocol):
@@ -192,6 +207,7 @@ class Kernel(abc.ABC):
         "_slots",
         "_soon",
         "_unfed",
+        "carrier",
         "client",
         "closed",
         "connection",
@@ -227,6 +243,8 @@ class Kernel(abc.ABC):
         #: Called with each event the kernel does not handle itself (lifecycle,
         #: notifications, the upgrade request of a server connection).
         self.on_event: Callable[[Any], None] = lambda _: None
+        #: What carries the messages of a connection without a session.
+        self.carrier: Carrier | None = None
         #: What the authentication hook returned for this connection.
         self.principal: object = None
         #: The client this connection serves, on the client side.
@@ -426,6 +444,8 @@ class Kernel(abc.ABC):
             if isinstance(event, ConnectionClosed):
                 _tell_of_limits(event)
                 self.lost()
+            if self.carrier is not None:
+                self.carrier.take(event)
             self.on_event(event)
 
     def lost(self) -> None:
@@ -438,13 +458,15 @@ class Kernel(abc.ABC):
             waiter.settle(ConnectionLost(LOST))
         for handling in list(self._handlers.values()):
             handling.cancel()
+        if self.carrier is not None:
+            self.carrier.lost()
 
     def follow_opening(self, client: Client | None) -> None:
         """Follow a client connection's opening from now on (before the pump runs, so that
         no event is missed), for :meth:`wait_for_session`; the server's notifications go on
         to the listener of *client*."""
         opened = self._opened = self.waiter()
-        watch = self._opening
+        watch = self._opening = Opening(carried=self.connection.session is None)
 
         def note(event: object) -> None:
             watch.note(event)
@@ -464,7 +486,8 @@ class Kernel(abc.ABC):
         async with self.move_on_at(deadline):
             await opened.wait()
         watch = self._opening
-        if not opened.settled or (watch.failure and not self.session.revision):
+        session = self.connection.session
+        if not opened.settled or (watch.failure and (session is None or not session.revision)):
             raise ConnectError(watch.failure or late)
 
     async def close(self) -> None:
@@ -514,6 +537,17 @@ class Kernel(abc.ABC):
         done = functools.partial(self._answered, event.request_id, later)
         self._handlers[event.request_id] = self.spawn(self._answer(event, later), done)
 
+    def begin_answering(self) -> None:
+        """A request of the peer is being answered elsewhere (by a :class:`Carrier`): the
+        graceful shutdown waits for it as for a handler, until :meth:`end_answering`."""
+        self._answering += 1
+
+    def end_answering(self) -> None:
+        """A request counted by :meth:`begin_answering` is answered."""
+        self._answering -= 1
+        if not self._answering and self._all_answered is not None:
+            self._all_answered.settle(None)
+
     async def _answer(
         self, event: RequestReceived, later: Coroutine[Any, Any, None] | None
     ) -> None:
@@ -543,9 +577,7 @@ class Kernel(abc.ABC):
         if cancelled and not self.connection.closed:
             # The core drops this answer when the peer cancelled the request.
             self.session.respond_error(request_id, INTERNAL_ERROR, NOT_ANSWERED)
-        self._answering -= 1
-        if not self._answering and self._all_answered is not None:
-            self._all_answered.settle(None)
+        self.end_answering()
         self.flush()
 
     # Shutting down -----------------------------------------------------------------------------
@@ -555,11 +587,10 @@ class Kernel(abc.ABC):
         finish and their answers to be written, all the way to a peer that reads slowly;
         those still running then are cancelled, and they and the rest get a little longer
         (:data:`LINGER`). A server's session drains meanwhile, refusing new requests at
-        once, while the driver reads on."""
+        once, while the driver reads on (a :class:`Carrier` sees :attr:`shutting_down`)."""
+        self.drain()
         if isinstance(self.connection, ServerConnection):
-            self.session.drain()
             self.release()
-        self._shutting = True
         for waiter in self._drainers or ():
             waiter.settle(None)
         ends = self.now() + self.grace
@@ -568,9 +599,20 @@ class Kernel(abc.ABC):
             await self.written()
         for handling in list(self._handlers.values()):
             handling.cancel()
+        if self.carrier is not None:
+            self.carrier.cut_short()
+            self.flush()
         async with self.move_on_at(max(ends, self.now()) + LINGER):
             await self._answered_all()
             await self.written()
+
+    def drain(self) -> None:
+        """Refuse the peer's new requests from now on: a server's session drains, and a
+        :class:`Carrier` sees :attr:`shutting_down`."""
+        self._shutting = True
+        session = self.connection.session
+        if isinstance(session, ServerSession):
+            session.drain()
 
     async def _answered_all(self) -> None:
         while self._answering:
@@ -640,6 +682,11 @@ class Kernel(abc.ABC):
         if self.session.send_progress(request_id, progress, total, message):
             self.flush()
         await self.written()
+
+    @property
+    def shutting_down(self) -> bool:
+        """Whether the graceful shutdown has begun."""
+        return self._shutting
 
     @property
     def is_open(self) -> bool:

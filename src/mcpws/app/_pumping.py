@@ -5,10 +5,12 @@ the upgrade policy a ``serve()`` builds from its options (:func:`server_policy`,
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 import attrs
@@ -24,6 +26,7 @@ from mcpws.app._driving import (
     is_loopback,
 )
 from mcpws.app._errors import McpError
+from mcpws.app._hosting import Host, hosted
 from mcpws.app._kernel import WRITE_LIMIT, Kernel
 from mcpws.app._server import Server
 from mcpws.core._checks import positive_int
@@ -133,7 +136,7 @@ class Serving:
     connections: a driver makes the pump of each new connection with :meth:`new_pump`,
     and reports it to :meth:`closed` once it is over."""
 
-    app: Server
+    app: Server | Host
     host: str
     port: int
     path: str
@@ -146,23 +149,41 @@ class Serving:
     grace: float
     write_limit: int = attrs.field(validator=positive_int)
     task_status: Any
-    session_config: ServerSessionConfig
+    session_config: ServerSessionConfig | None
     pumps: set[Kernel] = attrs.field(factory=set)
+
+    @property
+    def name(self) -> str:
+        """The name of the server served."""
+        app = self.app
+        return app.name if isinstance(app, Host) else app.info.name
+
+    def running(self) -> AbstractAsyncContextManager[object]:
+        """What a ``serve()`` runs within, once: the lifespan of a hosted server."""
+        if isinstance(self.app, Host):
+            return self.app.lifespan()
+        return contextlib.nullcontext()
 
     def new_pump(self, now: float, make: Callable[..., K], *args: Any) -> K:
         """The pump of a new connection, as of *now*: ``make(*args, connection, handler,
         max_concurrent=..., grace=..., write_limit=...)``, with a new connection core and
-        session, the application's handler and this server's limits. The pump decides its upgrade
-        (:func:`admit`) when asked, and counts among the server's connections (:meth:`closed`
-        takes it out)."""
-        session = ServerSession(self.session_config)
+        session, the application's handler and this server's limits; or, for a hosted
+        server, a connection without a session, whose messages the host's carrier takes. The
+        pump decides its upgrade (:func:`admit`) when asked, and counts among the server's
+        connections (:meth:`closed` takes it out)."""
+        app = self.app
+        session = None if self.session_config is None else ServerSession(self.session_config)
         connection = ServerConnection(now, config=self.config, policy=self.policy, session=session)
         options = {
             "max_concurrent": self.max_concurrent,
             "grace": self.grace,
             "write_limit": self.write_limit,
         }
-        pump = make(*args, connection, self.app.handle, **options)
+        if isinstance(app, Host):
+            pump = make(*args, connection, _carried, **options)
+            pump.carrier = app.carrier(pump, max_concurrent=self.max_concurrent)
+        else:
+            pump = make(*args, connection, app.handle, **options)
 
         def upgrade(event: object) -> None:
             if isinstance(event, ConnectionRequested):
@@ -174,20 +195,23 @@ class Serving:
                     now=pump.now(),
                 )
             elif isinstance(event, NotificationReceived):
-                later = self.app.notified(pump, event.method, event.params)
+                assert isinstance(app, Server)  # a hosted server's connection has no session
+                later = app.notified(pump, event.method, event.params)
                 if later is not None:
                     pump.spawn(later, _ignore)
 
         pump.on_event = upgrade
         self.pumps.add(pump)
-        self.app.connected(pump)
+        if isinstance(app, Server):
+            app.connected(pump)
         return pump
 
     def closed(self, pump: Kernel) -> None:
         """A connection's pump is done."""
         if pump in self.pumps:
             self.pumps.discard(pump)
-            self.app.disconnected(pump)
+            if isinstance(self.app, Server):
+                self.app.disconnected(pump)
 
     def _full(self) -> bool:
         """Whether the server is full: more connections than its limit, the one asking
@@ -206,7 +230,7 @@ class Serving:
 
 
 def serve_options(
-    app: Server,
+    app: Server | object,
     host: str = "127.0.0.1",
     port: int = 0,
     *,
@@ -225,7 +249,9 @@ def serve_options(
 ) -> Serving:
     """The options of every driver's ``serve()``, checked.
 
-    *app* is served on *host* and *port* (0: a free one), at *path*, over TLS with
+    *app* (an :class:`~mcpws.app.Server`, or a server of a library mcpws has an adapter for:
+    see :mod:`mcpws.sdk` and :mod:`mcpws.fastmcp`) is served on *host* and *port* (0: a
+    free one), at *path*, over TLS with
     *ssl_context*. Upgrades from browsers are accepted from *allowed_origins*; a server
     bound to a loopback address accepts only loopback ``Host`` headers unless
     *allowed_hosts* says otherwise; *authenticate* decides who may connect (401 or 403
@@ -239,8 +265,16 @@ def serve_options(
     *session_options* go to :meth:`~mcpws.app.Server.session_config`.
     """
     check_port(port)
+    served = hosted(app)
+    if isinstance(served, Host):
+        if session_options:
+            unknown = ", ".join(sorted(session_options))
+            raise TypeError(f"{served.name} is served by its own library: no {unknown} here")
+        session_config = None
+    else:
+        session_config = served.session_config(**session_options)
     return Serving(
-        app=app,
+        app=served,
         host=host,
         port=port,
         path=path,
@@ -253,7 +287,7 @@ def serve_options(
         grace=shutdown_timeout,
         write_limit=write_limit,
         task_status=task_status,
-        session_config=app.session_config(**session_options),
+        session_config=session_config,
     )
 
 
@@ -267,14 +301,17 @@ class Dialing:
     ssl_context: ssl.SSLContext | None
     origin: str | None
     config: WebSocketConfig | None
-    session: ClientSessionConfig
+    #: The client session's configuration; ``None`` for a connection without one, whose
+    #: messages a :class:`~mcpws.lowlevel.Carrier` takes.
+    session: ClientSessionConfig | None
     open_timeout: float
     reconnect: Reconnect | None
     on_reconnect: ReconnectCallback | None
 
-    def connection(self, now: float) -> tuple[ClientConnection, ClientSession]:
-        """A new connection core, with a new session, as of *now*."""
-        core = ClientSession(self.session)
+    def connection(self, now: float) -> tuple[ClientConnection, ClientSession | None]:
+        """A new connection core, with a new session (unless it is to have none), as of
+        *now*."""
+        core = None if self.session is None else ClientSession(self.session)
         connection = ClientConnection(
             self.url,
             now,
@@ -329,6 +366,12 @@ def connect_options(
         reconnect=reconnect,
         on_reconnect=on_reconnect,
     )
+
+
+def _carried(event: RequestReceived, pump: Link) -> Answer:
+    """The handler of a connection without a session, which never has a request to answer:
+    its carrier takes every message."""
+    raise AssertionError("a carried connection has no session")  # pragma: no cover
 
 
 def _ignore(cancelled: bool) -> None:

@@ -1,4 +1,5 @@
-"""Connecting to an MCP server over WebSocket with asyncio: :func:`connect`."""
+"""Connecting to an MCP server over WebSocket with asyncio: :func:`connect`, and
+:func:`carry` for a connection whose messages another library's client takes."""
 
 from __future__ import annotations
 
@@ -19,11 +20,22 @@ __all__ = ["connect"]
 
 async def _open(dialing: lowlevel.Dialing, client: Client | None) -> tuple[Pump, ClientSession]:
     """Open a connection and its session; raises ConnectError."""
+    pump, core = await _open_pump(dialing, client, None)
+    assert core is not None
+    return pump, core
+
+
+async def _open_pump(
+    dialing: lowlevel.Dialing, client: Client | None, carrier: lowlevel.Carrier | None
+) -> tuple[Pump, ClientSession | None]:
+    """Open a connection, and its session unless *carrier* takes its messages; raises
+    ConnectError."""
     loop = asyncio.get_running_loop()
     connection, core = dialing.connection(loop.time())
     deadline = loop.time() + dialing.open_timeout  # for the whole of the opening
     late = f"could not open {dialing.url} in {dialing.open_timeout} s"
     pump = Pump(connection, lowlevel.for_the_client)
+    pump.carrier = carrier
     pump.follow_opening(client)
     tls = None
     if connection.secure:
@@ -88,9 +100,27 @@ async def connect(*args: Any, **options: Any) -> AsyncIterator[Client]:
         await _close(client, lowlevel.LINGER if failed else None)
 
 
+@asynccontextmanager
+async def carry(dialing: lowlevel.Dialing, carrier: lowlevel.Carrier) -> AsyncIterator[Pump]:
+    """Open a connection without a session, as :func:`mcpws.trio._connect.carry` does."""
+    pump, _ = await _open_pump(dialing, None, carrier)
+    failed = False
+    try:
+        yield pump
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        await _close_pump(pump, lowlevel.LINGER if failed else None)
+
+
 async def _close(client: Client, timeout: float | None) -> None:
     pump = client.link
     assert isinstance(pump, Pump)
+    await _close_pump(pump, timeout)
+
+
+async def _close_pump(pump: Pump, timeout: float | None) -> None:
     try:
         async with asyncio.timeout(timeout):
             await pump.close()

@@ -79,35 +79,38 @@ async def serve(*args: Any, **options: Any) -> None:
 
     Each request whose handler has to wait runs in its own task. Where it listens is
     reported to *task_status* (a :class:`TaskStatus`, say), so that port 0 can be used.
-    Cancelled again during the graceful shutdown, it drops every connection at once. Out of
+    Cancelled again during the graceful shutdown, it drops every connection at once. A
+    hosted server's lifespan is entered before it listens and left after the shutdown. Out of
     file descriptors, a new connection is answered 503 (see
     :class:`~mcpws.lowlevel.Shortage`).
     """
-    with _failures_reported(options.get("task_status")):
-        serving = serve_options(*args, **options)
-        loop = asyncio.get_running_loop()
-        sockets = await _listen(loop, serving.host, serving.port)
-    opening: set[asyncio.Task[None]] = set()
+    async with contextlib.AsyncExitStack() as stack:
+        with _failures_reported(options.get("task_status")):
+            serving = serve_options(*args, **options)
+            await stack.enter_async_context(serving.running())
+            loop = asyncio.get_running_loop()
+            sockets = await _listen(loop, serving.host, serving.port)
+        opening: set[asyncio.Task[None]] = set()
 
-    def take(connection: socket.socket) -> None:
-        task = loop.create_task(_open(loop, connection, serving))
-        opening.add(task)
-        task.add_done_callback(opening.discard)
+        def take(connection: socket.socket) -> None:
+            task = loop.create_task(_open(loop, connection, serving))
+            opening.add(task)
+            task.add_done_callback(opening.discard)
 
-    with Shortage(serving) as shortage:
-        accepting = [loop.create_task(_accept(loop, one, shortage, take)) for one in sockets]
-        if serving.task_status is not None:
-            serving.task_status.started(serving.listening(sockets))
-        try:  # until cancelled: an accept task ends only by failing
-            failed, _ = await asyncio.wait(accepting, return_when=asyncio.FIRST_EXCEPTION)
-            for task in failed:
-                task.result()  # raises what ended it
-        finally:
-            for task in (*accepting, *opening):
-                task.cancel()
-            for one in sockets:
-                one.close()
-            await _shut_down(serving)
+        with Shortage(serving) as shortage:
+            accepting = [loop.create_task(_accept(loop, one, shortage, take)) for one in sockets]
+            if serving.task_status is not None:
+                serving.task_status.started(serving.listening(sockets))
+            try:  # until cancelled: an accept task ends only by failing
+                failed, _ = await asyncio.wait(accepting, return_when=asyncio.FIRST_EXCEPTION)
+                for task in failed:
+                    task.result()  # raises what ended it
+            finally:
+                for task in (*accepting, *opening):
+                    task.cancel()
+                for one in sockets:
+                    one.close()
+                await _shut_down(serving)
 
 
 #: How many connections may wait to be accepted: as many as the system lets (Linux caps it
@@ -246,7 +249,7 @@ async def _answer(loop: asyncio.AbstractEventLoop, connection: socket.socket) ->
 async def _shut_down(serving: Serving) -> None:
     pumps = [pump for pump in serving.pumps if isinstance(pump, Pump)]
     for pump in pumps:
-        pump.session.drain()  # before anything more is read, not once shutting down
+        pump.drain()  # before anything more is read, not once shutting down
     shutting_down = asyncio.ensure_future(_shut_down_each(pumps))
     try:
         await asyncio.shield(shutting_down)
@@ -266,7 +269,7 @@ async def _shut_down_each(pumps: list[Pump]) -> None:
 
 
 @asynccontextmanager
-async def serving(app: Server, **options: Any) -> AsyncIterator[Listening]:
+async def serving(app: Server | object, **options: Any) -> AsyncIterator[Listening]:
     """Serve *app* for the block (the options of :func:`serve`); yields where it listens.
     Leaving the block shuts the server down gracefully."""
     status = TaskStatus()

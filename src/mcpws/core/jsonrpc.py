@@ -51,6 +51,7 @@ __all__ = [
     "encode",
     "encode_value",
     "is_request_id",
+    "to_object",
 ]
 
 RequestId: TypeAlias = str | int
@@ -363,7 +364,9 @@ def decode(
 # Encoding -----------------------------------------------------------------------------------
 
 
-def _to_json(message: Message) -> dict[str, Any]:
+def to_object(message: Message) -> dict[str, Any]:
+    """The JSON object of a message, as :func:`encode` writes it (for a library that takes
+    messages as objects)."""
     obj: dict[str, Any] = {"jsonrpc": "2.0"}
     if isinstance(message, Request | Notification):
         if isinstance(message, Request):
@@ -421,8 +424,8 @@ def encode(message: Message | Sequence[Message]) -> str:
     if isinstance(message, Sequence):
         if not message:
             raise LocalProtocolError("a batch must hold at least one message")
-        return encode_value([_to_json(item) for item in message])
-    return encode_value(_to_json(message))
+        return encode_value([to_object(item) for item in message])
+    return encode_value(to_object(message))
 
 
 def encode_value(obj: Any) -> str:

@@ -1,4 +1,5 @@
-"""Connecting to an MCP server over WebSocket with trio: :func:`connect`."""
+"""Connecting to an MCP server over WebSocket with trio: :func:`connect`, and :func:`carry`
+for a connection whose messages another library's client takes."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from mcpws.core.connection import ClientConnection
 from mcpws.core.session import ClientSession
 from mcpws.lowlevel import (
     LINGER,
+    Carrier,
     Dialing,
     come_back,
     connect_options,
@@ -30,6 +32,16 @@ async def _open(
     dialing: Dialing, nursery: trio.Nursery, client: Client | None
 ) -> tuple[Pump, ClientSession]:
     """Open a connection and its session, pumped in *nursery*; raises ConnectError."""
+    pump, core = await _open_pump(dialing, nursery, client, None)
+    assert core is not None
+    return pump, core
+
+
+async def _open_pump(
+    dialing: Dialing, nursery: trio.Nursery, client: Client | None, carrier: Carrier | None
+) -> tuple[Pump, ClientSession | None]:
+    """Open a connection, and its session unless *carrier* takes its messages, pumped in
+    *nursery*; raises ConnectError."""
     connection, core = dialing.connection(trio.current_time())
     deadline = trio.current_time() + dialing.open_timeout  # for the whole of the opening
     late = f"could not open {dialing.url} in {dialing.open_timeout} s"
@@ -38,6 +50,7 @@ async def _open(
     if opening.cancelled_caught:
         raise ConnectError(late)
     pump = Pump(stream, connection, for_the_client)
+    pump.carrier = carrier
     pump.follow_opening(client)
     scope = trio.CancelScope()
 
@@ -93,6 +106,32 @@ async def connect(*args: Any, **options: Any) -> AsyncIterator[Client]:
         raised = raised or group
     if raised is not None:
         raise _only_cancelled(raised)
+
+
+@asynccontextmanager
+async def carry(dialing: Dialing, carrier: Carrier) -> AsyncIterator[Pump]:
+    """Open a connection without a session, as *dialing* says, whose messages *carrier*
+    takes; yield its pump, running in a task of its own while in the block. Leaving the
+    block closes the connection (as :func:`connect` does); raises
+    :class:`~mcpws.app.ConnectError` when it cannot open."""
+    refused: ConnectError | None = None
+    async with trio.open_nursery() as nursery:
+        try:
+            pump, _ = await _open_pump(dialing, nursery, None, carrier)
+        except ConnectError as exc:  # raised again below, outside the nursery
+            refused = exc
+        else:
+            failed = True
+            try:
+                yield pump
+                failed = False
+            finally:
+                closing = LINGER if failed else math.inf
+                with trio.CancelScope(shield=True), trio.move_on_after(closing):
+                    await pump.close()
+        nursery.cancel_scope.cancel()
+    if refused is not None:
+        raise refused
 
 
 def _only_cancelled(exc: BaseException) -> BaseException:

@@ -37,28 +37,30 @@ async def serve(*args: Any, **options: Any) -> None:
     Each connection runs in its own task, and each request in its own task within it.
     The :class:`~mcpws.lowlevel.Listening` is reported through *task_status* (``await
     nursery.start(serve, app)``), so that port 0 can be used. Out of file descriptors, a
-    new connection is answered 503 (see :class:`~mcpws.lowlevel.Shortage`).
+    new connection is answered 503 (see :class:`~mcpws.lowlevel.Shortage`). A hosted
+    server's lifespan is entered before it listens and left after the shutdown.
     """
     serving = serve_options(*args, **options)
     task_status = serving.task_status or trio.TASK_STATUS_IGNORED
-    listeners = await trio.open_tcp_listeners(serving.port, host=serving.host)
+    async with serving.running():
+        listeners = await trio.open_tcp_listeners(serving.port, host=serving.host)
 
-    async def handle(stream: trio.abc.Stream) -> None:
-        if serving.ssl_context is not None:
-            stream = trio.SSLStream(stream, serving.ssl_context, server_side=True)
-        pump = serving.new_pump(trio.current_time(), Pump, stream)
-        try:
-            await pump.run()
-        except Exception:  # one connection's failure must not end the others
-            _log.exception("a connection failed")
-        finally:
-            serving.closed(pump)
+        async def handle(stream: trio.abc.Stream) -> None:
+            if serving.ssl_context is not None:
+                stream = trio.SSLStream(stream, serving.ssl_context, server_side=True)
+            pump = serving.new_pump(trio.current_time(), Pump, stream)
+            try:
+                await pump.run()
+            except Exception:  # one connection's failure must not end the others
+                _log.exception("a connection failed")
+            finally:
+                serving.closed(pump)
 
-    with Shortage(serving) as shortage:
-        async with trio.open_nursery() as nursery:
-            for listener in listeners:
-                nursery.start_soon(_accept, listener, shortage, nursery, handle)
-            task_status.started(serving.listening(listener.socket for listener in listeners))
+        with Shortage(serving) as shortage:
+            async with trio.open_nursery() as nursery:
+                for listener in listeners:
+                    nursery.start_soon(_accept, listener, shortage, nursery, handle)
+                task_status.started(serving.listening(listener.socket for listener in listeners))
 
 
 async def _accept(
@@ -121,7 +123,7 @@ async def _answer(connection: trio.socket.SocketType) -> None:
 
 
 @asynccontextmanager
-async def serving(app: Server, **options: Any) -> AsyncIterator[Listening]:
+async def serving(app: Server | object, **options: Any) -> AsyncIterator[Listening]:
     """Serve *app* for the block (the options of :func:`serve`); yields where it listens.
     Leaving the block shuts the server down gracefully."""
     async with trio.open_nursery() as nursery:

@@ -1,0 +1,19 @@
+"""The official MCP SDK (``mcp`` 2.x) over mcpws, installed with ``mcpws[sdk]``.
+
+* :func:`websocket_client`: the transport of an ``mcp.Client`` or a ``ClientSession``, and
+  the drop-in replacement for ``mcp.client.websocket.websocket_client``, which ``mcp`` 2.0
+  removed.
+* Serving: a driver's ``serve()`` (and ``mcpws serve module:attribute``) takes an SDK
+  low-level ``Server`` or an ``MCPServer`` in place of an :class:`mcpws.Server`; each
+  connection runs the SDK's own loop, both eras on one endpoint, and the server's lifespan
+  runs once for the whole ``serve()``. :func:`host` is what ``serve()`` calls for it.
+
+Nothing else in mcpws imports this package or the SDK: ``import mcpws`` and the drivers stay
+free of ``mcp``, ``mcp_types`` and ``pydantic``.
+"""
+
+from mcpws.sdk._client import NOT_CONNECTED as NOT_CONNECTED, websocket_client as websocket_client
+from mcpws.sdk._seams import TESTED as TESTED, lowlevel_server as lowlevel_server
+from mcpws.sdk._serving import SdkHost as SdkHost, host as host
+
+__all__ = ["NOT_CONNECTED", "TESTED", "SdkHost", "host", "lowlevel_server", "websocket_client"]
