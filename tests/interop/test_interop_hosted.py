@@ -41,7 +41,7 @@ def node_packages() -> Path:
 
 
 def _ts_client(packages: Path, url: str, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    command = [
+    command: list[str | Path] = [
         packages / NODE,
         INTEROP / "ts_tools.mjs",
         packages,
