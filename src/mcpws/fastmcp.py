@@ -4,8 +4,8 @@
   takes fastmcp's transports) to an MCP server over WebSocket, in either era.
 * Serving: a driver's ``serve()`` (and ``mcpws serve module:attribute``) takes a
   ``fastmcp.FastMCP`` in place of an :class:`mcpws.Server`, as it takes an SDK server
-  (:mod:`mcpws.sdk`): each connection runs the server's own loop, and its lifespan runs once
-  for the whole ``serve()``. :func:`host` is what ``serve()`` calls for it.
+  (:mod:`mcpws.sdk` serves both): each connection runs the server's own loop, and its
+  lifespan runs once for the whole ``serve()``.
 """
 
 from __future__ import annotations
@@ -22,14 +22,9 @@ from typing_extensions import Unpack
 
 from mcpws.app import Reconnect
 from mcpws.core.websocket import WebSocketConfig
-from mcpws.sdk import SdkHost, lowlevel_server, websocket_client
+from mcpws.sdk import websocket_client
 
-__all__ = ["WebSocketTransport", "host"]
-
-
-def host(server: object) -> SdkHost:
-    """The host that serves a ``fastmcp.FastMCP`` *server*."""
-    return SdkHost(lowlevel_server(server))
+__all__ = ["WebSocketTransport"]
 
 
 class WebSocketTransport(ClientTransport):

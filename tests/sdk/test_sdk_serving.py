@@ -18,13 +18,13 @@ import pytest
 from mcp.server.lowlevel import Server as LowlevelServer
 from mcp.shared.exceptions import MCPError
 
-from helpers.network import RawClient
+from helpers.network import INITIALIZE, RawClient
 from helpers.pairs import Pair
 from helpers.peers import upgrade_status
 from mcpws.core.connection import AuthenticationFailed, ConnectionRequested
-from mcpws.core.websocket import ConnectionClosed, WebSocketConfig
+from mcpws.core.websocket import ConnectionClosed, TextReceived, WebSocketConfig
 from mcpws.lowlevel import serve_options
-from mcpws.sdk import TESTED, SdkHost, lowlevel_server, websocket_client
+from mcpws.sdk import TESTED, SdkHost, _serving, lowlevel_server, websocket_client
 
 APPS: dict[str, Any] = runpy.run_path(str(Path(__file__).parents[1] / "interop" / "sdk_apps.py"))
 NAMES = ("mcp_server", "lowlevel", "fastmcp_server")
@@ -343,3 +343,93 @@ def test_a_moved_seam_is_a_clear_error() -> None:
     del moved._lowlevel_server
     with pytest.raises(TypeError, match=r"tested with mcp 2\.3\.0"):
         lowlevel_server(moved)
+
+
+# What the carrier holds back ----------------------------------------------------------------
+
+
+def _request(request_id: int, tool: str) -> str:
+    params = {"name": tool, "arguments": {}}
+    return json.dumps(
+        {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
+    )
+
+
+async def _texts(raw: RawClient, mark: int, count: int) -> list[Any]:
+    """The first *count* text messages *raw* receives after its event number *mark*."""
+
+    def texts() -> list[Any]:
+        return [json.loads(e.text) for e in raw.events[mark:] if isinstance(e, TextReceived)]
+
+    await raw.until(lambda: len(texts()) >= count)
+    return texts()[:count]
+
+
+async def _send(raw: RawClient, text: str) -> None:
+    raw.core.send_text(text)
+    await raw.flush()
+
+
+@pytest.mark.parametrize("pair", ONE_LOOP, ids=str)
+def test_requests_wait_their_turn_a_cancelled_one_is_dropped_and_too_many_are_refused(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_serving, "MAX_PENDING", 3)
+    held: list[anyio.Event] = APPS["HELD"]
+    held.clear()
+
+    async def main() -> None:
+        async with pair.serving(APPS["mcp_server"], max_concurrent_requests=1) as served:
+            raw = await RawClient.open(served.port)
+            assert "result" in await raw.ask(INITIALIZE)
+            await _send(raw, json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            await _send(raw, _request(1, "hold"))
+            await until(lambda: len(held) == 1)
+            await _send(raw, _request(2, "hold"))  # waits its turn
+            duplicate = await raw.ask(_request(1, "add"))
+            assert (duplicate["id"], duplicate["error"]["code"]) == (1, -32600)
+            await _send(raw, _request(3, "hold"))  # waits its turn too: three in flight
+            too_many = await raw.ask(_request(4, "add"))
+            assert (too_many["id"], too_many["error"]["code"]) == (4, -32005)
+            cancel = {"requestId": 2, "reason": "changed my mind"}
+            notification = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": cancel}
+            await _send(raw, json.dumps(notification))
+            mark = len(raw.events)
+            held[0].set()
+            assert [answer["id"] for answer in await _texts(raw, mark, 1)] == [1]
+            await until(lambda: len(held) == 2)  # the third: the second was dropped
+            mark = len(raw.events)
+            held[1].set()
+            assert [answer["id"] for answer in await _texts(raw, mark, 1)] == [3]
+            pong = await raw.ask(json.dumps({"jsonrpc": "2.0", "id": 5, "method": "ping"}))
+            assert pong == {"jsonrpc": "2.0", "id": 5, "result": {}}
+            assert len(held) == 2
+            await raw.stream.aclose()
+
+    run(pair, main)
+
+
+class _Failing(SdkHost):
+    """A host whose library fails on every connection."""
+
+    async def serve_connection(self, read_stream: Any, write_stream: Any) -> None:
+        raise RuntimeError("the library broke")
+
+
+@pytest.mark.parametrize("pair", ONE_LOOP, ids=str)
+def test_a_library_that_fails_closes_its_connection_with_1011(
+    pair: Pair, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def main() -> None:
+        failing: Any = _Failing(lowlevel_server(APPS["lowlevel"]))
+        async with pair.serving(failing) as served:
+            raw = await RawClient.open(served.port)
+            await _send(raw, INITIALIZE)
+            await raw.until(lambda: raw.closed() is not None)
+            closed = raw.closed()
+            assert isinstance(closed, ConnectionClosed)
+            assert (closed.code, closed.reason) == (1011, "the server failed")
+            await raw.stream.aclose()
+
+    run(pair, main)
+    assert "the loop of sdk-lowlevel failed" in caplog.text

@@ -1,7 +1,7 @@
 """Serving another library's MCP server: the :class:`Host` a ``serve()`` takes in place of an
 :class:`~mcpws.app.Server`, and :func:`hosted`, which finds the host for an object of a
-library mcpws has an adapter for (:mod:`mcpws.sdk`, :mod:`mcpws.fastmcp`), importing that
-adapter only then: the drivers never import those libraries themselves."""
+library mcpws has an adapter for (:mod:`mcpws.sdk`, for the official SDK's servers and
+fastmcp's), importing that adapter only then: the drivers never import those libraries."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ __all__ = ["Host", "hosted"]
 
 #: The adapter module for the objects of each library, by the top-level module that
 #: defines their class (or one of its bases).
-_ADAPTERS = {"fastmcp": "mcpws.fastmcp", "mcp": "mcpws.sdk"}
+_ADAPTERS = {"fastmcp": "mcpws.sdk", "mcp": "mcpws.sdk"}
 
 
 class Host(abc.ABC):

@@ -4,7 +4,8 @@
   the drop-in replacement for ``mcp.client.websocket.websocket_client``, which ``mcp`` 2.0
   removed.
 * Serving: a driver's ``serve()`` (and ``mcpws serve module:attribute``) takes an SDK
-  low-level ``Server`` or an ``MCPServer`` in place of an :class:`mcpws.Server`; each
+  low-level ``Server`` or an ``MCPServer`` (or a ``fastmcp.FastMCP``, whose low-level
+  server is the SDK's) in place of an :class:`mcpws.Server`; each
   connection runs the SDK's own loop, both eras on one endpoint, and the server's lifespan
   runs once for the whole ``serve()``. :func:`host` is what ``serve()`` calls for it.
 

@@ -184,7 +184,10 @@ class ServerCarrier:
         self._tasks.append(spawn(self._write_out(), _ignore))
 
     async def _run(self) -> None:
-        await self._host.serve_connection(self._from_client, self._to_client)
+        try:
+            await self._host.serve_connection(self._from_client, self._to_client)
+        except Exception:  # the library's failure must not end the driver's connection task
+            _log.exception("the loop of %s failed", self._host.name)
 
     def _ended(self, cancelled: bool) -> None:
         """The SDK's loop is over: on its own, with the connection still open, it failed."""
@@ -193,7 +196,6 @@ class ServerCarrier:
         if not cancelled and not self._over:
             connection = self._pump.connection
             if connection.is_open:
-                _log.error("the loop of %s ended with its connection open", self._host.name)
                 connection.close(WS_INTERNAL_ERROR, "the server failed", now=self._pump.now())
                 self._pump.flush()
 
