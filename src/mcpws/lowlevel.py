@@ -11,7 +11,9 @@ the :class:`Serving` it gets; its ``connect()`` checks its options with
 after a drop with :func:`come_back`; its accept loop asks a :class:`Shortage` what to do
 when ``accept()`` fails (out of file descriptors: refuse the connection with 503, using a
 descriptor kept in reserve). :func:`register` makes it known by name to the command line
-(``--loop``) and the tests.
+(``--loop``) and the tests. Another library's server is served through a :class:`Host`
+(:func:`hosted` finds the one for an object), whose :class:`Carrier` takes the messages of
+each connection, which then has no session of mcpws's own.
 """
 
 from mcpws.app._driving import (

@@ -6,9 +6,9 @@ from __future__ import annotations
 import ssl
 
 import pytest
-import trustme
 
 from helpers.pairs import Pair, text_of
+from helpers.tls import contexts
 from mcpws import Server
 from mcpws.app import ConnectError
 
@@ -23,18 +23,8 @@ def _app() -> Server:
     return app
 
 
-def _contexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """A server context with a certificate for 127.0.0.1, and a client context trusting it."""
-    authority = trustme.CA()
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    authority.issue_cert("127.0.0.1").configure_cert(server)
-    client = ssl.create_default_context()
-    authority.configure_trust(client)
-    return server, client
-
-
 def test_a_client_that_trusts_the_certificate_talks_over_tls(pair: Pair) -> None:
-    server_context, client_context = _contexts()
+    server_context, client_context = contexts()
 
     async def main() -> None:
         async with pair.serving(_app(), ssl_context=server_context) as server:
@@ -48,7 +38,7 @@ def test_a_client_that_trusts_the_certificate_talks_over_tls(pair: Pair) -> None
 def test_a_client_that_does_not_trust_it_fails_to_connect_and_the_server_goes_on(
     pair: Pair,
 ) -> None:
-    server_context, client_context = _contexts()
+    server_context, client_context = contexts()
 
     async def main() -> None:
         async with pair.serving(_app(), ssl_context=server_context) as server:

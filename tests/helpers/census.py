@@ -19,8 +19,14 @@ def mcpws_objects() -> collections.Counter[str]:
     return collections.Counter(
         f"{kind.__module__}.{kind.__qualname__}"
         for kind in map(type, gc.get_objects())
-        if getattr(kind, "__module__", "").startswith("mcpws.")  # some classes have none
+        if _module_of(kind).startswith("mcpws.")
     )
+
+
+def _module_of(kind: type) -> str:
+    """The module of a class: some classes have none, and some (pydantic's) a descriptor."""
+    module = getattr(kind, "__module__", "")
+    return module if isinstance(module, str) else ""
 
 
 def open_descriptors() -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import runpy
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from mcp.shared.exceptions import MCPError
 from helpers.network import INITIALIZE, RawClient
 from helpers.pairs import Pair
 from helpers.peers import upgrade_status
+from helpers.tls import contexts
+from mcpws.app import ConnectError
 from mcpws.core.connection import AuthenticationFailed, ConnectionRequested
 from mcpws.core.websocket import ConnectionClosed, TextReceived, WebSocketConfig
 from mcpws.lowlevel import serve_options
@@ -433,3 +436,20 @@ def test_a_library_that_fails_closes_its_connection_with_1011(
 
     run(pair, main)
     assert "the loop of sdk-lowlevel failed" in caplog.text
+
+
+@pytest.mark.parametrize("pair", ONE_LOOP, ids=str)
+def test_an_sdk_server_and_client_talk_over_tls(pair: Pair) -> None:
+    server_context, client_context = contexts()
+
+    async def main() -> None:
+        async with pair.serving(APPS["mcp_server"], ssl_context=server_context) as served:
+            url = served.url.replace("ws://", "wss://")
+            transport = websocket_client(url, ssl_context=client_context)
+            async with mcp.Client(transport) as client:
+                assert text(await client.call_tool("add", {"a": 2, "b": 3})) == "5"
+            with pytest.raises(ConnectError, match="TLS"):
+                async with websocket_client(url, ssl_context=ssl.create_default_context()):
+                    pass
+
+    run(pair, main)

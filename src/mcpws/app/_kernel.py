@@ -5,7 +5,8 @@ events: a peer's request starts the application's handler (in a task of its own 
 has to wait, at most *max_concurrent* at a time, cancelled when the peer cancels it), an
 answer settles the request that waits for it, progress reaches its callback, the end of
 the connection fails every request still waiting. It is the connection's
-:class:`~mcpws.app.Link`, and it holds the graceful shutdown's sequence.
+:class:`~mcpws.app.Link`, and it holds the graceful shutdown's sequence. A connection without
+a session, whose messages another library answers, hands them to its :class:`Carrier`.
 
 The kernel holds the backpressure rule too. The core holds the peer's messages
 (:attr:`~mcpws.core.connection.ServerConnection.hold`), and a server acts on the next one

@@ -249,10 +249,9 @@ def serve_options(
 ) -> Serving:
     """The options of every driver's ``serve()``, checked.
 
-    *app* (an :class:`~mcpws.app.Server`, or a server of a library mcpws has an adapter for:
-    see :mod:`mcpws.sdk` and :mod:`mcpws.fastmcp`) is served on *host* and *port* (0: a
-    free one), at *path*, over TLS with
-    *ssl_context*. Upgrades from browsers are accepted from *allowed_origins*; a server
+    *app* (an :class:`~mcpws.app.Server`, or a server of the official SDK or of fastmcp:
+    see :mod:`mcpws.sdk`) is served on *host* and *port* (0: a free one), at *path*, over
+    TLS with *ssl_context*. Upgrades from browsers are accepted from *allowed_origins*; a server
     bound to a loopback address accepts only loopback ``Host`` headers unless
     *allowed_hosts* says otherwise; *authenticate* decides who may connect (401 or 403
     otherwise). Beyond *max_connections*, an upgrade is answered with HTTP 503. Each

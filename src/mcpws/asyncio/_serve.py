@@ -198,6 +198,7 @@ async def _open(
     finally:
         if not opened:
             connection.close()
+            pump.lost()
             serving.closed(pump)
 
 
