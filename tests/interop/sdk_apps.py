@@ -2,10 +2,12 @@
 serve with mcpws (``mcpws serve sdk_apps:NAME``, or a driver's ``serve()``).
 
 * ``mcp_server``: an ``MCPServer`` with ``add``, ``big`` (a result of *size* characters),
-  ``count`` (progress, then the count), ``fail`` (raises) and ``hold`` (answers once its
-  gate in :data:`HELD` is set); its lifespan counts its entries in :data:`LIFESPANS`.
+  ``count`` (progress, then the count), ``fail`` (raises), ``hold`` (answers once its
+  gate in :data:`HELD` is set) and ``whoami`` (the connection's principal and its ``x-test``
+  header); its lifespan counts its entries in :data:`LIFESPANS`.
 * ``lowlevel``: an SDK low-level ``Server`` with ``add``.
-* ``fastmcp_server``: a ``fastmcp.FastMCP`` with ``add`` and ``fail``.
+* ``fastmcp_server``: a ``fastmcp.FastMCP`` with ``add``, ``fail`` and ``header`` (a header
+  of the upgrade, as fastmcp's ``get_http_headers()`` gives it).
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from typing import Any
 import anyio
 import fastmcp
 import mcp_types as types
+from fastmcp.server.dependencies import get_http_headers
 from mcp.server import MCPServer
 from mcp.server.lowlevel import Server
 from mcp.server.mcpserver import Context
+
+from mcpws.sdk import WebSocketRequest
 
 #: How many times the lifespan of ``mcp_server`` was entered, and left.
 LIFESPANS: list[str] = []
@@ -78,6 +83,14 @@ async def hold() -> str:
     return "released"
 
 
+@mcp_server.tool()
+def whoami(ctx: Context) -> str:
+    """Who connected, as the authentication hook said, and the ``x-test`` header."""
+    request = ctx.request_context.request
+    assert isinstance(request, WebSocketRequest)
+    return f"{request.principal} {request.headers.get('x-test')}"
+
+
 _ADD_SCHEMA = {
     "type": "object",
     "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
@@ -116,3 +129,9 @@ def fast_add(a: int, b: int) -> int:
 def fast_fail() -> str:
     """Always raise."""
     raise ValueError("this tool always fails")
+
+
+@fastmcp_server.tool(name="header")
+def fast_header(name: str) -> str:
+    """A header of the connection's upgrade."""
+    return get_http_headers(include_all=True).get(name, "")

@@ -180,11 +180,25 @@ def test_the_upgrade_policy_authentication_and_connection_limit_hold(pair: Pair)
             assert foreign == 403
             host = await anyio.to_thread.run_sync(lambda: upgrade_status(port, host="evil:80"))
             assert host == 403
-            friend = [("Authorization", "Bearer friend")]
+            friend = [("Authorization", "Bearer friend"), ("X-Test", "hello")]
             async with mcp.Client(websocket_client(served.url, headers=friend)) as client:
-                assert text(await client.call_tool("add", {"a": 1, "b": 1})) == "2"
+                assert text(await client.call_tool("whoami", {})) == "friend hello"
                 full = await anyio.to_thread.run_sync(lambda: upgrade_status(port))
                 assert full == 503
+
+    run(pair, main)
+
+
+@pytest.mark.parametrize("pair", ONE_LOOP, ids=str)
+def test_a_fastmcp_tool_reads_the_headers_of_the_upgrade(pair: Pair) -> None:
+    async def main() -> None:
+        headers = [("X-Test", "from the upgrade")]
+        async with (
+            pair.serving(APPS["fastmcp_server"]) as served,
+            mcp.Client(websocket_client(served.url, headers=headers)) as client,
+        ):
+            result = await client.call_tool("header", {"name": "x-test"})
+            assert text(result) == "from the upgrade"
 
     run(pair, main)
 

@@ -133,8 +133,10 @@ class _Link:
         #: The session's ``initialize`` and ``notifications/initialized``, for a reconnection.
         self._initialize: JSONRPCRequest | None = None
         self._initialized: str | None = None
-        #: The id of a replayed ``initialize``, whose answer the SDK must not see.
+        #: The id of a replayed ``initialize``, whose answer the SDK must not see, and what
+        #: the SDK's messages wait for meanwhile: the session open again, or the end.
         self._replayed: jsonrpc.RequestId | None = None
+        self._reopening: anyio.Event | None = None
 
     # The connection ----------------------------------------------------------------------
 
@@ -188,6 +190,9 @@ class _Link:
             await self._leaving.wait()
             watching.cancel_scope.cancel()
         self._pump = None
+        self._replayed = None
+        if self._reopening is not None:
+            self._reopening.set()
         for request_id in self._in_flight:
             self._fail(request_id, LOST)
         self._in_flight.clear()
@@ -197,6 +202,7 @@ class _Link:
         if self._initialize is None:
             return
         self._replayed = self._initialize.id
+        self._reopening = anyio.Event()
         pump.connection.send_text(text_of(SessionMessage(self._initialize)))
         pump.flush()
 
@@ -219,7 +225,7 @@ class _Link:
             answered = getattr(message, "id", None) if _is_answer(message) else None
             if answered is not None:
                 if answered == self._replayed:
-                    self._reopened()
+                    self._reopened(message)
                     return
                 self._in_flight.discard(answered)
             try:
@@ -229,13 +235,18 @@ class _Link:
         elif isinstance(event, InvalidMessageAnswered):
             self._to_sdk.send_nowait(ValueError(f"the server sent {event.error}"))
 
-    def _reopened(self) -> None:
-        """The replayed ``initialize`` is answered: the session is open again."""
+    def _reopened(self, answer: jsonrpc.Message) -> None:
+        """The replayed ``initialize`` is answered: the session is open again (what the SDK
+        sent meanwhile goes now), unless the server refused it."""
         self._replayed = None
+        if isinstance(answer, jsonrpc.ErrorResponse):
+            _log.warning("%s refused the session again: %s", self._dialing.url, answer.error)
         pump = self._pump
         if self._initialized is not None and pump is not None and pump.connection.is_open:
             pump.connection.send_text(self._initialized)
             pump.flush()
+        if self._reopening is not None:
+            self._reopening.set()
 
     def cut_short(self) -> None:
         """A client connection is never shut down by a server's grace."""
@@ -257,6 +268,8 @@ class _Link:
                     "notifications/initialized"
                 ):
                     self._initialized = text
+                if self._replayed is not None and self._reopening is not None:
+                    await self._reopening.wait()
                 pump = self._pump
                 if pump is None or not pump.connection.is_open:
                     if isinstance(inner, JSONRPCRequest):

@@ -27,10 +27,11 @@ from mcp.shared.message import SessionMessage
 
 from mcpws.core import jsonrpc
 from mcpws.core.channel import InvalidMessageAnswered, MessageReceived
+from mcpws.core.connection import ConnectionRequested
 from mcpws.core.session import SHUTTING_DOWN, TOO_MANY_REQUESTS, ServerSessionConfig
 from mcpws.core.websocket import INTERNAL_ERROR as WS_INTERNAL_ERROR
 from mcpws.lowlevel import NOT_ANSWERED, Cancellable, Host, Kernel
-from mcpws.sdk._messages import answered_id, text_of, to_sdk
+from mcpws.sdk._messages import WebSocketRequest, answered_id, text_of, to_sdk
 from mcpws.sdk._seams import lowlevel_server
 
 __all__ = ["SdkHost", "ServerCarrier", "host"]
@@ -112,6 +113,9 @@ class ServerCarrier:
         )
         self._tasks: list[Cancellable] = []
         self._started = self._over = False
+        #: The upgrade, once asked for, and what the SDK's handlers see of it.
+        self._upgrade: ConnectionRequested | None = None
+        self._seen: WebSocketRequest | None = None
 
     # From the client ---------------------------------------------------------------------
 
@@ -127,6 +131,8 @@ class ServerCarrier:
                 if isinstance(message, jsonrpc.Notification):
                     self._cancelled(message)
                 self._hand(message)
+        elif isinstance(event, ConnectionRequested):
+            self._upgrade = event
         elif isinstance(event, InvalidMessageAnswered):
             pass  # the core has answered it with the JSON-RPC error it deserves
 
@@ -140,7 +146,7 @@ class ServerCarrier:
             self._refuse(request_id, TOO_MANY_REQUESTS, "too many requests in flight")
         else:
             try:
-                message = to_sdk(request)
+                message = to_sdk(request, self._seen_as())
             except pydantic.ValidationError as exc:
                 self._refuse(request_id, jsonrpc.INVALID_REQUEST, _first_error(exc))
                 return
@@ -151,6 +157,14 @@ class ServerCarrier:
                 self._to_sdk.send_nowait(message)
             else:
                 self._waiting.append((request_id, message))
+
+    def _seen_as(self) -> WebSocketRequest | None:
+        """The upgrade as the SDK's handlers see it (the authentication hook has run)."""
+        if self._seen is None and self._upgrade is not None:
+            upgrade = self._upgrade
+            subprotocol = upgrade.subprotocol
+            self._seen = WebSocketRequest.of(upgrade.request, subprotocol, self._pump.principal)
+        return self._seen
 
     def _cancelled(self, notification: jsonrpc.Notification) -> None:
         """A request the client cancels while it waits for its turn is dropped here."""
