@@ -3,8 +3,9 @@ serve with mcpws (``mcpws serve sdk_apps:NAME``, or a driver's ``serve()``).
 
 * ``mcp_server``: an ``MCPServer`` with ``add``, ``big`` (a result of *size* characters),
   ``count`` (progress, then the count), ``fail`` (raises), ``hold`` (answers once its
-  gate in :data:`HELD` is set) and ``whoami`` (the connection's principal and its ``x-test``
-  header); its lifespan counts its entries in :data:`LIFESPANS`.
+  gate in :data:`HELD` is set), ``whoami`` (the connection's principal and its ``x-test``
+  header) and ``ask`` (asks the client for a name); its lifespan counts its entries in
+  :data:`LIFESPANS`.
 * ``lowlevel``: an SDK low-level ``Server`` with ``add``.
 * ``fastmcp_server``: a ``fastmcp.FastMCP`` with ``add``, ``fail`` and ``header`` (a header
   of the upgrade, as fastmcp's ``get_http_headers()`` gives it).
@@ -23,6 +24,7 @@ from fastmcp.server.dependencies import get_http_headers
 from mcp.server import MCPServer
 from mcp.server.lowlevel import Server
 from mcp.server.mcpserver import Context
+from pydantic import BaseModel
 
 from mcpws.sdk import WebSocketRequest
 
@@ -89,6 +91,17 @@ def whoami(ctx: Context) -> str:
     request = ctx.request_context.request
     assert isinstance(request, WebSocketRequest)
     return f"{request.principal} {request.headers.get('x-test')}"
+
+
+class _Name(BaseModel):
+    name: str
+
+
+@mcp_server.tool()
+async def ask(ctx: Context) -> str:
+    """Ask the client for a name, and greet it."""
+    answer = await ctx.elicit("What is your name?", schema=_Name)
+    return f"hello {answer.data.name}" if answer.action == "accept" else answer.action
 
 
 _ADD_SCHEMA = {

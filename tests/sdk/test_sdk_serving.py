@@ -15,6 +15,7 @@ from typing import Any
 
 import anyio
 import mcp
+import mcp_types as types
 import pytest
 from mcp.server.lowlevel import Server as LowlevelServer
 from mcp.shared.exceptions import MCPError
@@ -111,6 +112,28 @@ def test_an_mcpserver_served_by_mcpws_gives_progress_a_large_result_and_errors(
             assert "validation error" in text(refused)
             with pytest.raises(MCPError):
                 await client.get_prompt("no-such-prompt")
+
+    run(pair, main)
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=str)
+def test_an_sdk_server_asks_its_client_over_the_connection(pair: Pair) -> None:
+    """A request of the server's own (``elicitation/create``) crosses the carried connection
+    and its answer comes back. (In the 2026-07-28 era the SDK refuses to send one: that era
+    has no requests from the server.)"""
+
+    async def elicited(context: Any, params: Any) -> types.ElicitResult:
+        assert params.message == "What is your name?"
+        return types.ElicitResult(action="accept", content={"name": "Ada"})
+
+    async def main() -> None:
+        async with (
+            pair.serving(APPS["mcp_server"]) as served,
+            mcp.Client(
+                websocket_client(served.url), mode="legacy", elicitation_callback=elicited
+            ) as client,
+        ):
+            assert text(await client.call_tool("ask", {})) == "hello Ada"
 
     run(pair, main)
 
