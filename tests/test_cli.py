@@ -83,10 +83,11 @@ class Serving:
         cwd: Path | None = None,
         files: int | None = None,
         env: dict[str, str] | None = None,
+        command: str = "serve",
     ) -> None:
-        """``mcpws serve *args``, run by ``python *python``, in *cwd*, able to open *files*
-        files at most (``None``: as many as the tests), with *env* added to the
-        environment."""
+        """``mcpws serve *args`` (or another *command* that serves), run by ``python
+        *python``, in *cwd*, able to open *files* files at most (``None``: as many as the
+        tests), with *env* added to the environment."""
 
         def before_it_starts() -> None:
             _interruptible()
@@ -95,7 +96,7 @@ class Serving:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (files, hard))
 
         self.process = subprocess.Popen(
-            [sys.executable, *python, "-m", "mcpws", "serve", "--port", "0", *args],
+            [sys.executable, *python, "-m", "mcpws", command, "--port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -549,6 +550,66 @@ def test_serve_imports_the_app_from_the_current_folder(spec: str) -> None:
         assert server.first.startswith("serving drain on ws://127.0.0.1:")
         server.signal(signal.SIGTERM)
         assert server.wait() == 0
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_serve_serves_an_sdk_server_and_drains_it_on_sigterm(loop: str) -> None:
+    with Serving("sdk_apps:mcp_server", "--loop", loop, cwd=INTEROP) as server:
+        assert server.first.startswith("serving sdk-mcpserver on ws://127.0.0.1:")
+
+        async def call() -> None:
+            import mcp
+
+            from mcpws.sdk import websocket_client
+
+            with trio.fail_after(30):
+                async with mcp.Client(websocket_client(server.url)) as client:
+                    result = await client.call_tool("add", {"a": 2, "b": 3})
+                    assert result.structured_content == {"result": 5}
+
+        trio.run(call)
+        server.signal(signal.SIGTERM)
+        assert server.wait() == 0
+        assert server.rest()[-1] == "stopped"
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_expose_serves_a_stdio_server_and_drains_on_sigterm(loop: str) -> None:
+    child = ["--", sys.executable, "stdio_app.py"]
+    options = ["--loop", loop, "--env", "MCPWS_TEST=1"]
+    with Serving(*options, *child, command="expose", cwd=INTEROP) as server:
+        name = Path(sys.executable).name
+        assert server.first.startswith(f"serving {name} on ws://127.0.0.1:")
+
+        async def call() -> None:
+            import mcp
+
+            from mcpws.sdk import websocket_client
+
+            with trio.fail_after(30):
+                async with mcp.Client(websocket_client(server.url)) as client:
+                    result = await client.call_tool("add", {"a": 2, "b": 3})
+                    assert result.structured_content == {"result": 5}
+
+        trio.run(call)
+        server.signal(signal.SIGTERM)
+        assert server.wait() == 0
+        assert server.rest()[-1] == "stopped"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "mcpws: name the stdio server's command after --, as in: expose -- COMMAND"),
+        (("--env", "NOEQUALS", "--", "cat"), "argument --env: a variable is NAME=VALUE"),
+    ],
+)
+def test_expose_without_a_command_is_one_line_and_status_2(
+    args: tuple[str, ...], message: str
+) -> None:
+    done = run("expose", *args)
+    assert done.returncode == 2
+    assert message in done.stderr
 
 
 @pytest.mark.parametrize(

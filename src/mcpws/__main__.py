@@ -57,6 +57,7 @@ from urllib.parse import urlsplit
 
 from mcpws._version import __version__
 from mcpws.app import Client, McpError, Server
+from mcpws.app._bridging import StdioServer
 from mcpws.app._hosting import Host, hosted
 from mcpws.core.errors import LocalProtocolError, McpwsError
 from mcpws.core.mcp import CallToolResult, Model, is_extension
@@ -393,6 +394,16 @@ def _log_to_stderr() -> None:
     logger.addHandler(handler)
 
 
+async def _expose(args: argparse.Namespace, write: Callable[[str], object]) -> int:
+    child = args.child[1:] if args.child[:1] == ["--"] else args.child
+    if not child:
+        raise _Failure("name the stdio server's command after --, as in: expose -- COMMAND", 2)
+    app = StdioServer(child, env={**os.environ, **dict(args.env)}, cwd=args.cwd)
+    _log_to_stderr()
+    serve = _serve_trio if DRIVERS[args.loop].loop == "trio" else _serve_asyncio
+    return await serve(app, args, write)
+
+
 async def _serve(args: argparse.Namespace, write: Callable[[str], object]) -> int:
     app = _load(args.app)
     _log_to_stderr()
@@ -501,6 +512,40 @@ _HOST_HELP = (
 )
 
 
+def _serving_options(serve: argparse.ArgumentParser) -> None:
+    """The options of ``serve`` and ``expose``: where to listen, and the policy."""
+    serve.add_argument("--host", default="127.0.0.1", help="the address (default: 127.0.0.1)")
+    serve.add_argument(
+        "--port", type=_port, default=8000, help="0 to 65535, 0 for any free one (default: 8000)"
+    )
+    serve.add_argument(
+        "--path", type=_path, default="/mcp", help="the endpoint's path (default: /mcp)"
+    )
+    serve.add_argument(
+        "--allow-origin", action="append", metavar="PATTERN", default=[], help=_ORIGIN_HELP
+    )
+    serve.add_argument(
+        "--allow-host", action="append", metavar="PATTERN", default=[], help=_HOST_HELP
+    )
+    serve.add_argument(
+        "--shutdown-timeout",
+        type=_seconds(zero=True),
+        default=_SHUTDOWN_TIMEOUT,
+        metavar="SECONDS",
+        help="how long the requests in flight get to finish once stopping (default: "
+        f"{_SHUTDOWN_TIMEOUT:g} s)",
+    )
+    serve.add_argument("--loop", **_loop_option())
+
+
+def _variable(text: str) -> tuple[str, str]:
+    """``NAME=VALUE``, for ``--env``."""
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"a variable is NAME=VALUE, not {text!r}")
+    return name, value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mcpws", description="MCP over WebSocket.", epilog=_EXIT_STATUS, formatter_class=_Help
@@ -525,28 +570,28 @@ def _parser() -> argparse.ArgumentParser:
         help="module:attribute, imported from the current folder first; an attribute that is "
         "not a server is called for one (default: the demo server)",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="the address (default: 127.0.0.1)")
-    serve.add_argument(
-        "--port", type=_port, default=8000, help="0 to 65535, 0 for any free one (default: 8000)"
+    _serving_options(serve)
+    expose = command(
+        "expose",
+        "serve a stdio MCP server over WebSocket, one child process per connection",
+        _STOPPING_HELP,
     )
-    serve.add_argument(
-        "--path", type=_path, default="/mcp", help="the endpoint's path (default: /mcp)"
+    expose.add_argument(
+        "--env",
+        action="append",
+        type=_variable,
+        default=[],
+        metavar="NAME=VALUE",
+        help="a variable added to the child's environment; repeatable",
     )
-    serve.add_argument(
-        "--allow-origin", action="append", metavar="PATTERN", default=[], help=_ORIGIN_HELP
+    expose.add_argument("--cwd", metavar="FOLDER", help="the child's working folder")
+    _serving_options(expose)
+    expose.add_argument(
+        "child",
+        nargs=argparse.REMAINDER,
+        metavar="-- COMMAND [ARGS ...]",
+        help="the stdio server's command, after --",
     )
-    serve.add_argument(
-        "--allow-host", action="append", metavar="PATTERN", default=[], help=_HOST_HELP
-    )
-    serve.add_argument(
-        "--shutdown-timeout",
-        type=_seconds(zero=True),
-        default=_SHUTDOWN_TIMEOUT,
-        metavar="SECONDS",
-        help="how long the requests in flight get to finish once stopping (default: "
-        f"{_SHUTDOWN_TIMEOUT:g} s)",
-    )
-    serve.add_argument("--loop", **_loop_option())
     for name, text in (
         ("call", "send one request and print its result"),
         ("tools", "list a server's tools"),
@@ -594,7 +639,7 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace, write: Callable[[str], object]) -> int:
     """Run a command under its loop; its exit status. An exception group from a nursery is
     reported by its first error."""
-    command = {"demo": _demo, "serve": _serve}.get(args.command, _request)
+    command = {"demo": _demo, "serve": _serve, "expose": _expose}.get(args.command, _request)
     try:
         status: int = DRIVERS[args.loop].run(command, args, write)
     except BaseExceptionGroup as group:

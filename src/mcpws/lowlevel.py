@@ -42,6 +42,7 @@ from mcpws.app._kernel import (
     Slots as Slots,
     Waiter as Waiter,
 )
+from mcpws.app._process import Process as Process, command_name as command_name
 from mcpws.app._pumping import (
     BoundSocket as BoundSocket,
     Dialing as Dialing,
@@ -87,6 +88,7 @@ __all__ = [
     "Kernel",
     "Listening",
     "Opening",
+    "Process",
     "Remedy",
     "Serving",
     "Shortage",
@@ -96,6 +98,7 @@ __all__ = [
     "answer",
     "check_port",
     "come_back",
+    "command_name",
     "connect_options",
     "for_the_client",
     "hosted",

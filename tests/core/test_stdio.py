@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 from helpers.sessionpair import initialize_params, notification, open_pair, request
 from mcpws.core import jsonrpc
-from mcpws.core.connection import InvalidMessageAnswered
+from mcpws.core.connection import InvalidMessageAnswered, MessageReceived
 from mcpws.core.errors import RemoteProtocolError
 from mcpws.core.mcp import ClientCapabilities, ServerCapabilities
 from mcpws.core.session import (
@@ -33,6 +33,12 @@ from mcpws.core.stdio import DEFAULT_MAX_MESSAGE_SIZE, StdioConnection, StdioEve
 HANDSHAKE_ONLY: Final = ServerSessionConfig(
     revisions=("2025-03-26", "2025-06-18"), capabilities=ServerCapabilities(tools={})
 )
+
+
+def session_of(stream: StdioConnection) -> Any:
+    """The session *stream* carries."""
+    assert stream.session is not None
+    return stream.session
 
 
 def line(value: Any) -> bytes:
@@ -75,7 +81,7 @@ def assert_ended(stdio: StdioConnection, cause: type[Exception] | None) -> Strea
     else:
         assert isinstance(ended.cause, cause)
     assert stdio.closed
-    assert stdio.session.state is State.CLOSED
+    assert session_of(stdio).state is State.CLOSED
     return ended
 
 
@@ -154,8 +160,8 @@ def test_an_invalid_line_is_answered_after_what_the_session_queued() -> None:
     stdio.receive_data(line(request(1, "tools/list")), 1.0)
     (received,) = stdio.events_received()
     assert isinstance(received, RequestReceived)
-    stdio.session.respond(1, {"tools": []})
-    stdio.session.send_notification("notifications/tools/list_changed")
+    session_of(stdio).respond(1, {"tools": []})
+    session_of(stdio).send_notification("notifications/tools/list_changed")
     stdio.receive_data(b"oops\n" + line(request(2, "ping")), 1.0)
     answer, changed, error, pong = replies(stdio.data_to_send())
     assert answer == {"jsonrpc": "2.0", "id": 1, "result": {"tools": []}}
@@ -286,7 +292,7 @@ def test_a_complete_line_over_the_limit_ends_the_stream() -> None:
     assert isinstance(ended.cause, RemoteProtocolError)
     assert "longer than 200 bytes" in ended.cause.message
     assert stdio.closed
-    assert stdio.session.state is State.CLOSED
+    assert session_of(stdio).state is State.CLOSED
 
 
 @pytest.mark.parametrize("cut", [None, 150, 201])
@@ -349,7 +355,7 @@ def test_end_of_file_reads_the_last_unterminated_line_and_ends_the_stream() -> N
     assert replies(data[:-1]) == [{"jsonrpc": "2.0", "id": 2, "result": {}}]
     assert data[-1] == b""
     assert stdio.events_received() == [StreamEnded(None)]
-    assert stdio.session.state is State.CLOSED
+    assert session_of(stdio).state is State.CLOSED
 
 
 @pytest.mark.parametrize("rest", [b"", b"\r", b"  \t"])
@@ -376,13 +382,13 @@ def test_close_ends_the_stream_after_what_the_session_queued() -> None:
     stdio = initialized()
     stdio.receive_data(line(request(1, "tools/list")), 1.0)
     stdio.events_received()
-    stdio.session.respond(1, {"tools": []})
+    session_of(stdio).respond(1, {"tools": []})
     stdio.close()
     data = stdio.data_to_send()
     assert replies(data[:-1]) == [{"jsonrpc": "2.0", "id": 1, "result": {"tools": []}}]
     assert data[-1] == b""
     assert stdio.events_received() == [StreamEnded(None)]
-    assert stdio.session.state is State.CLOSED
+    assert session_of(stdio).state is State.CLOSED
     stdio.close()
     assert (stdio.data_to_send(), stdio.events_received()) == ([], [])
 
@@ -442,7 +448,7 @@ def test_a_failed_client_session_ends_the_stream_with_its_cause() -> None:
     assert isinstance(ended, StreamEnded)
     assert ended.cause is failed.error
     assert "go away" in failed.error.message
-    assert stdio.session.state is State.CLOSED
+    assert session_of(stdio).state is State.CLOSED
     assert stdio.next_deadline() is None
 
 
@@ -479,7 +485,7 @@ def test_close_after_a_failure_not_yet_reported_ends_the_stream_once() -> None:
     config = ClientSessionConfig(revisions=("2025-06-18",), request_timeout=30.0)
     stdio = StdioConnection(ClientSession(config), 0.0)
     stdio.data_to_send()
-    stdio.session.handle_timeout(30.0)
+    session_of(stdio).handle_timeout(30.0)
     stdio.close()
     assert stdio.data_to_send() == [b""]
     failed, ended = stdio.events_received()
@@ -507,7 +513,7 @@ def test_a_stdio_pair_opens_and_talks() -> None:
 def test_deadlines_are_the_sessions_and_timeouts_reach_it() -> None:
     stdio = initialized()
     assert stdio.next_deadline() is None
-    request_id = stdio.session.send_request("roots/list", now=1.0, timeout=5.0)
+    request_id = session_of(stdio).send_request("roots/list", now=1.0, timeout=5.0)
     assert stdio.next_deadline() == 6.0
     stdio.handle_timeout(5.9)
     roots, *rest = replies(stdio.data_to_send())
@@ -522,7 +528,7 @@ def test_deadlines_are_the_sessions_and_timeouts_reach_it() -> None:
 
 def test_there_is_no_deadline_after_the_end() -> None:
     stdio = initialized()
-    stdio.session.send_request("roots/list", now=1.0)
+    session_of(stdio).send_request("roots/list", now=1.0)
     assert stdio.next_deadline() == 61.0
     stdio.receive_eof(2.0)
     assert stdio.next_deadline() is None
@@ -538,7 +544,7 @@ def test_a_peer_cancel_reaches_the_application() -> None:
     received, cancelled = stdio.events_received()
     assert isinstance(received, RequestReceived)
     assert cancelled == RequestCancelled(1, "bored")
-    stdio.session.respond(1, {"tools": []})
+    session_of(stdio).respond(1, {"tools": []})
     assert stdio.data_to_send() == []
 
 
@@ -570,3 +576,37 @@ def test_a_batch_is_refused_in_other_revisions_and_before_negotiation(
     (answered,) = stdio.events_received()
     assert isinstance(answered, InvalidMessageAnswered)
     assert not stdio.closed
+
+
+# Without a session: a bridge's stream ----------------------------------------------------------
+
+
+def test_without_a_session_each_message_is_reported_and_sent_as_given() -> None:
+    stream = StdioConnection(None, 0.0)
+    assert stream.data_to_send() == []
+    stream.receive_data(line({"jsonrpc": "2.0", "id": "abc", "method": "tools/list"}), 0.0)
+    stream.receive_data(b"not json\n", 0.0)
+    received, answered = stream.events_received()
+    assert received == MessageReceived(jsonrpc.Request("abc", "tools/list"))
+    assert isinstance(answered, InvalidMessageAnswered)
+    assert answered.error.jsonrpc_code == -32700
+    assert stream.next_deadline() is None
+    stream.send(jsonrpc.Response("abc", {"tools": []}))
+    stream.send_text('{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}')
+    reply, response, notified = stream.data_to_send()
+    assert json.loads(reply)["error"]["code"] == -32700
+    assert json.loads(response) == {"jsonrpc": "2.0", "id": "abc", "result": {"tools": []}}
+    assert notified == b'{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}\n'
+    stream.close()
+    stream.send(jsonrpc.Notification("notifications/initialized"))  # dropped: it is over
+    assert stream.data_to_send() == [b""]
+    assert stream.events_received() == [StreamEnded()]
+
+
+def test_a_stream_that_sends_no_replies_reports_an_invalid_line_only() -> None:
+    stream = StdioConnection(None, 0.0, reply=False)
+    stream.receive_data(b'{"jsonrpc":"2.0","id":3}\n', 0.0)
+    (answered,) = stream.events_received()
+    assert isinstance(answered, InvalidMessageAnswered)
+    assert answered.reply.id == 3
+    assert stream.data_to_send() == []

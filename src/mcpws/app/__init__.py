@@ -11,6 +11,7 @@ from mcpws.app._asking import (
     Rounds as Rounds,
     StateSeal as StateSeal,
 )
+from mcpws.app._bridging import StdioServer as StdioServer
 from mcpws.app._client import (
     MAX_INPUT_ROUNDS as MAX_INPUT_ROUNDS,
     Client as Client,
@@ -68,6 +69,7 @@ __all__ = [
     "SchemaError",
     "Server",
     "StateSeal",
+    "StdioServer",
     "UnexpectedResult",
     "check_arguments",
     "input_schema",

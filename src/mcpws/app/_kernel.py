@@ -34,7 +34,7 @@ from __future__ import annotations
 import abc
 import functools
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, TypeVar
 
@@ -42,6 +42,7 @@ from mcpws.app._client import Client
 from mcpws.app._context import NotificationCallback, ProgressCallback, Waiter
 from mcpws.app._driving import ConnectError, Handler, Opening, answer, settles
 from mcpws.app._errors import ConnectionLost
+from mcpws.app._process import Process
 from mcpws.core.connection import ClientConnection, ConnectionClosed, ServerConnection
 from mcpws.core.errors import RemoteProtocolError
 from mcpws.core.jsonrpc import INTERNAL_ERROR, RequestId
@@ -314,6 +315,14 @@ class Kernel(abc.ABC):
         """Wait while the transport holds more than it wants of what was flushed (the peer
         does not read); a checkpoint in any case, so that a loop of sends cannot starve the
         rest."""
+
+    async def open_process(
+        self, command: Sequence[str], *, env: Mapping[str, str] | None, cwd: str | None
+    ) -> Process:
+        """Start *command* as a child with its standard streams piped, for a bridge;
+        ``OSError`` when it cannot start. A driver that starts no children does not
+        override it."""
+        raise NotImplementedError
 
     # The connection --------------------------------------------------------------------------
 

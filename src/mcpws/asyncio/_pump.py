@@ -12,10 +12,11 @@ Handlers that have to wait run in tasks of their own.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
-from mcpws.lowlevel import LINGER, Kernel
+from mcpws.asyncio._child import open_child
+from mcpws.lowlevel import LINGER, Kernel, Process
 
 __all__ = ["Pump"]
 
@@ -153,6 +154,11 @@ class Pump(Kernel, asyncio.Protocol):
 
     async def in_thread(self, fn: Callable[[], T]) -> T:
         return await asyncio.to_thread(fn)
+
+    async def open_process(
+        self, command: Sequence[str], *, env: Mapping[str, str] | None, cwd: str | None
+    ) -> Process:
+        return await open_child(command, env=env, cwd=cwd)
 
     def move_on_at(self, deadline: float) -> _MovingOn:
         return _MovingOn(deadline)

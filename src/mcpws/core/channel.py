@@ -82,7 +82,8 @@ class MessageReceived:
 
 @attrs.frozen
 class InvalidMessageAnswered:
-    """A text message that was not valid JSON-RPC; ``reply`` has been sent."""
+    """A text message that was not valid JSON-RPC; ``reply`` has been sent (unless the
+    channel sends no replies: then it is the one the message deserved)."""
 
     error: InvalidMessage
     reply: jsonrpc.ErrorResponse
@@ -110,7 +111,9 @@ class MessageChannel:
     """MCP over text messages, with a session or none.
 
     Without a session, each valid message is reported as :class:`MessageReceived`; with one,
-    it goes to the session. *max_depth* bounds the nesting of one message.
+    it goes to the session. *max_depth* bounds the nesting of one message. With *reply*
+    false, an invalid message is reported but not answered: for a bridge whose peer is a
+    program's output, not a peer that sent a request.
     """
 
     def __init__(
@@ -118,9 +121,11 @@ class MessageChannel:
         session: ClientSession | ServerSession | None = None,
         *,
         max_depth: int = jsonrpc.DEFAULT_MAX_DEPTH,
+        reply: bool = True,
     ) -> None:
         self.session = session
         self._max_depth = max_depth
+        self._reply = reply
         self._allow_batches = False
         self._events: list[ChannelEvent] = []
         self._texts: list[str] = []
@@ -244,7 +249,8 @@ class MessageChannel:
         reply = jsonrpc.ErrorResponse(
             error.id, jsonrpc.ErrorObject(error.jsonrpc_code, error.message)
         )
-        self._texts.append(jsonrpc.encode(reply))
+        if self._reply:
+            self._texts.append(jsonrpc.encode(reply))
         self._events.append(InvalidMessageAnswered(error, reply))
 
     def _pull_texts(self) -> None:

@@ -1,5 +1,7 @@
 """MCP's stdio framing, sans-IO: :class:`StdioConnection` carries a session over a byte
-stream as newline-delimited JSON, one JSON-RPC message (or batch) per line.
+stream as newline-delimited JSON, one JSON-RPC message (or batch) per line; or, without a
+session, reports each message (:class:`~mcpws.core.channel.MessageReceived`) and sends the
+messages it is given, for a bridge that carries them elsewhere.
 
 It frames a :class:`~mcpws.core.channel.MessageChannel`, which owns the rules of MCP over
 messages, and speaks the vocabulary of every core object: ``receive_data(data, now)``,
@@ -39,27 +41,31 @@ class StreamEnded:
     cause: ProtocolError | None = None
 
 
-StdioEvent: TypeAlias = SessionEvent | InvalidMessageAnswered | StreamEnded
+StdioEvent: TypeAlias = SessionEvent | MessageReceived | InvalidMessageAnswered | StreamEnded
 
 
 class StdioConnection:
     """A session carried as newline-delimited JSON over a byte stream (a subprocess's
     stdin and stdout, a pipe, a socket).
 
-    A client session is started at once. *max_message_size* bounds one line (``None``: no
-    bound); *max_depth* bounds the nesting of one message.
+    A client session is started at once. Without a session (``None``), each valid line is
+    reported as :class:`~mcpws.core.channel.MessageReceived`, and :meth:`send` and
+    :meth:`send_text` write messages. *max_message_size* bounds one line (``None``: no bound);
+    *max_depth* bounds the nesting of one message. With *reply* false, an invalid line is
+    reported but not answered (a bridge reading a program's output).
     """
 
     def __init__(
         self,
-        session: ClientSession | ServerSession,
+        session: ClientSession | ServerSession | None,
         now: float,
         *,
         max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
         max_depth: int = jsonrpc.DEFAULT_MAX_DEPTH,
+        reply: bool = True,
     ) -> None:
         self.session = session
-        self._channel = MessageChannel(session, max_depth=max_depth)
+        self._channel = MessageChannel(session, max_depth=max_depth, reply=reply)
         self._max_size = max_message_size
         self._buffer = bytearray()
         self._events: list[StdioEvent] = []
@@ -120,6 +126,17 @@ class StdioConnection:
         self._pull()
         data, self._outgoing = self._outgoing, []
         return data
+
+    def send(self, message: jsonrpc.Message) -> None:
+        """Write one JSON-RPC message, after what was written before."""
+        self.send_text(self._channel.encode(message))
+
+    def send_text(self, text: str) -> None:
+        """Write one message as JSON text that the caller encoded and vouches for (on one
+        line: JSON text has no raw newline), after what was written before."""
+        self._pull()
+        if not self.closed:
+            self._outgoing.append(text.encode() + b"\n")
 
     def close(self) -> None:
         """End the stream from this side."""

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import math
 import socket
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 import trio
 
-from mcpws.lowlevel import LINGER, Kernel
+from mcpws.lowlevel import LINGER, Kernel, Process
+from mcpws.trio._child import open_child
 from mcpws.trio._clock import alarm
 from mcpws.trio._socket import DirectSocket, direct
 
@@ -146,6 +147,11 @@ class Pump(Kernel):
 
     async def in_thread(self, fn: Callable[[], T]) -> T:
         return await trio.to_thread.run_sync(fn)
+
+    async def open_process(
+        self, command: Sequence[str], *, env: Mapping[str, str] | None, cwd: str | None
+    ) -> Process:
+        return await open_child(command, env=env, cwd=cwd)
 
     def move_on_at(self, deadline: float) -> _MovingOn:
         return _MovingOn(deadline)

@@ -1,0 +1,284 @@
+"""Serving a stdio MCP server over WebSocket: :class:`StdioServer`, the :class:`Host` a
+``serve()`` takes to run one child process per connection (``mcpws expose``), and the
+:class:`Carrier` of each connection, which starts the child once the upgrade is done, carries
+the messages both ways as they are (ids untouched: the child is the connection's alone) and
+ends the child when the connection ends (its input closed, then ``SIGTERM``, then
+``SIGKILL``).
+
+The child's output goes through the core's stdio framing: a line that is not JSON-RPC is
+logged (never answered: the child's output is no request), and a client request it names
+gets an error; a line over the limit, or the child's end, closes the connection with 1011 and says
+why. The child's standard error goes to the ``mcpws`` logger, line by line, tagged with its
+connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from mcpws.app._hosting import Host
+from mcpws.app._kernel import NOT_ANSWERED, Cancellable, Kernel, Waiter
+from mcpws.app._process import Process, command_name
+from mcpws.core import jsonrpc
+from mcpws.core.channel import InvalidMessageAnswered, MessageReceived
+from mcpws.core.connection import ConnectionAccepted
+from mcpws.core.session import SHUTTING_DOWN, TOO_MANY_REQUESTS
+from mcpws.core.stdio import StdioConnection, StreamEnded
+from mcpws.core.websocket import INTERNAL_ERROR as WS_INTERNAL_ERROR
+
+__all__ = ["StdioServer"]
+
+_log = logging.getLogger("mcpws")
+
+#: Seconds a child gets to exit once its input is closed, and again after ``SIGTERM``.
+GRACE = 2.0
+
+#: What the client hears of a line of the child's that is not JSON-RPC.
+_GARBLED = "the server wrote something that is not JSON-RPC"
+
+
+class StdioServer(Host):
+    """A stdio MCP server, *command* (the program and its arguments), served over
+    WebSocket with one child per connection, started with *env* (the whole environment;
+    ``None``: this process's) in *cwd*. A child that has not exited *grace* seconds after
+    its input closed gets ``SIGTERM``, and ``SIGKILL`` *grace* seconds after that."""
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        grace: float = GRACE,
+    ) -> None:
+        if not command:
+            raise ValueError("a stdio server is a command: name its program")
+        self.command = tuple(command)
+        self.env = env
+        self.cwd = cwd
+        self.grace = grace
+        self.name = command_name(command)
+        self._numbers = itertools.count(1)
+        #: The children running or ending, by the waiter their end settles.
+        self._children: set[Waiter] = set()
+
+    @asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        """A ``serve()``: once it is over, wait for every child to have ended."""
+        try:
+            yield
+        finally:
+            for ending in list(self._children):
+                if not ending.settled:
+                    await ending.wait()
+
+    def carrier(self, pump: Kernel, *, max_concurrent: int) -> _ChildCarrier:
+        return _ChildCarrier(pump, self, next(self._numbers))
+
+
+class _ChildCarrier:
+    """One connection's messages, carried between its pump and its child."""
+
+    def __init__(self, pump: Kernel, server: StdioServer, number: int) -> None:
+        self._pump = pump
+        self._server = server
+        self._tag = f"{server.name}[{number}]"
+        self._stdio = StdioConnection(None, pump.now(), reply=False)
+        #: Bytes given to the child and not written to it yet, and the writer's wait.
+        self._backlog = 0
+        self._wake: Waiter | None = None
+        #: The client's requests the child has not answered yet.
+        self._in_flight: set[jsonrpc.RequestId] = set()
+        self._tasks: list[Cancellable] = []
+        self._over = False
+        self._ending: Waiter | None = None
+
+    # From the client ---------------------------------------------------------------------
+
+    def take(self, event: object) -> None:
+        if isinstance(event, ConnectionAccepted):
+            self._ending = ending = self._pump.waiter()
+            self._server._children.add(ending)
+            self._tasks.append(self._pump.spawn(self._run(), self._ended))
+        elif isinstance(event, MessageReceived):
+            message = event.message
+            assert not isinstance(message, list)  # no batches on a connection without session
+            if isinstance(message, jsonrpc.Request) and not self._admit(message):
+                return
+            if self._backlog >= self._pump.write_limit:
+                _log.warning("%s is not reading its input: a message was dropped", self._tag)
+                return
+            self._give(message)
+
+    def _admit(self, request: jsonrpc.Request) -> bool:
+        """Whether to give the child *request*; else it is answered here."""
+        if self._pump.shutting_down and request.method != "ping":
+            self._refuse(request.id, SHUTTING_DOWN, "the server is shutting down")
+        elif self._backlog >= self._pump.write_limit:
+            self._refuse(request.id, TOO_MANY_REQUESTS, "the server is not reading its input")
+        else:
+            if request.id not in self._in_flight:
+                self._in_flight.add(request.id)
+                self._pump.begin_answering()
+            return True
+        return False
+
+    def _give(self, message: jsonrpc.Message) -> None:
+        text = jsonrpc.encode(message)
+        self._backlog += len(text) + 1
+        self._stdio.send_text(text)
+        self._poke()
+
+    def _refuse(self, request_id: jsonrpc.RequestId, code: int, reason: str) -> None:
+        connection = self._pump.connection
+        if connection.is_open:
+            connection.send(jsonrpc.ErrorResponse(request_id, jsonrpc.ErrorObject(code, reason)))
+
+    def _poke(self) -> None:
+        if self._wake is not None:
+            self._wake.settle(None)
+
+    # The child ---------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        server = self._server
+        try:
+            child = await self._pump.open_process(server.command, env=server.env, cwd=server.cwd)
+        except OSError as exc:
+            _log.warning("%s could not start: %s", self._tag, exc)
+            self._close(f"the server could not start: {exc.strerror or exc}")
+            return
+        _log.info("%s started, pid %d", self._tag, child.pid)
+        spawn = self._pump.spawn
+        self._tasks.append(spawn(self._write_to(child), _ignore))
+        self._tasks.append(spawn(self._log_errors_of(child), _ignore))
+        reason = "the server closed its output"
+        try:
+            reason = await self._read_from(child) or reason
+        finally:
+            code = await child.end(server.grace)
+        _log.info("%s ended with status %d", self._tag, code)
+        self._close(f"{reason} (status {code})")
+
+    async def _read_from(self, child: Process) -> str | None:
+        """Carry the child's messages to the client until its output ends; why it ended,
+        when it was a fault of the child's."""
+        pump, stdio = self._pump, self._stdio
+        while True:
+            data = await child.receive()
+            if data:
+                stdio.receive_data(data, pump.now())
+            else:
+                stdio.receive_eof(pump.now())
+            ended = None
+            for event in stdio.events_received():
+                if isinstance(event, MessageReceived):
+                    self._answer(event.message)
+                elif isinstance(event, InvalidMessageAnswered):
+                    self._garbled(event)
+                elif isinstance(event, StreamEnded):
+                    ended = event
+            self._poke()  # the stream may answer the child
+            pump.flush()
+            if ended is not None:
+                return None if ended.cause is None else f"the server failed: {ended.cause}"
+            await pump.written()
+
+    def _answer(self, message: Any) -> None:
+        """Send the client a message of the child's."""
+        if isinstance(message, jsonrpc.Response | jsonrpc.ErrorResponse):
+            self._settled(message.id)
+        connection = self._pump.connection
+        if connection.is_open:
+            connection.send(message)
+
+    def _garbled(self, event: InvalidMessageAnswered) -> None:
+        """A line of the child's that is not JSON-RPC: logged, and the request it names,
+        if any, answered with an error."""
+        _log.warning("%s wrote a line that is not JSON-RPC: %s", self._tag, event.error)
+        request_id = event.error.id
+        if request_id is not None and request_id in self._in_flight:
+            self._settled(request_id)
+            self._refuse(request_id, jsonrpc.INTERNAL_ERROR, _GARBLED)
+
+    def _settled(self, request_id: object) -> None:
+        if request_id in self._in_flight:
+            self._in_flight.discard(request_id)
+            self._pump.end_answering()
+
+    async def _write_to(self, child: Process) -> None:
+        """Write to the child what the client sends it, in order; close its input at the
+        end of the stream."""
+        stdio = self._stdio
+        while True:
+            chunks = stdio.data_to_send()
+            if not chunks:
+                self._wake = self._pump.waiter()
+                await self._wake.wait()
+                self._wake = None
+                continue
+            for chunk in chunks:
+                if not chunk:
+                    with contextlib.suppress(OSError):
+                        await child.close_input()
+                    return
+                try:
+                    await child.send(chunk)
+                except OSError:
+                    return  # the child is gone: its output's end says so
+                self._backlog = max(0, self._backlog - len(chunk))
+
+    async def _log_errors_of(self, child: Process) -> None:
+        """Log what the child writes to its standard error, a line at a time."""
+        rest = b""
+        while data := await child.receive_error():
+            *lines, rest = (rest + data).split(b"\n")
+            for line in lines:
+                _log.info("%s: %s", self._tag, line.decode(errors="replace").rstrip())
+        if rest:
+            _log.info("%s: %s", self._tag, rest.decode(errors="replace").rstrip())
+
+    def _close(self, reason: str) -> None:
+        """Close the connection with 1011 and *reason*, unless it is over."""
+        connection = self._pump.connection
+        if connection.is_open:
+            connection.close(WS_INTERNAL_ERROR, _short(reason), now=self._pump.now())
+            self._pump.flush()
+
+    def _ended(self, cancelled: bool) -> None:
+        """The child's task is over, and the child with it."""
+        ending = self._ending
+        if ending is not None:
+            ending.settle(None)
+            self._server._children.discard(ending)
+
+    # The end -----------------------------------------------------------------------------
+
+    def cut_short(self) -> None:
+        for request_id in list(self._in_flight):
+            self._refuse(request_id, jsonrpc.INTERNAL_ERROR, NOT_ANSWERED)
+        self.lost()
+
+    def lost(self) -> None:
+        if self._over:
+            return
+        self._over = True
+        self._stdio.close()
+        for request_id in list(self._in_flight):
+            self._settled(request_id)
+        for task in self._tasks:
+            task.cancel()
+
+
+def _short(reason: str) -> str:
+    """*reason*, cut to what a close frame carries (123 bytes of UTF-8)."""
+    return reason.encode()[:123].decode(errors="ignore")
+
+
+def _ignore(cancelled: bool) -> None:
+    """The end of a task whose outcome nobody waits for."""
