@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
@@ -93,17 +93,18 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def mcpws_serving(loop: str, *options: str) -> Iterator[int]:
+def mcpws_serving(loop: str, *options: str, child: Sequence[str] = ()) -> Iterator[int]:
     """``python -m mcpws serve`` (the demo server, unless *options* name another, such as a
-    ``module:attribute`` of ``tests/interop``) on *loop*, in a process of its own while in the
-    block; yields its port. Should another process take the free port first, the server
-    exits and is started again on another."""
+    ``module:attribute`` of ``tests/interop``), or ``mcpws expose -- *child*`` when a *child*
+    command is given, on *loop*, in a process of its own while in the block; yields its
+    port. Should another process take the free port first, the server exits and is started
+    again on another."""
     for attempt in range(3):
         port = free_port()
-        command = [sys.executable, "-m", "mcpws", "serve", *options, "--port", str(port)]
-        process = subprocess.Popen(
-            [*command, "--loop", loop], cwd=INTEROP, stdout=subprocess.DEVNULL
-        )
+        verb = "expose" if child else "serve"
+        command = [sys.executable, "-m", "mcpws", verb, *options, "--port", str(port)]
+        command += ["--loop", loop, *(["--", *child] if child else [])]
+        process = subprocess.Popen(command, cwd=INTEROP, stdout=subprocess.DEVNULL)
         try:
             try:
                 wait_for_port(port, process)

@@ -188,6 +188,9 @@ class Pump(Kernel):
                     with trio.CancelScope(shield=True):
                         await self._shut_down()
                     raise
+                except BaseException:
+                    self.lost()  # its tasks stop, or the nursery would wait for them
+                    raise
                 self.lost()
                 # A handler may still be writing to a peer that does not read: it stops.
                 await self._close_stream(forcefully=True)
