@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -580,6 +581,8 @@ def test_expose_serves_a_stdio_server_and_drains_on_sigterm(loop: str) -> None:
     with Serving(*options, *child, command="expose", cwd=INTEROP) as server:
         name = Path(sys.executable).name
         assert server.first.startswith(f"serving {name} on ws://127.0.0.1:")
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/healthz", timeout=30) as up:
+            assert (up.status, up.read()) == (200, b"ok\n")
 
         async def call() -> None:
             import mcp
