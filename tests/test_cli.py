@@ -29,6 +29,7 @@ import pytest
 import trio
 
 from helpers.descriptors import LIMIT, SPARE, close, fill, let_go, refused
+from helpers.network import upgrade_request
 from helpers.peers import INTEROP, LOOPS, free_port, upgrade_status
 from helpers.vendor_server import ANSWER, VendorServer
 from mcpws.__main__ import main
@@ -600,11 +601,23 @@ def test_expose_serves_a_stdio_server_and_drains_on_sigterm(loop: str) -> None:
         assert server.rest()[-1] == "stopped"
 
 
+def test_expose_answers_503_beyond_its_children() -> None:
+    child = ["--", sys.executable, "-c", "import sys; sys.stdin.read()"]
+    with Serving("--max-children", "1", *child, command="expose") as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as first:
+            first.sendall(upgrade_request(server.port))
+            assert first.recv(12) == b"HTTP/1.1 101"
+            assert upgrade_status(server.port) == 503
+        server.signal(signal.SIGTERM)
+        assert server.wait() == 0
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         ((), "mcpws: name the stdio server's command after --, as in: expose -- COMMAND"),
         (("--env", "NOEQUALS", "--", "cat"), "argument --env: a variable is NAME=VALUE"),
+        (("--max-children", "0", "--", "cat"), "argument --max-children: a count is"),
     ],
 )
 def test_expose_without_a_command_is_one_line_and_status_2(

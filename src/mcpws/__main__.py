@@ -175,6 +175,17 @@ def _path(text: str) -> str:
     return text
 
 
+def _count(text: str) -> int:
+    """A whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a count is a whole number from 1, not {text!r}")
+    return value
+
+
 def _seconds(*, zero: bool) -> Callable[[str], float]:
     """A number of seconds, finite and positive (or zero too)."""
     what = "a positive number of seconds, or 0" if zero else "a positive number of seconds"
@@ -371,7 +382,10 @@ async def _signal_or_end(signals: asyncio.Queue[int], task: asyncio.Task[None]) 
 
 
 def _serve_options(args: argparse.Namespace) -> dict[str, Any]:
-    return {"path": args.path, "shutdown_timeout": args.shutdown_timeout, **_policy(args)}
+    options = {"path": args.path, "shutdown_timeout": args.shutdown_timeout, **_policy(args)}
+    if getattr(args, "max_children", None) is not None:  # expose: one child a connection
+        options["max_connections"] = args.max_children
+    return options
 
 
 def _serving_line(app: Server | Host, args: argparse.Namespace, port: int) -> str:
@@ -585,6 +599,13 @@ def _parser() -> argparse.ArgumentParser:
         help="a variable added to the child's environment; repeatable",
     )
     expose.add_argument("--cwd", metavar="FOLDER", help="the child's working folder")
+    expose.add_argument(
+        "--max-children",
+        type=_count,
+        metavar="N",
+        help="children running at once at most, one a connection; beyond, an upgrade is "
+        "answered 503 (default: no limit)",
+    )
     _serving_options(expose)
     expose.add_argument(
         "child",

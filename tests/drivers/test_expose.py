@@ -16,8 +16,10 @@ from typing import Any
 import anyio
 import mcp
 import pytest
+from mcp.shared.exceptions import MCPError
 
 from helpers.network import INITIALIZE, RawClient
+from helpers.pairs import Pair
 from helpers.peers import LOOPS
 from mcpws.app import StdioServer
 from mcpws.core.websocket import ConnectionClosed, TextReceived
@@ -268,3 +270,74 @@ def test_the_child_gets_the_environment_and_folder_given(loop: str, tmp_path: Pa
 def test_a_stdio_server_needs_a_command() -> None:
     with pytest.raises(ValueError, match="name its program"):
         StdioServer([])
+
+
+#: A child that never reads its input.
+DEAF = """
+import time
+while True:
+    time.sleep(1)
+"""
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_child_that_does_not_read_is_given_no_more_than_the_write_limit(loop: str) -> None:
+    async def main() -> None:
+        app = StdioServer(python(DEAF), grace=0.2)
+        async with serving(loop, app, write_limit=65536) as listening:
+            raw = await RawClient.open(listening.port)
+            arguments = {"text": "x" * 32768}
+            mark = len(raw.events)
+            for request_id in range(64):  # 2 MiB, where the pipe holds some 64 KiB
+                params = {"name": "echo", "arguments": arguments}
+                request = {"jsonrpc": "2.0", "id": request_id, "method": "tools/call"}
+                raw.core.send_text(json.dumps({**request, "params": params}))
+                await raw.flush()
+            await raw.until(lambda: any(isinstance(e, TextReceived) for e in raw.events[mark:]))
+            text = next(e.text for e in raw.events[mark:] if isinstance(e, TextReceived))
+            refused = json.loads(text)
+            assert refused["error"] == {
+                "code": -32005,
+                "message": "the server is not reading its input",
+            }
+            await raw.stream.aclose()
+
+    run(loop, main)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_shutdown_lets_the_child_answer_and_refuses_new_requests(
+    loop: str, tmp_path: Path
+) -> None:
+    gate = tmp_path / "gate"
+    answers: list[Any] = []
+
+    async def main() -> None:
+        heard = anyio.Event()
+
+        async def progressed(progress: float, total: float | None, message: str | None) -> None:
+            heard.set()
+
+        async with (
+            Pair(loop, loop).serving(sdk_child(), shutdown_timeout=30) as served,
+            mcp.Client(websocket_client(served.url), mode="legacy") as client,
+        ):
+            await client.list_tools()  # the output schemas, which it checks results against
+
+            async def hold() -> None:
+                result = await client.call_tool(
+                    "hold", {"path": str(gate)}, progress_callback=progressed
+                )
+                answers.append(result.structured_content)
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(hold)
+                await heard.wait()
+                await served.stop()
+                with pytest.raises(MCPError, match="shutting down"):
+                    await client.call_tool("add", {"a": 1, "b": 1})
+                gate.touch()
+            await served.stopped()
+
+    run(loop, main)
+    assert answers == [{"result": "released"}]

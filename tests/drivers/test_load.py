@@ -11,6 +11,7 @@ import json
 import socket
 import struct
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -18,12 +19,19 @@ import anyio
 import anyio.abc
 import pytest
 
-from helpers.census import mcpws_objects, open_descriptors, room_for
+from helpers.census import mcpws_objects, open_descriptors, room_for, set_aside
 from helpers.network import INITIALIZE, RawClient
 from helpers.pairs import SHIPPED, Pair, Served, Watch, text_of
 from mcpws import Server
 from mcpws.core.session import TOO_MANY_REQUESTS
 from mcpws.core.websocket import TextReceived
+
+
+@pytest.fixture(autouse=True)
+def _census_of_this_test_only() -> Iterator[None]:
+    with set_aside():
+        yield
+
 
 #: Each driver alone, on its virtual clock.
 ALONE = [pytest.param(Pair(driver, driver), id=driver) for driver in SHIPPED]

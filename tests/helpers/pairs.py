@@ -53,7 +53,7 @@ from anyio.from_thread import start_blocking_portal
 import mcpws.asyncio
 from mcpws.app import Client, Server
 from mcpws.core.mcp import CallToolResult, TextContent
-from mcpws.lowlevel import DRIVERS, Listening
+from mcpws.lowlevel import DRIVERS, Host, Listening
 
 from . import anyio_driver
 
@@ -250,7 +250,7 @@ class Pair:
         connect: Any = DRIVERS[self.client].load().connect
         return connect(url, **options)  # type: ignore[no-any-return]
 
-    def serving(self, app: Server, **options: Any) -> AbstractAsyncContextManager[Served]:
+    def serving(self, app: Server | Host, **options: Any) -> AbstractAsyncContextManager[Served]:
         """Serve *app* on 127.0.0.1, port 0, for the block; *options* go to ``serve``."""
         if self.one_loop:
             return _serving(self.server, app, options)
@@ -314,7 +314,7 @@ async def running(
 
 
 def _serving(
-    driver: str, app: Server, options: dict[str, Any]
+    driver: str, app: Server | Host, options: dict[str, Any]
 ) -> AbstractAsyncContextManager[Served]:
     """Serve *app* with *driver*'s ``serve()`` for the block, in a task its loop's users
     would cancel to stop it: a trio cancel scope, or an asyncio task (an anyio cancel scope
@@ -327,7 +327,7 @@ def _serving(
 
 @asynccontextmanager
 async def _serving_trio(
-    serve: Callable[..., Awaitable[None]], app: Server, options: dict[str, Any]
+    serve: Callable[..., Awaitable[None]], app: Server | Host, options: dict[str, Any]
 ) -> AsyncIterator[Served]:
     scope = trio.CancelScope()
     stopped = trio.Event()
@@ -345,7 +345,7 @@ async def _serving_trio(
 
 @asynccontextmanager
 async def _serving_asyncio(
-    serve: Callable[..., Coroutine[Any, Any, None]], app: Server, options: dict[str, Any]
+    serve: Callable[..., Coroutine[Any, Any, None]], app: Server | Host, options: dict[str, Any]
 ) -> AsyncIterator[Served]:
     status = mcpws.asyncio.TaskStatus()
     task = asyncio.create_task(serve(app, task_status=status, **options))
@@ -366,7 +366,7 @@ async def _serving_asyncio(
 async def _serving_elsewhere(
     portal: anyio.from_thread.BlockingPortal,
     driver: str,
-    app: Server,
+    app: Server | Host,
     options: dict[str, Any],
 ) -> AsyncIterator[Served]:
     serving = portal.wrap_async_context_manager(_serving(driver, app, options))

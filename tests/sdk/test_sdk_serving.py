@@ -461,8 +461,7 @@ def test_a_library_that_fails_closes_its_connection_with_1011(
     pair: Pair, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def main() -> None:
-        failing: Any = _Failing(lowlevel_server(APPS["lowlevel"]))
-        async with pair.serving(failing) as served:
+        async with pair.serving(_Failing(lowlevel_server(APPS["lowlevel"]))) as served:
             raw = await RawClient.open(served.port)
             await _send(raw, INITIALIZE)
             await raw.until(lambda: raw.closed() is not None)
