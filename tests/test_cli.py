@@ -554,22 +554,27 @@ def test_serve_imports_the_app_from_the_current_folder(spec: str) -> None:
         assert server.wait() == 0
 
 
+def _sdk_client_adds(url: str) -> None:
+    """``mcp.Client`` over ``mcpws.sdk.websocket_client`` calls ``add`` at *url*."""
+    import mcp
+
+    from mcpws.sdk import websocket_client
+
+    async def call() -> None:
+        with trio.fail_after(30):
+            async with mcp.Client(websocket_client(url)) as client:
+                result = await client.call_tool("add", {"a": 2, "b": 3})
+                assert result.structured_content == {"result": 5}
+
+    trio.run(call)
+
+
 @pytest.mark.parametrize("loop", LOOPS)
 def test_serve_serves_an_sdk_server_and_drains_it_on_sigterm(loop: str) -> None:
     with Serving("sdk_apps:mcp_server", "--loop", loop, cwd=INTEROP) as server:
         assert server.first.startswith("serving sdk-mcpserver on ws://127.0.0.1:")
 
-        async def call() -> None:
-            import mcp
-
-            from mcpws.sdk import websocket_client
-
-            with trio.fail_after(30):
-                async with mcp.Client(websocket_client(server.url)) as client:
-                    result = await client.call_tool("add", {"a": 2, "b": 3})
-                    assert result.structured_content == {"result": 5}
-
-        trio.run(call)
+        _sdk_client_adds(server.url)
         server.signal(signal.SIGTERM)
         assert server.wait() == 0
         assert server.rest()[-1] == "stopped"
@@ -585,17 +590,7 @@ def test_expose_serves_a_stdio_server_and_drains_on_sigterm(loop: str) -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/healthz", timeout=30) as up:
             assert (up.status, up.read()) == (200, b"ok\n")
 
-        async def call() -> None:
-            import mcp
-
-            from mcpws.sdk import websocket_client
-
-            with trio.fail_after(30):
-                async with mcp.Client(websocket_client(server.url)) as client:
-                    result = await client.call_tool("add", {"a": 2, "b": 3})
-                    assert result.structured_content == {"result": 5}
-
-        trio.run(call)
+        _sdk_client_adds(server.url)
         server.signal(signal.SIGTERM)
         assert server.wait() == 0
         assert server.rest()[-1] == "stopped"

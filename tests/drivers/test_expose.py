@@ -20,7 +20,7 @@ from mcp.shared.exceptions import MCPError
 
 from helpers.network import INITIALIZE, RawClient
 from helpers.pairs import Pair
-from helpers.peers import LOOPS
+from helpers.peers import LOOPS, run_on
 from mcpws.app import StdioServer
 from mcpws.core.websocket import ConnectionClosed, TextReceived
 from mcpws.lowlevel import DRIVERS
@@ -31,13 +31,8 @@ TIMEOUT = 60
 
 
 def run(loop: str, main: Callable[[], Awaitable[None]]) -> None:
-    """Run *main* on *loop*, on the real clock (children take real time), with a timeout."""
-
-    async def guarded() -> None:
-        with anyio.fail_after(TIMEOUT):
-            await main()
-
-    anyio.run(guarded, backend=loop)
+    """Run *main* on *loop* (the real clock: children and servers take real time)."""
+    run_on(loop, main, timeout=TIMEOUT)
 
 
 def serving(loop: str, app: Any, **options: Any) -> Any:

@@ -17,7 +17,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
 from mcp_types import JSONRPCNotification, TextContent
 
-from helpers.peers import LOOPS, mcpws_serving
+from helpers.peers import LOOPS, mcpws_serving, run_on
 from mcpws import Context, Server
 from mcpws.app import ConnectError, Reconnect
 from mcpws.core.connection import AuthenticationFailed, ConnectionRequested
@@ -31,13 +31,8 @@ TIMEOUT = 60
 
 
 def run(loop: str, main: Callable[[], Awaitable[None]]) -> None:
-    """Run *main* on *loop*, through anyio (as the SDK runs), with a hard timeout."""
-
-    async def guarded() -> None:
-        with anyio.fail_after(TIMEOUT):
-            await main()
-
-    anyio.run(guarded, backend=loop)
+    """Run *main* on *loop* (the real clock: children and servers take real time)."""
+    run_on(loop, main, timeout=TIMEOUT)
 
 
 @pytest.fixture(scope="module", params=LOOPS)
