@@ -183,7 +183,7 @@ class _ChildCarrier:
                     self._garbled(event)
                 elif isinstance(event, StreamEnded):
                     ended = event
-            self._poke()  # the stream may answer the child
+            self._poke()  # the end of the stream closes the child's input
             pump.flush()
             if ended is not None:
                 return None if ended.cause is None else f"the server failed: {ended.cause}"
