@@ -6,6 +6,12 @@
   default), or an ``mcp`` ``Server`` or ``MCPServer`` or a ``fastmcp.FastMCP``, until
   stopped. The module is imported from the current folder first, then from
   ``sys.path``; an attribute that is not a server but can be called is called for one.
+* ``mcpws expose [serve options] -- COMMAND [ARGS ...]``: serve a stdio MCP server over
+  WebSocket, one child process per connection.
+* ``mcpws stdio URL``: relay a client that only launches commands (newline-delimited
+  JSON-RPC on standard input and output) to a server over WebSocket; logs go to standard
+  error only. It exits 0 once its input ends and every request has its answer, 3 when the
+  server cannot be reached or the connection drops (unless ``--reconnect`` brings it back).
 * ``mcpws call URL METHOD [PARAMS_JSON]``, ``mcpws tools URL``, ``mcpws tool URL NAME
   key=value ...``: one request to a server, its result printed as JSON. ``call`` sends any
   method, one that MCP does not define (a vendor's ``x/...``) as it is.
@@ -56,14 +62,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mcpws._version import __version__
-from mcpws.app import Client, McpError, Server
+from mcpws.app import Client, McpError, Reconnect, Server
 from mcpws.app._bridging import StdioServer
 from mcpws.app._hosting import Host, hosted
 from mcpws.core.errors import LocalProtocolError, McpwsError
 from mcpws.core.mcp import CallToolResult, Model, is_extension
 from mcpws.core.versions import REVISIONS
 from mcpws.core.websocket import DEFAULT_ORIGINS, LOOPBACK_HOSTS
-from mcpws.lowlevel import DRIVERS, is_loopback
+from mcpws.lowlevel import DRIVERS, connect_options, is_loopback
 
 __all__ = ["main"]
 
@@ -418,6 +424,30 @@ async def _expose(args: argparse.Namespace, write: Callable[[str], object]) -> i
     return await serve(app, args, write)
 
 
+async def _stdio(args: argparse.Namespace, write: Callable[[str], object]) -> int:
+    """Relay this process's standard input and output to the server at ``args.url``; the
+    output is the protocol's, so nothing but its messages is written there."""
+    import attrs
+
+    from mcpws.trio._relay import relay_stdio
+
+    headers = list(args.header)
+    if args.bearer_env is not None:
+        token = os.environ.get(args.bearer_env)
+        if not token:
+            raise _Failure(f"--bearer-env: the variable {args.bearer_env} is not set", 2)
+        headers.append(("Authorization", f"Bearer {token}"))
+    reconnect = None
+    if args.reconnect:
+        reconnect = Reconnect(max_attempts=args.reconnect_attempts, max_delay=args.reconnect_delay)
+    dialing = connect_options(
+        args.url, headers=headers, open_timeout=args.open_timeout, reconnect=reconnect
+    )
+    _log_to_stderr()
+    await relay_stdio(attrs.evolve(dialing, session=None))
+    return 0
+
+
 async def _serve(args: argparse.Namespace, write: Callable[[str], object]) -> int:
     app = _load(args.app)
     _log_to_stderr()
@@ -613,6 +643,53 @@ def _parser() -> argparse.ArgumentParser:
         metavar="-- COMMAND [ARGS ...]",
         help="the stdio server's command, after --",
     )
+    stdio = command(
+        "stdio",
+        "relay a stdio MCP client to a server over WebSocket: newline-delimited JSON-RPC on "
+        "standard input and output, logs on standard error",
+    )
+    stdio.add_argument("url", type=_url, help="ws:// or wss:// URL of the server")
+    stdio.add_argument(
+        "--header",
+        action="append",
+        type=_header,
+        default=[],
+        metavar="NAME: VALUE",
+        help="a header to send with the upgrade request; repeatable",
+    )
+    stdio.add_argument(
+        "--bearer-env",
+        metavar="VARIABLE",
+        help="send Authorization: Bearer with the token this environment variable holds "
+        "(a token on the command line would show in the process list)",
+    )
+    stdio.add_argument(
+        "--reconnect",
+        action="store_true",
+        help="open the connection again when it drops; the session is opened again with the "
+        "client's own initialize, and the requests in flight get a JSON-RPC error",
+    )
+    stdio.add_argument(
+        "--reconnect-attempts",
+        type=_count,
+        metavar="N",
+        help="attempts in a row before giving up (default: no limit)",
+    )
+    stdio.add_argument(
+        "--reconnect-delay",
+        type=_seconds(zero=False),
+        default=30.0,
+        metavar="SECONDS",
+        help="the longest wait between attempts, which start at 0.5 s and double (default: 30)",
+    )
+    stdio.add_argument(
+        "--open-timeout",
+        type=_seconds(zero=False),
+        default=30.0,
+        metavar="SECONDS",
+        help="how long connecting and the upgrade may take (default: 30)",
+    )
+    stdio.set_defaults(loop="trio")
     for name, text in (
         ("call", "send one request and print its result"),
         ("tools", "list a server's tools"),
@@ -660,7 +737,8 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace, write: Callable[[str], object]) -> int:
     """Run a command under its loop; its exit status. An exception group from a nursery is
     reported by its first error."""
-    command = {"demo": _demo, "serve": _serve, "expose": _expose}.get(args.command, _request)
+    commands = {"demo": _demo, "serve": _serve, "expose": _expose, "stdio": _stdio}
+    command = commands.get(args.command, _request)
     try:
         status: int = DRIVERS[args.loop].run(command, args, write)
     except BaseExceptionGroup as group:

@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import logging
 import runpy
-import signal
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +12,7 @@ import anyio
 import pytest
 
 from helpers.pairs import Pair, text_of
+from helpers.peers import ServerProcess
 from mcpws.app import ConnectionLost, McpError, Server
 from mcpws.trio import Reconnect
 
@@ -42,32 +39,6 @@ def test_the_delays_grow_to_the_cap_and_stop_after_the_attempts() -> None:
 def test_a_bad_policy_is_refused(options: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="must be"):
         Reconnect(**options)  # type: ignore[arg-type]
-
-
-class ServerProcess:
-    """``mcpws serve slow_app:app`` on one port, with the driver *loop*, which can be
-    killed and started again."""
-
-    def __init__(self, loop: str) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port: int = probe.getsockname()[1]
-        self.loop = loop
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        command = [sys.executable, "-m", "mcpws", "serve", "slow_app:app", "--loop", self.loop]
-        command += ["--port", str(self.port)]
-        self.process = subprocess.Popen(command, cwd=SERVERS, stdout=subprocess.PIPE)
-        assert self.process.stdout is not None
-        assert b"serving slow" in self.process.stdout.readline()
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-        assert self.process.stdout is not None
-        self.process.stdout.close()
 
 
 @pytest.fixture
@@ -188,7 +159,7 @@ def test_a_client_comes_back_after_the_server_process_is_killed_and_restarted(
 
     async def main() -> None:
         with anyio.fail_after(30):
-            url = f"ws://127.0.0.1:{server.port}/mcp"
+            url = server.url
             policy = Reconnect(initial_delay=0.05, jitter=0, max_delay=0.2)
             async with pair.connect(
                 url, reconnect=policy, on_reconnect=reconnects.append

@@ -1,5 +1,6 @@
 """What the interoperability tests share: the cache folder their peers are installed in, the
-rule for a peer that cannot be installed, and ``mcpws serve`` in a process of its own.
+rule for a peer that cannot be installed, and ``mcpws serve`` in a process of its own
+(:class:`ServerProcess` one that can be killed and started again).
 
 Peers nobody here wrote (the official SDKs, Node, a browser, other WebSocket libraries) are
 installed once into ``$MCPWS_TEST_CACHE``, else ``~/.cache/mcpws``, and kept across runs. A
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -79,6 +81,34 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
             continue
         raise PeerExited(f"the process that should listen on port {port} exited ({status})")
     raise AssertionError(f"nothing listens on port {port} after {timeout} s")
+
+
+class ServerProcess:
+    """``mcpws serve slow_app:app`` (``tests/interop/slow_app.py``: ``add`` and ``hang``) on
+    one port, with the driver *loop*, which can be killed and started again."""
+
+    def __init__(self, loop: str) -> None:
+        self.port = free_port()
+        self.loop = loop
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/mcp"
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "mcpws", "serve", "slow_app:app", "--loop", self.loop]
+        command += ["--port", str(self.port)]
+        self.process = subprocess.Popen(command, cwd=INTEROP, stdout=subprocess.PIPE)
+        assert self.process.stdout is not None
+        assert b"serving slow" in self.process.stdout.readline()
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

