@@ -22,6 +22,7 @@ from typing import Any
 
 import anyio
 import anyio.abc
+import attrs
 import mcp
 import pytest
 from mcp.client.stdio import StdioServerParameters
@@ -33,7 +34,7 @@ from mcpws import Server
 from mcpws._demo import demo_server
 from mcpws.app._relaying import GARBLED
 from mcpws.core.connection import AuthenticationFailed, ConnectionRequested
-from mcpws.lowlevel import DRIVERS
+from mcpws.lowlevel import DRIVERS, connect_options
 
 TIMEOUT = 60
 README = Path(__file__).resolve().parents[2] / "README.rst"
@@ -208,6 +209,34 @@ def test_what_the_server_sends_that_is_not_json_rpc_is_logged_and_answered() -> 
         assert log.count("the server sent something that is not JSON-RPC") == 2
 
     run_on("asyncio", main, timeout=TIMEOUT)
+
+
+def test_the_relay_runs_in_process_on_any_pair_of_descriptors() -> None:
+    """``relay_stdio`` itself, on pipes of this process: a session opened, a call answered,
+    the input's end awaited, and ``ConnectError`` for a server that is not there."""
+    from mcpws.app import ConnectError
+    from mcpws.trio._relay import relay_stdio
+
+    async def main() -> None:
+        async with serving("trio", demo_server()) as listening:
+            into, their_input = os.pipe()
+            their_output, out_of = os.pipe()
+            dialing = attrs.evolve(connect_options(listening.url), session=None)
+            lines = [INITIALIZE, INITIALIZED, call(5, "add", a=2, b=2)]
+            text = "".join(json.dumps(line) + "\n" for line in lines).encode()
+            os.write(their_input, text)
+            os.close(their_input)
+            await relay_stdio(dialing, stdin=into, stdout=out_of)
+            os.close(into)
+            os.close(out_of)
+            with os.fdopen(their_output, "rb") as written:
+                answers = [json.loads(line) for line in written.read().splitlines()]
+        assert [answer["id"] for answer in answers] == ["opening", 5]
+        nowhere = attrs.evolve(connect_options(f"ws://127.0.0.1:{free_port()}/mcp"), session=None)
+        with pytest.raises(ConnectError, match="cannot reach"):
+            await relay_stdio(nowhere, stdin=into, stdout=out_of)
+
+    run_on("trio", main, timeout=TIMEOUT)
 
 
 def test_the_end_of_the_input_waits_for_the_answers_in_flight() -> None:
