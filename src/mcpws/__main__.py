@@ -48,6 +48,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import importlib
 import json
 import logging
@@ -304,23 +305,21 @@ async def _serve_trio(
 ) -> int:
     import trio
 
-    serve = DRIVERS[args.loop].load().serve
-    options = _serve_options(args)
+    serve = _server_task(app, args)
     with trio.open_signal_receiver(*_STOPPING) as signals:
         serving = trio.CancelScope()
         async with trio.open_nursery() as nursery:
 
             async def run(task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
                 with serving:
-                    await serve(app, args.host, args.port, task_status=task_status, **options)
+                    await serve(task_status=task_status)
                 nursery.cancel_scope.cancel()  # drained: stop waiting for signals
 
             try:
-                listeners = await nursery.start(run)
+                listening = await nursery.start(run)
             except OSError as exc:
                 raise _cannot_serve(args.host, args.port, exc) from None
-            port = listeners.port
-            write(_serving_line(app, args, port))
+            write(_serving_line(app, args, listening))
             async for signum in signals:
                 if serving.cancel_called:
                     # trio's serve() shields its graceful shutdown: nothing but leaving
@@ -340,22 +339,23 @@ async def _serve_asyncio(
 ) -> int:
     from mcpws.asyncio import TaskStatus
 
-    serve = DRIVERS[args.loop].load().serve
+    serve = _server_task(app, args)
     loop = asyncio.get_running_loop()
     signals: asyncio.Queue[int] = asyncio.Queue()
     for stopping in _STOPPING:
         loop.add_signal_handler(stopping, signals.put_nowait, stopping)
     try:
         status = TaskStatus()
-        task = asyncio.create_task(
-            serve(app, args.host, args.port, task_status=status, **_serve_options(args))
-        )
+        task = asyncio.create_task(serve(task_status=status))
         try:
-            port = (await status.wait()).port
+            listening = await _started(status, task)
         except OSError as exc:
             await asyncio.gather(task, return_exceptions=True)  # ended, with the same error
             raise _cannot_serve(args.host, args.port, exc) from None
-        write(_serving_line(app, args, port))
+        if listening is _ENDED:
+            task.result()  # it ended by itself before it started: raise why
+            return 0
+        write(_serving_line(app, args, listening))
         signum = await _signal_or_end(signals, task)
         if signum is None:
             task.result()  # it ended by itself: raise why
@@ -387,16 +387,39 @@ async def _signal_or_end(signals: asyncio.Queue[int], task: asyncio.Task[None]) 
     return None
 
 
-def _serve_options(args: argparse.Namespace) -> dict[str, Any]:
-    options = {"path": args.path, "shutdown_timeout": args.shutdown_timeout, **_policy(args)}
+#: What :func:`_started` returns for a task that ended before it reported.
+_ENDED = object()
+
+
+async def _started(status: Any, task: asyncio.Task[None]) -> Any:
+    """What *task* reported to *status*, or :data:`_ENDED` when it ended first (a dialing
+    server gives up before its first connection opens)."""
+    reported = asyncio.ensure_future(status.wait())
+    await asyncio.wait([reported, task], return_when=asyncio.FIRST_COMPLETED)
+    if reported.done():
+        return reported.result()
+    reported.cancel()
+    return _ENDED
+
+
+def _server_task(app: Server | Host, args: argparse.Namespace) -> Callable[..., Any]:
+    """``serve()``, or ``dial()`` with ``--dial``, of the driver, with the options given;
+    it takes ``task_status=``."""
+    driver = DRIVERS[args.loop].load()
+    options: dict[str, Any] = {"shutdown_timeout": args.shutdown_timeout}
+    if args.dial is not None:
+        return functools.partial(driver.dial, app, args.dial, headers=_headers(args), **options)
+    options.update(path=args.path, **_policy(args))
     if getattr(args, "max_children", None) is not None:  # expose: one child a connection
         options["max_connections"] = args.max_children
-    return options
+    return functools.partial(driver.serve, app, args.host, args.port, **options)
 
 
-def _serving_line(app: Server | Host, args: argparse.Namespace, port: int) -> str:
-    where = _where(args.host, port, args.path)
+def _serving_line(app: Server | Host, args: argparse.Namespace, listening: Any) -> str:
     name = app.name if isinstance(app, Host) else app.info.name
+    if args.dial is not None:
+        return f"serving {name} to {args.dial}, dialed out ({args.loop}; Ctrl-C or SIGTERM stops)"
+    where = _where(args.host, listening.port, args.path)
     return f"serving {name} on {where} ({args.loop}; Ctrl-C or SIGTERM stops)"
 
 
@@ -424,6 +447,18 @@ async def _expose(args: argparse.Namespace, write: Callable[[str], object]) -> i
     return await serve(app, args, write)
 
 
+def _headers(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The headers to send with an upgrade: ``--header``, and the bearer token of
+    ``--bearer-env``."""
+    headers = list(args.header)
+    if args.bearer_env is not None:
+        token = os.environ.get(args.bearer_env)
+        if not token:
+            raise _Failure(f"--bearer-env: the variable {args.bearer_env} is not set", 2)
+        headers.append(("Authorization", f"Bearer {token}"))
+    return headers
+
+
 async def _stdio(args: argparse.Namespace, write: Callable[[str], object]) -> int:
     """Relay this process's standard input and output to the server at ``args.url``; the
     output is the protocol's, so nothing but its messages is written there."""
@@ -431,12 +466,7 @@ async def _stdio(args: argparse.Namespace, write: Callable[[str], object]) -> in
 
     from mcpws.trio._relay import relay_stdio
 
-    headers = list(args.header)
-    if args.bearer_env is not None:
-        token = os.environ.get(args.bearer_env)
-        if not token:
-            raise _Failure(f"--bearer-env: the variable {args.bearer_env} is not set", 2)
-        headers.append(("Authorization", f"Bearer {token}"))
+    headers = _headers(args)
     reconnect = None
     if args.reconnect:
         reconnect = Reconnect(max_attempts=args.reconnect_attempts, max_delay=args.reconnect_delay)
@@ -579,7 +609,34 @@ def _serving_options(serve: argparse.ArgumentParser) -> None:
         help="how long the requests in flight get to finish once stopping (default: "
         f"{_SHUTDOWN_TIMEOUT:g} s)",
     )
+    serve.add_argument(
+        "--dial",
+        type=_url,
+        metavar="URL",
+        help="do not listen: connect out to a client waiting at this ws:// or wss:// URL and "
+        "serve it, connecting again (0.5 s, then up to 30 s apart) whenever the connection "
+        "drops or cannot open; --host, --port, --path and the allow-lists do not apply",
+    )
+    _upgrade_options(serve, when=" (with --dial)")
     serve.add_argument("--loop", **_loop_option())
+
+
+def _upgrade_options(parser: argparse.ArgumentParser, *, when: str = "") -> None:
+    """``--header`` and ``--bearer-env``, what a connection this side opens sends."""
+    parser.add_argument(
+        "--header",
+        action="append",
+        type=_header,
+        default=[],
+        metavar="NAME: VALUE",
+        help=f"a header to send with the upgrade request{when}; repeatable",
+    )
+    parser.add_argument(
+        "--bearer-env",
+        metavar="VARIABLE",
+        help=f"send Authorization: Bearer{when} with the token this environment variable "
+        "holds (a token on the command line would show in the process list)",
+    )
 
 
 def _variable(text: str) -> tuple[str, str]:
@@ -649,20 +706,7 @@ def _parser() -> argparse.ArgumentParser:
         "standard input and output, logs on standard error",
     )
     stdio.add_argument("url", type=_url, help="ws:// or wss:// URL of the server")
-    stdio.add_argument(
-        "--header",
-        action="append",
-        type=_header,
-        default=[],
-        metavar="NAME: VALUE",
-        help="a header to send with the upgrade request; repeatable",
-    )
-    stdio.add_argument(
-        "--bearer-env",
-        metavar="VARIABLE",
-        help="send Authorization: Bearer with the token this environment variable holds "
-        "(a token on the command line would show in the process list)",
-    )
+    _upgrade_options(stdio)
     stdio.add_argument(
         "--reconnect",
         action="store_true",

@@ -561,3 +561,28 @@ def test_a_draining_session_has_an_upgrade_refused_with_503() -> None:
     assert isinstance(rejected, ConnectionRejected)
     assert (rejected.status_code, rejected.body) == (503, b"the server is shutting down\n")
     assert ("retry-after", "1") in rejected.headers
+
+
+def test_a_server_session_dials_out_over_a_client_connection() -> None:
+    """A server that dials out: its WebSocket is a client's, its session a server's (not
+    started by the opening: the peer, an MCP client behind a WebSocket server, sends the
+    ``initialize``)."""
+    dialing = ClientConnection(
+        URL, 0.0, config=NO_KEEPALIVE, session=ServerSession(server_config())
+    )
+    client = ServerConnection(0.0, config=NO_KEEPALIVE, authenticate=_anyone)
+    pump(dialing, client, 0.0)
+    assert "ConnectionAccepted" in kinds(dialing.events_received())
+    assert dialing.data_to_send() == []  # nothing of its own to say
+    params = {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "the far end", "version": "1"},
+    }
+    client.send(jsonrpc.Request("one", "initialize", params))
+    pump(dialing, client, 1.0)
+    answers = [e for e in client.events_received() if isinstance(e, MessageReceived)]
+    [answer] = answers
+    assert isinstance(answer.message, jsonrpc.Response)
+    assert answer.message.id == "one"
+    assert answer.message.result["protocolVersion"] == "2025-06-18"

@@ -220,8 +220,9 @@ class Opening:
     opened or the connection ended; ``failure`` says why it did not open."""
 
     def __init__(self, *, carried: bool = False) -> None:
-        #: Whether the connection has no session (its messages are carried elsewhere):
-        #: it is open once the server accepts.
+        #: Whether the connection has no client session (its messages are carried
+        #: elsewhere, or a server's session answers them): it is open once the server
+        #: accepts.
         self.carried = carried
         self.done = False
         self.failure: str | None = None

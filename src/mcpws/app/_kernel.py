@@ -192,7 +192,8 @@ class Kernel(abc.ABC):
     *handler* answers the peer's requests; at most *max_concurrent* handlers wait at a time
     (the next ones wait in turn); a graceful shutdown gives them *grace* seconds. A server
     acts on the peer's messages while less than *write_limit* bytes wait to be written to it
-    (see the module's docstring)."""
+    (see the module's docstring). *serving* says whether this side is the MCP server: by
+    default, when its connection is a server's (a server that dials out says so)."""
 
     # Slots, not a dict: a server holds one of these per connection.
     __slots__ = (
@@ -232,11 +233,12 @@ class Kernel(abc.ABC):
         max_concurrent: int = 64,
         grace: float = 0.0,
         write_limit: int = WRITE_LIMIT,
+        serving: bool | None = None,
     ) -> None:
         self.connection = connection
         connection.hold = True
         #: Whether the backpressure rule applies: the peer is a client.
-        self._serving = isinstance(connection, ServerConnection)
+        self._serving = isinstance(connection, ServerConnection) if serving is None else serving
         self.write_limit = write_limit
         self._soon = False  # whether resumed() is to run soon
         self._unfed: bytes | memoryview = b""  # the rest of a read, for the next slice
@@ -361,6 +363,12 @@ class Kernel(abc.ABC):
         return True
 
     @property
+    def accepted(self) -> bool:
+        """Whether the peer opened the transport (the connection is a WebSocket server's),
+        so that this side closes it first, as RFC 6455 asks."""
+        return isinstance(self.connection, ServerConnection)
+
+    @property
     def room(self) -> bool:
         """Whether the peer's next message may be acted on: a server's peer reads what it is
         sent, nearly (less than *write_limit* bytes wait for it)."""
@@ -474,15 +482,20 @@ class Kernel(abc.ABC):
     def follow_opening(self, client: Client | None) -> None:
         """Follow a client connection's opening from now on (before the pump runs, so that
         no event is missed), for :meth:`wait_for_session`; the server's notifications go on
-        to the listener of *client*."""
+        to the listener of *client*, and every event to the :attr:`on_event` set before (a
+        server that dials out: a connection with a server's session, or none, is open once
+        the upgrade is accepted)."""
         opened = self._opened = self.waiter()
-        watch = self._opening = Opening(carried=self.connection.session is None)
+        carried = not isinstance(self.connection.session, ClientSession)
+        watch = self._opening = Opening(carried=carried)
+        then = self.on_event
 
         def note(event: object) -> None:
             watch.note(event)
             if watch.done:
                 opened.settle(None)
             self.pass_on(event)
+            then(event)
 
         self.on_event = note
         self.client = client
@@ -599,7 +612,7 @@ class Kernel(abc.ABC):
         (:data:`LINGER`). A server's session drains meanwhile, refusing new requests at
         once, while the driver reads on (a :class:`Carrier` sees :attr:`shutting_down`)."""
         self.drain()
-        if isinstance(self.connection, ServerConnection):
+        if self._serving:
             self.release()
         for waiter in self._drainers or ():
             waiter.settle(None)

@@ -50,12 +50,15 @@ from mcpws.core.websocket import DEFAULT_ORIGINS, LOOPBACK_HOSTS, ServerPolicy, 
 __all__ = [
     "BoundSocket",
     "Dialing",
+    "DialingOut",
     "Listening",
     "Serving",
     "check_port",
     "come_back",
     "connect_options",
+    "dial_options",
     "for_the_client",
+    "keep_dialing",
     "same_options",
     "serve_options",
     "server_policy",
@@ -130,8 +133,27 @@ class Listening:
         return int(self.sockets[0].getsockname()[1])
 
 
+class _Served:
+    """What a ``serve()`` and a ``dial()`` share: the server they serve, *app*."""
+
+    app: Server | Host
+
+    @property
+    def name(self) -> str:
+        """The name of the server served."""
+        app = self.app
+        return app.name if isinstance(app, Host) else app.info.name
+
+    def running(self) -> AbstractAsyncContextManager[object]:
+        """What a ``serve()`` or a ``dial()`` runs within, once: the lifespan of a hosted
+        server."""
+        if isinstance(self.app, Host):
+            return self.app.lifespan()
+        return contextlib.nullcontext()
+
+
 @attrs.define(kw_only=True)
-class Serving:
+class Serving(_Served):
     """One ``serve()``'s options, checked (made by :func:`serve_options`), and its
     connections: a driver makes the pump of each new connection with :meth:`new_pump`,
     and reports it to :meth:`closed` once it is over."""
@@ -152,38 +174,19 @@ class Serving:
     session_config: ServerSessionConfig | None
     pumps: set[Kernel] = attrs.field(factory=set)
 
-    @property
-    def name(self) -> str:
-        """The name of the server served."""
-        app = self.app
-        return app.name if isinstance(app, Host) else app.info.name
-
-    def running(self) -> AbstractAsyncContextManager[object]:
-        """What a ``serve()`` runs within, once: the lifespan of a hosted server."""
-        if isinstance(self.app, Host):
-            return self.app.lifespan()
-        return contextlib.nullcontext()
-
     def new_pump(self, now: float, make: Callable[..., K], *args: Any) -> K:
         """The pump of a new connection, as of *now*: ``make(*args, connection, handler,
-        max_concurrent=..., grace=..., write_limit=...)``, with a new connection core and
-        session, the application's handler and this server's limits; or, for a hosted
-        server, a connection without a session, whose messages the host's carrier takes. The
-        pump decides its upgrade (:func:`admit`) when asked, and counts among the server's
-        connections (:meth:`closed` takes it out)."""
+        max_concurrent=..., grace=..., write_limit=..., serving=True)``, with a new
+        connection core and session, the application's handler and this server's limits;
+        or, for a hosted server, a connection without a session, whose messages the host's
+        carrier takes. The pump decides its upgrade (:func:`admit`) when asked, and counts
+        among the server's connections (:meth:`closed` takes it out)."""
         app = self.app
         session = None if self.session_config is None else ServerSession(self.session_config)
         connection = ServerConnection(now, config=self.config, policy=self.policy, session=session)
-        options = {
-            "max_concurrent": self.max_concurrent,
-            "grace": self.grace,
-            "write_limit": self.write_limit,
-        }
-        if isinstance(app, Host):
-            pump = make(*args, connection, _carried, **options)
-            pump.carrier = app.carrier(pump, max_concurrent=self.max_concurrent)
-        else:
-            pump = make(*args, connection, app.handle, **options)
+        limits = (self.max_concurrent, self.grace, self.write_limit)
+        pump = _pump_of(app, make, args, connection, *limits)
+        notified = pump.on_event
 
         def upgrade(event: object) -> None:
             if isinstance(event, ConnectionRequested):
@@ -194,16 +197,11 @@ class Serving:
                     authenticate=self.authenticate,
                     now=pump.now(),
                 )
-            elif isinstance(event, NotificationReceived):
-                assert isinstance(app, Server)  # a hosted server's connection has no session
-                later = app.notified(pump, event.method, event.params)
-                if later is not None:
-                    pump.spawn(later, _ignore)
+            else:
+                notified(event)
 
         pump.on_event = upgrade
         self.pumps.add(pump)
-        if isinstance(app, Server):
-            app.connected(pump)
         return pump
 
     def closed(self, pump: Kernel) -> None:
@@ -264,14 +262,7 @@ def serve_options(
     *session_options* go to :meth:`~mcpws.app.Server.session_config`.
     """
     check_port(port)
-    served = hosted(app)
-    if isinstance(served, Host):
-        if session_options:
-            unknown = ", ".join(sorted(session_options))
-            raise TypeError(f"{served.name} is served by its own library: no {unknown} here")
-        session_config = None
-    else:
-        session_config = served.session_config(**session_options)
+    served, session_config = _served(app, session_options)
     return Serving(
         app=served,
         host=host,
@@ -365,6 +356,200 @@ def connect_options(
         reconnect=reconnect,
         on_reconnect=on_reconnect,
     )
+
+
+#: How a ``dial()`` connects again by default: ever more slowly, up to 30 s, without end.
+DIAL_AGAIN = Reconnect()
+
+
+@attrs.frozen(kw_only=True)
+class DialingOut(_Served):
+    """One ``dial()``'s options, checked (made by :func:`dial_options`): the server, and
+    the connections it opens to its client."""
+
+    app: Server | Host
+    #: Where to connect, and how; ``reconnect`` says when to connect again.
+    dialing: Dialing
+    session_config: ServerSessionConfig | None
+    max_concurrent: int
+    grace: float
+    write_limit: int = attrs.field(validator=positive_int)
+    task_status: Any
+
+    def connection(self, now: float) -> ClientConnection:
+        """A new connection core, as of *now*, with a new server session (none for a hosted
+        server, whose carrier takes the messages)."""
+        session = None if self.session_config is None else ServerSession(self.session_config)
+        dialing = self.dialing
+        return ClientConnection(
+            dialing.url,
+            now,
+            config=dialing.config,
+            headers=dialing.headers,
+            origin=dialing.origin,
+            session=session,
+        )
+
+    def new_pump(self, connection: ClientConnection, make: Callable[..., K], *args: Any) -> K:
+        """The pump of *connection*: ``make(*args, connection, handler, ...)`` as
+        :meth:`Serving.new_pump` makes it; :meth:`closed` once it is over."""
+        return _pump_of(
+            self.app, make, args, connection, self.max_concurrent, self.grace, self.write_limit
+        )
+
+    def closed(self, pump: Kernel) -> None:
+        """A connection's pump is done."""
+        if isinstance(self.app, Server):
+            self.app.disconnected(pump)
+
+
+def dial_options(
+    app: Server | object,
+    url: str,
+    *,
+    headers: Sequence[tuple[str, str]] = (),
+    ssl_context: ssl.SSLContext | None = None,
+    origin: str | None = None,
+    config: WebSocketConfig | None = None,
+    open_timeout: float = 30.0,
+    reconnect: Reconnect | None = DIAL_AGAIN,
+    on_reconnect: ReconnectCallback | None = None,
+    max_concurrent_requests: int = 64,
+    shutdown_timeout: float = 10.0,
+    write_limit: int = WRITE_LIMIT,
+    task_status: Any = None,
+    **session_options: Any,
+) -> DialingOut:
+    """The options of every driver's ``dial()``, checked.
+
+    ``dial()`` serves *app* (what ``serve()`` serves) to a client that does not connect
+    but waits to be connected to: it opens a WebSocket connection to *url* (``ws://`` or
+    ``wss://``; the WebSocket server there is the MCP client), as ``connect()`` does, with
+    *headers*, *origin*, *ssl_context*, *config* and *open_timeout*, and answers the
+    client's requests over it with the limits of ``serve()`` (*max_concurrent_requests*,
+    *write_limit*). Once the first connection is open, it reports so through
+    *task_status*. When a connection drops, or cannot open, it connects again after the
+    delays of *reconnect* (by default ever more slowly, up to 30 s, without end), calling
+    *on_reconnect* with the attempts it took; with *reconnect* ``None``, a connection that
+    cannot open raises :class:`~mcpws.app.ConnectError`, and one that drops ends
+    ``dial()``; so does a policy's last attempt. Cancelled, it shuts the connection down as
+    ``serve()`` does (*shutdown_timeout*). *session_options* go to
+    :meth:`~mcpws.app.Server.session_config`.
+    """
+    served, session_config = _served(app, session_options)
+    dialing = Dialing(
+        url=url,
+        headers=headers,
+        ssl_context=ssl_context,
+        origin=origin,
+        config=config,
+        session=None,
+        open_timeout=open_timeout,
+        reconnect=reconnect,
+        on_reconnect=on_reconnect,
+    )
+    return DialingOut(
+        app=served,
+        dialing=dialing,
+        session_config=session_config,
+        max_concurrent=max_concurrent_requests,
+        grace=shutdown_timeout,
+        write_limit=write_limit,
+        task_status=task_status,
+    )
+
+
+async def keep_dialing(
+    out: DialingOut,
+    serve_one: Callable[[Callable[[], None]], Awaitable[None]],
+    sleep: Callable[[float], Awaitable[Any]],
+) -> None:
+    """A ``dial()``'s loop: ``serve_one(now_open)`` opens one connection (raising
+    ConnectError when it cannot; calling ``now_open()`` once it is open) and serves over it
+    until it is over; after each, wait (with the loop's *sleep*) the next delay of the
+    policy and dial again. The first open connection is reported to ``out.task_status``,
+    each one after it to ``on_reconnect``."""
+    dialing = out.dialing
+    policy = dialing.reconnect
+    started = False
+    attempts = 0
+
+    def now_open() -> None:
+        nonlocal started, attempts
+        if not started:
+            started = True
+            if out.task_status is not None:
+                out.task_status.started()
+        elif dialing.on_reconnect is not None:
+            dialing.on_reconnect(attempts)
+        attempts = 0
+        _log.info("connected to %s", dialing.url)
+
+    delays = None
+    while True:
+        try:
+            await serve_one(now_open)
+        except ConnectError as exc:
+            if policy is None:
+                raise
+            _log.info("dialing %s failed: %s", dialing.url, exc)
+        else:
+            if policy is None:
+                return
+            _log.warning("the connection to %s is over; dialing again", dialing.url)
+            delays = None
+        if delays is None:
+            delays = policy.delays()
+        delay = next(delays, None)
+        if delay is None:
+            raise ConnectError(f"gave up dialing {dialing.url} after {attempts} attempts")
+        attempts += 1
+        await sleep(delay)
+
+
+def _served(
+    app: object, session_options: dict[str, Any]
+) -> tuple[Server | Host, ServerSessionConfig | None]:
+    """The server *app* names (:func:`hosted`), and the configuration of its sessions (none
+    for a hosted server, which refuses *session_options*)."""
+    served = hosted(app)
+    if isinstance(served, Host):
+        if session_options:
+            unknown = ", ".join(sorted(session_options))
+            raise TypeError(f"{served.name} is served by its own library: no {unknown} here")
+        return served, None
+    return served, served.session_config(**session_options)
+
+
+def _pump_of(
+    app: Server | Host,
+    make: Callable[..., K],
+    args: tuple[Any, ...],
+    connection: ServerConnection | ClientConnection,
+    max_concurrent: int,
+    grace: float,
+    write_limit: int,
+) -> K:
+    """``make(*args, connection, handler, ...)``: the pump of a connection to a client of
+    *app*, whose requests *app* answers (or whose messages its host's carrier takes), whose
+    notifications *app* hears (:attr:`Kernel.on_event`), and which *app* counts among its
+    connections."""
+    options = {"max_concurrent": max_concurrent, "grace": grace, "write_limit": write_limit}
+    if isinstance(app, Host):
+        pump = make(*args, connection, _carried, serving=True, **options)
+        pump.carrier = app.carrier(pump, max_concurrent=max_concurrent)
+        return pump
+    pump = make(*args, connection, app.handle, serving=True, **options)
+
+    def notified(event: object) -> None:
+        if isinstance(event, NotificationReceived):
+            later = app.notified(pump, event.method, event.params)
+            if later is not None:
+                pump.spawn(later, _ignore)
+
+    pump.on_event = notified
+    app.connected(pump)
+    return pump
 
 
 def _carried(event: RequestReceived, pump: Link) -> Answer:

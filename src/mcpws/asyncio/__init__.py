@@ -1,5 +1,6 @@
 """The asyncio driver: :func:`serve` an :class:`~mcpws.app.Server`, :func:`connect` to get a
-:class:`~mcpws.app.Client`, with the API of :mod:`mcpws.trio`. It pumps the sans-IO core as
+:class:`~mcpws.app.Client`, :func:`dial` to serve a client that waits to be connected to,
+with the API of :mod:`mcpws.trio`. It pumps the sans-IO core as
 an :class:`asyncio.Protocol`; every protocol decision is the core's.
 """
 
@@ -9,6 +10,7 @@ from mcpws.app import (
     ReconnectCallback as ReconnectCallback,
 )
 from mcpws.asyncio._connect import connect as connect
+from mcpws.asyncio._dial import dial as dial
 from mcpws.asyncio._serve import TaskStatus as TaskStatus, serve as serve, serving as serving
 
 __all__ = [
@@ -17,6 +19,7 @@ __all__ = [
     "ReconnectCallback",
     "TaskStatus",
     "connect",
+    "dial",
     "serve",
     "serving",
 ]

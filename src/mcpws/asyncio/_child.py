@@ -57,25 +57,36 @@ class AsyncioChild:
     async def end(self, grace: float) -> int:
         if self._ending is None:
             self._ending = asyncio.ensure_future(self._end(grace))
-        return await asyncio.shield(self._ending)
+        try:
+            return await asyncio.shield(self._ending)
+        except asyncio.CancelledError:
+            # Cancelled, the caller still waits for the end (bounded by the grace), so that
+            # whoever waits for the caller knows the child is gone.
+            while not self._ending.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(self._ending)
+            raise
 
     async def _end(self, grace: float) -> int:
         process = self._process
-        self._stdin.close()
-        for stop in (None, process.terminate, process.kill):
-            if stop is not None and process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    stop()
-            with contextlib.suppress(TimeoutError):
-                timeout = None if stop is process.kill else grace
-                await asyncio.wait_for(process.wait(), timeout)
-            if process.returncode is not None:
-                break
-        with contextlib.suppress(OSError):
-            await self._stdin.wait_closed()
-        code = process.returncode if process.returncode is not None else await process.wait()
-        self._transport.close()  # its pipes too, whatever the child left unread in them
-        return code
+        try:
+            self._stdin.close()
+            for stop in (None, process.terminate, process.kill):
+                if stop is not None and process.returncode is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        stop()
+                with contextlib.suppress(TimeoutError):
+                    timeout = None if stop is process.kill else grace
+                    await asyncio.wait_for(process.wait(), timeout)
+                if process.returncode is not None:
+                    break
+            with contextlib.suppress(OSError):
+                await self._stdin.wait_closed()
+            return process.returncode if process.returncode is not None else await process.wait()
+        finally:
+            # Its pipes too, whatever the child left unread in them; cancelled (the loop
+            # closing), the transport kills a child still running.
+            self._transport.close()
 
 
 async def open_child(

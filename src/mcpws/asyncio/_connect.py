@@ -13,6 +13,7 @@ from typing import Any
 from mcpws import lowlevel
 from mcpws.app import Client, ConnectError, Link
 from mcpws.asyncio._pump import Pump
+from mcpws.core.connection import ClientConnection
 from mcpws.core.session import ClientSession
 
 __all__ = ["connect"]
@@ -32,10 +33,20 @@ async def _open_pump(
     ConnectError."""
     loop = asyncio.get_running_loop()
     connection, core = dialing.connection(loop.time())
-    deadline = loop.time() + dialing.open_timeout  # for the whole of the opening
-    late = f"could not open {dialing.url} in {dialing.open_timeout} s"
     pump = Pump(connection, lowlevel.for_the_client)
     pump.carrier = carrier
+    await opened(dialing, pump, client)
+    return pump, core
+
+
+async def opened(dialing: lowlevel.Dialing, pump: Pump, client: Client | None) -> None:
+    """Open *pump*'s client connection as *dialing* says, once the upgrade is accepted (and
+    the session opened, for a client's session); raises ConnectError."""
+    loop = asyncio.get_running_loop()
+    connection = pump.connection
+    assert isinstance(connection, ClientConnection)
+    deadline = loop.time() + dialing.open_timeout  # for the whole of the opening
+    late = f"could not open {dialing.url} in {dialing.open_timeout} s"
     pump.follow_opening(client)
     tls = None
     if connection.secure:
@@ -63,7 +74,6 @@ async def _open_pump(
     except BaseException:  # cancelled from outside, say: the connection goes too
         pump.abort()
         raise
-    return pump, core
 
 
 @lowlevel.same_options(lowlevel.connect_options)

@@ -197,7 +197,7 @@ class Pump(Kernel, asyncio.Protocol):
         reads on, dropping what comes, until the peer ends its own too, for :data:`LINGER`
         seconds at most; then the transport is cut. Over TLS, which cannot end one way, the
         transport is closed as it is."""
-        if not self._serving or self._peer_ended or not transport.can_write_eof():
+        if not self.accepted or self._peer_ended or not transport.can_write_eof():
             return False  # a client waits for its server to close, as RFC 6455 asks
         transport.write_eof()  # once what is buffered has gone
         self._lingering = True

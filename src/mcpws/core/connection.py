@@ -437,10 +437,12 @@ class ClientConnection(_Connection):
 
     It offers ``mcp``, and ``mcp.version.<revision>`` when *revision* is given; the server
     must select one of those or none. ``host``, ``port`` and ``secure`` tell the driver where
-    to connect and whether to use TLS.
+    to connect and whether to use TLS. Its *session* is a client's, started once the
+    connection opens; or a server's, for a server that dials out to its client (the
+    WebSocket server there is the MCP client); or none.
     """
 
-    session: ClientSession | None
+    session: ClientSession | ServerSession | None
 
     def __init__(
         self,
@@ -452,7 +454,7 @@ class ClientConnection(_Connection):
         headers: Sequence[tuple[str, str]] = (),
         origin: str | None = None,
         max_depth: int = jsonrpc.DEFAULT_MAX_DEPTH,
-        session: ClientSession | None = None,
+        session: ClientSession | ServerSession | None = None,
     ) -> None:
         super().__init__(session, max_depth=max_depth)
         self.session = session
@@ -471,6 +473,6 @@ class ClientConnection(_Connection):
         super()._follow(event, now)
         if isinstance(event, ConnectionAccepted):
             self.subprotocol = event.subprotocol
-            if self.session is not None:
+            if isinstance(self.session, ClientSession):
                 assert now is not None
                 self.session.start(now)

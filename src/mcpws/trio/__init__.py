@@ -1,5 +1,6 @@
 """The trio driver: :func:`serve` an :class:`~mcpws.app.Server`, :func:`connect` to get a
-:class:`~mcpws.app.Client`. It pumps the sans-IO core; every protocol decision is the core's.
+:class:`~mcpws.app.Client`, :func:`dial` to serve a client that waits to be connected to.
+It pumps the sans-IO core; every protocol decision is the core's.
 """
 
 from mcpws.app import (
@@ -8,6 +9,15 @@ from mcpws.app import (
     ReconnectCallback as ReconnectCallback,
 )
 from mcpws.trio._connect import connect as connect
+from mcpws.trio._dial import dial as dial
 from mcpws.trio._serve import serve as serve, serving as serving
 
-__all__ = ["ConnectError", "Reconnect", "ReconnectCallback", "connect", "serve", "serving"]
+__all__ = [
+    "ConnectError",
+    "Reconnect",
+    "ReconnectCallback",
+    "connect",
+    "dial",
+    "serve",
+    "serving",
+]

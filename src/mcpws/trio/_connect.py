@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -43,14 +43,32 @@ async def _open_pump(
     """Open a connection, and its session unless *carrier* takes its messages, pumped in
     *nursery*; raises ConnectError."""
     connection, core = dialing.connection(trio.current_time())
+
+    def make(stream: trio.abc.Stream) -> Pump:
+        pump = Pump(stream, connection, for_the_client)
+        pump.carrier = carrier
+        return pump
+
+    return await opened(dialing, connection, make, client, nursery), core
+
+
+async def opened(
+    dialing: Dialing,
+    connection: ClientConnection,
+    make: Callable[[trio.abc.Stream], Pump],
+    client: Client | None,
+    nursery: trio.Nursery,
+) -> Pump:
+    """Open *connection* as *dialing* says, with the pump ``make(stream)`` makes for it,
+    pumped in *nursery*, once the upgrade is accepted (and the session opened, for a
+    client's session); raises ConnectError."""
     deadline = trio.current_time() + dialing.open_timeout  # for the whole of the opening
     late = f"could not open {dialing.url} in {dialing.open_timeout} s"
     with trio.move_on_at(deadline) as opening:
         stream = await _open_stream(connection, dialing.ssl_context)
     if opening.cancelled_caught:
         raise ConnectError(late)
-    pump = Pump(stream, connection, for_the_client)
-    pump.carrier = carrier
+    pump = make(stream)
     pump.follow_opening(client)
     scope = trio.CancelScope()
 
@@ -64,7 +82,7 @@ async def _open_pump(
     except ConnectError:
         scope.cancel()
         raise
-    return pump, core
+    return pump
 
 
 @same_options(connect_options)

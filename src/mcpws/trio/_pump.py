@@ -373,7 +373,7 @@ class Pump(Kernel):
     def _lingers(self) -> bool:
         """Whether to read on past the core's end: a server's plain TCP stream whose peer
         has not ended its own (a client waits for its server to close, as RFC 6455 asks)."""
-        return self._serving and not self._peer_ended and isinstance(self._io, DirectSocket)
+        return self.accepted and not self._peer_ended and isinstance(self._io, DirectSocket)
 
     async def _cut_later(self) -> None:
         await trio.sleep(LINGER)
