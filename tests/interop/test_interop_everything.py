@@ -101,3 +101,87 @@ async def _answer_to(raw: RawClient, text: str, request_id: object) -> Any:
 
     await raw.until(lambda: found() is not None)
     return found()
+
+
+def _children_of_the_server(port: int) -> set[int]:
+    """The pids of the children of the ``mcpws expose`` process listening on *port*."""
+    exposing: set[int] = set()
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if b"expose" in command and str(port).encode() in command:
+            exposing.add(int(entry.name))
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return {pid for pid, parent in parents.items() if parent in exposing}
+
+
+async def _opened(port: int) -> RawClient:
+    raw = await RawClient.open(port)
+    assert "result" in await raw.ask(INITIALIZE)
+    raw.core.send_text(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+    return raw
+
+
+def _notified(raw: RawClient, method: str) -> list[Any]:
+    texts = [json.loads(e.text) for e in raw.events if isinstance(e, TextReceived)]
+    return [message for message in texts if message.get("method") == method]
+
+
+def test_two_clients_get_two_children_and_only_their_own_notifications(exposed: str) -> None:
+    """One client turns on the reference server's simulated logging: its child sends it a
+    log message at once; the other client's child, a process of its own, sends it none."""
+    port = int(exposed.rsplit(":", 1)[1].split("/")[0])
+
+    async def main() -> None:
+        with anyio.fail_after(TIMEOUT):
+            first, second = await _opened(port), await _opened(port)
+            for raw, request_id in ((first, 1), (second, 2)):  # both children are up
+                ping = json.dumps({"jsonrpc": "2.0", "id": request_id, "method": "ping"})
+                assert "result" in await _answer_to(raw, ping, request_id)
+            children = await anyio.to_thread.run_sync(_children_of_the_server, port)
+            assert len(children) == 2
+            level = {"level": "debug"}
+            for raw in (first, second):
+                request = {"jsonrpc": "2.0", "id": 3, "method": "logging/setLevel", "params": level}
+                assert "result" in await _answer_to(raw, json.dumps(request), 3)
+            toggle = {"name": "toggle-simulated-logging", "arguments": {}}
+            call = {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": toggle}
+            assert "result" in await _answer_to(first, json.dumps(call), 4)
+            await first.until(lambda: bool(_notified(first, "notifications/message")))
+            ping = json.dumps({"jsonrpc": "2.0", "id": 5, "method": "ping"})
+            assert "result" in await _answer_to(second, ping, 5)  # after the first's message
+            assert _notified(second, "notifications/message") == []
+            for raw in (first, second):
+                await raw.stream.aclose()
+
+    anyio.run(main, backend="trio")
+
+
+def test_a_message_over_the_limit_closes_only_its_connection(exposed: str) -> None:
+    """17 MiB from a client: its connection closes with 1009; another one goes on."""
+    port = int(exposed.rsplit(":", 1)[1].split("/")[0])
+
+    async def main() -> None:
+        with anyio.fail_after(TIMEOUT):
+            big, other = await _opened(port), await _opened(port)
+            echo = {"name": "echo", "arguments": {"message": "x" * (17 * 2**20)}}
+            big.core.send_text(
+                json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": echo})
+            )
+            await big.flush()
+            await big.until(lambda: big.closed() is not None)
+            closed = big.closed()
+            assert closed is not None
+            assert closed.code == 1009
+            ping = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "ping"})
+            assert "result" in await _answer_to(other, ping, 2)
+            for raw in (big, other):
+                await raw.stream.aclose()
+
+    anyio.run(main, backend="trio")
