@@ -6,7 +6,8 @@ as JSON; a test waits for that POST, then ends Chromium. From a loopback origin,
 server allows by default, the page opens a session of each era, each on a connection of its
 own: ``initialize`` then ``tools/call``, and ``server/discover`` then a stateless
 ``tools/call``. From a foreign origin (``app.example``, which Chromium is told to resolve to
-127.0.0.1) its WebSocket is refused with 403. When Chromium is not installed (Debian's
+127.0.0.1) its WebSocket is refused with 403. The same page uses an SDK server run on stdio
+behind ``mcpws expose``. When Chromium is not installed (Debian's
 ``chromium`` package), :func:`peers.peer_missing` says so.
 """
 
@@ -18,6 +19,7 @@ import queue
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -232,3 +234,18 @@ def test_a_page_from_a_foreign_origin_is_refused(
     }
     assert upgrade_status(server, origin=origin) == 403
     assert upgrade_status(server, origin=f"http://127.0.0.1:{site.port}") == 101
+
+
+def test_a_browser_page_uses_a_stdio_server_through_expose(chromium: str, tmp_path: Path) -> None:
+    """An SDK ``MCPServer`` run on stdio, behind ``mcpws expose``: the page's two sessions,
+    one of each era, each get a child and their answers."""
+    child = [sys.executable, str(INTEROP / "stdio_app.py")]
+    with mcpws_serving("trio", child=child) as port, _site() as site:
+        seen = _browse(chromium, _page_url("127.0.0.1", site, "use", port), site, tmp_path)
+    assert "error" not in seen, seen["error"]
+    handshake, stateless = seen["handshake"], seen["stateless"]
+    assert handshake["protocol"] == stateless["protocol"] == "mcp"
+    assert handshake["initialize"]["result"]["serverInfo"]["name"] == "stdio-sdk"
+    assert handshake["call"]["result"]["structuredContent"] == {"result": 5}
+    assert "2026-07-28" in stateless["discover"]["result"]["supportedVersions"]
+    assert stateless["call"]["result"]["structuredContent"] == {"result": 9}
