@@ -48,6 +48,7 @@ from mcpws.app._pumping import (
     Dialing as Dialing,
     DialingOut as DialingOut,
     Listening as Listening,
+    OnStdio as OnStdio,
     Serving as Serving,
     check_port as check_port,
     come_back as come_back,
@@ -58,6 +59,7 @@ from mcpws.app._pumping import (
     same_options as same_options,
     serve_options as serve_options,
     server_policy as server_policy,
+    stdio_options as stdio_options,
 )
 from mcpws.app._registry import DRIVERS as DRIVERS, Driver as Driver, register as register
 from mcpws.app._shortage import (
@@ -91,6 +93,7 @@ __all__ = [
     "Host",
     "Kernel",
     "Listening",
+    "OnStdio",
     "Opening",
     "Process",
     "Remedy",
@@ -114,4 +117,5 @@ __all__ = [
     "serve_options",
     "server_policy",
     "settles",
+    "stdio_options",
 ]

@@ -610,3 +610,71 @@ def test_a_stream_that_sends_no_replies_reports_an_invalid_line_only() -> None:
     assert isinstance(answered, InvalidMessageAnswered)
     assert answered.reply.id == 3
     assert stream.data_to_send() == []
+
+
+# Holding lines for a driver --------------------------------------------------------------------
+
+
+def test_held_lines_wait_for_resume_one_at_a_time() -> None:
+    stream = StdioConnection(None, 0.0)
+    stream.hold = True
+    first = line({"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    second = line({"jsonrpc": "2.0", "id": "two", "method": "ping"})
+    stream.receive_data(first + second[:5], 0.0)
+    assert stream.events_received() == []
+    assert (stream.held, stream.holding) == (len(first), True)
+    stream.receive_data(second[5:], 0.0)
+    assert stream.held == len(first) + len(second)
+    assert stream.resume(0.0)
+    assert stream.events_received() == [MessageReceived(jsonrpc.Request(1, "ping"))]
+    assert stream.held == len(second)
+    assert stream.resume(0.0)
+    assert stream.events_received() == [MessageReceived(jsonrpc.Request("two", "ping"))]
+    assert (stream.held, stream.holding, stream.resume(0.0)) == (0, False, False)
+
+
+def test_the_end_of_the_stream_waits_behind_held_lines() -> None:
+    stream = StdioConnection(None, 0.0)
+    stream.hold = True
+    stream.receive_data(line({"jsonrpc": "2.0", "method": "notifications/initialized"}), 0.0)
+    stream.receive_eof(0.0)
+    assert stream.events_received() == []
+    assert stream.resume(0.0)
+    assert stream.events_received() == [
+        MessageReceived(jsonrpc.Notification("notifications/initialized"))
+    ]
+    assert stream.holding
+    assert stream.resume(0.0)
+    assert stream.events_received() == [StreamEnded()]
+    assert not stream.holding
+
+
+def test_with_nothing_held_the_end_of_the_stream_ends_it_at_once() -> None:
+    stream = StdioConnection(None, 0.0)
+    stream.hold = True
+    stream.receive_data(b'{"jsonrpc":"2.0",', 0.0)  # an unterminated last line is read
+    stream.receive_eof(0.0)
+    (answered, ended) = stream.events_received()
+    assert isinstance(answered, InvalidMessageAnswered)
+    assert ended == StreamEnded()
+
+
+def test_a_held_stream_still_refuses_an_incomplete_line_over_the_limit() -> None:
+    stream = StdioConnection(None, 0.0, max_message_size=10)
+    stream.hold = True
+    stream.receive_data(b'"short"\n' + b"x" * 11, 0.0)
+    (ended,) = stream.events_received()
+    assert isinstance(ended, StreamEnded)
+    assert isinstance(ended.cause, RemoteProtocolError)
+
+
+def test_a_stream_speaks_as_a_connection_does_for_a_driver() -> None:
+    stream = StdioConnection(None, 0.0)
+    assert stream.is_open
+    stream.send(jsonrpc.Notification("notifications/initialized"))
+    assert stream.buffered_amount == len(
+        line({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    )
+    stream.close(1001, "going away", now=1.0)
+    assert not stream.is_open
+    assert stream.data_to_send()[-1] == b""

@@ -23,7 +23,7 @@ from typing import Any
 
 from mcpws.app._hosting import Host
 from mcpws.app._kernel import NOT_ANSWERED, Cancellable, Kernel, Waiter
-from mcpws.app._process import Process, command_name
+from mcpws.app._process import Process, command_name, log_errors
 from mcpws.core import jsonrpc
 from mcpws.core.channel import InvalidMessageAnswered, MessageReceived
 from mcpws.core.connection import ConnectionAccepted
@@ -156,7 +156,7 @@ class _ChildCarrier:
         _log.info("%s started, pid %d", self._tag, child.pid)
         spawn = self._pump.spawn
         self._tasks.append(spawn(self._write_to(child), _ignore))
-        self._tasks.append(spawn(self._log_errors_of(child), _ignore))
+        self._tasks.append(spawn(log_errors(child, self._tag), _ignore))
         reason = "the server closed its output"
         try:
             reason = await self._read_from(child) or reason
@@ -232,16 +232,6 @@ class _ChildCarrier:
                 except OSError:
                     return  # the child is gone: its output's end says so
                 self._backlog = max(0, self._backlog - len(chunk))
-
-    async def _log_errors_of(self, child: Process) -> None:
-        """Log what the child writes to its standard error, a line at a time."""
-        rest = b""
-        while data := await child.receive_error():
-            *lines, rest = (rest + data).split(b"\n")
-            for line in lines:
-                _log.info("%s: %s", self._tag, line.decode(errors="replace").rstrip())
-        if rest:
-            _log.info("%s: %s", self._tag, rest.decode(errors="replace").rstrip())
 
     def _close(self, reason: str) -> None:
         """Close the connection with 1011 and *reason*, unless it is over."""

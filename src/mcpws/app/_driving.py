@@ -40,6 +40,7 @@ from mcpws.core.session import (
     SessionFailed,
     SessionInitialized,
 )
+from mcpws.core.stdio import StreamEnded
 
 __all__ = ["Answer", "ConnectError", "Reconnect", "ReconnectCallback"]
 
@@ -239,6 +240,9 @@ class Opening:
             self._fail(f"the server refused the upgrade with HTTP {event.status_code}")
         elif isinstance(event, ConnectionClosed):
             self._fail(event.reason or "the connection closed")
+            self.done = True
+        elif isinstance(event, StreamEnded):
+            self._fail(str(event.cause or "the server ended its output"))
             self.done = True
 
     def _fail(self, reason: str) -> None:

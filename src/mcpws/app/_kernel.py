@@ -59,6 +59,7 @@ from mcpws.core.session import (
     State,
     TimeoutArg,
 )
+from mcpws.core.stdio import StdioConnection, StreamEnded
 from mcpws.core.websocket import GOING_AWAY, MESSAGE_TOO_BIG, POLICY_VIOLATION
 
 __all__ = [
@@ -227,7 +228,7 @@ class Kernel(abc.ABC):
 
     def __init__(
         self,
-        connection: ServerConnection | ClientConnection,
+        connection: ServerConnection | ClientConnection | StdioConnection,
         handler: Handler,
         *,
         max_concurrent: int = 64,
@@ -461,6 +462,8 @@ class Kernel(abc.ABC):
         else:
             if isinstance(event, ConnectionClosed):
                 _tell_of_limits(event)
+                self.lost()
+            elif isinstance(event, StreamEnded):
                 self.lost()
             if self.carrier is not None:
                 self.carrier.take(event)

@@ -1,12 +1,16 @@
 """A child process, as a driver's pump starts it for a bridge (:meth:`Kernel.open_process`):
-the :class:`Process` protocol every driver's child speaks, and :func:`command_name` for logs."""
+the :class:`Process` protocol every driver's child speaks, :func:`command_name` for logs,
+and :func:`log_errors` for what the child writes to its standard error."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Protocol
 
-__all__ = ["Process", "command_name"]
+__all__ = ["Process", "command_name", "log_errors"]
+
+_log = logging.getLogger("mcpws")
 
 
 class Process(Protocol):
@@ -39,3 +43,15 @@ class Process(Protocol):
 def command_name(command: Sequence[str]) -> str:
     """The program of *command*, for logs and close reasons."""
     return command[0].rsplit("/", 1)[-1] if command else "?"
+
+
+async def log_errors(child: Process, tag: str) -> None:
+    """Log what *child* writes to its standard error at INFO, a line at a time, each
+    tagged with *tag*, until it closes it."""
+    rest = b""
+    while data := await child.receive_error():
+        *lines, rest = (rest + data).split(b"\n")
+        for line in lines:
+            _log.info("%s: %s", tag, line.decode(errors="replace").rstrip())
+    if rest:
+        _log.info("%s: %s", tag, rest.decode(errors="replace").rstrip())

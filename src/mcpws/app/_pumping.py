@@ -45,6 +45,7 @@ from mcpws.core.session import (
     ServerSession,
     ServerSessionConfig,
 )
+from mcpws.core.stdio import DEFAULT_MAX_MESSAGE_SIZE, StdioConnection
 from mcpws.core.websocket import DEFAULT_ORIGINS, LOOPBACK_HOSTS, ServerPolicy, WebSocketConfig
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "Dialing",
     "DialingOut",
     "Listening",
+    "OnStdio",
     "Serving",
     "check_port",
     "come_back",
@@ -62,6 +64,7 @@ __all__ = [
     "same_options",
     "serve_options",
     "server_policy",
+    "stdio_options",
 ]
 
 _log = logging.getLogger("mcpws")
@@ -134,9 +137,31 @@ class Listening:
 
 
 class _Served:
-    """What a ``serve()`` and a ``dial()`` share: the server they serve, *app*."""
+    """What a ``serve()``, a ``dial()`` and a ``serve_stdio()`` share: the server they
+    serve, *app*, and the limits of its connections."""
 
     app: Server | Host
+    max_concurrent: int
+    grace: float
+    write_limit: int
+
+    def serve_over(
+        self,
+        connection: ServerConnection | ClientConnection | StdioConnection,
+        make: Callable[..., K],
+        *args: Any,
+    ) -> K:
+        """The pump of *connection*: ``make(*args, connection, handler, max_concurrent=...,
+        grace=..., write_limit=..., serving=True)``, with the application's handler (or,
+        for a hosted server, its carrier) and these limits; :meth:`closed` once it is
+        over."""
+        limits = (self.max_concurrent, self.grace, self.write_limit)
+        return _pump_of(self.app, make, args, connection, *limits)
+
+    def closed(self, pump: Kernel) -> None:
+        """A connection's pump is done."""
+        if isinstance(self.app, Server):
+            self.app.disconnected(pump)
 
     @property
     def name(self) -> str:
@@ -181,11 +206,9 @@ class Serving(_Served):
         or, for a hosted server, a connection without a session, whose messages the host's
         carrier takes. The pump decides its upgrade (:func:`admit`) when asked, and counts
         among the server's connections (:meth:`closed` takes it out)."""
-        app = self.app
         session = None if self.session_config is None else ServerSession(self.session_config)
         connection = ServerConnection(now, config=self.config, policy=self.policy, session=session)
-        limits = (self.max_concurrent, self.grace, self.write_limit)
-        pump = _pump_of(app, make, args, connection, *limits)
+        pump = self.serve_over(connection, make, *args)
         notified = pump.on_event
 
         def upgrade(event: object) -> None:
@@ -208,8 +231,7 @@ class Serving(_Served):
         """A connection's pump is done."""
         if pump in self.pumps:
             self.pumps.discard(pump)
-            if isinstance(self.app, Server):
-                self.app.disconnected(pump)
+            super().closed(pump)
 
     def _full(self) -> bool:
         """Whether the server is full: more connections than its limit, the one asking
@@ -390,18 +412,6 @@ class DialingOut(_Served):
             session=session,
         )
 
-    def new_pump(self, connection: ClientConnection, make: Callable[..., K], *args: Any) -> K:
-        """The pump of *connection*: ``make(*args, connection, handler, ...)`` as
-        :meth:`Serving.new_pump` makes it; :meth:`closed` once it is over."""
-        return _pump_of(
-            self.app, make, args, connection, self.max_concurrent, self.grace, self.write_limit
-        )
-
-    def closed(self, pump: Kernel) -> None:
-        """A connection's pump is done."""
-        if isinstance(self.app, Server):
-            self.app.disconnected(pump)
-
 
 def dial_options(
     app: Server | object,
@@ -507,6 +517,66 @@ async def keep_dialing(
         await sleep(delay)
 
 
+@attrs.frozen(kw_only=True)
+class OnStdio(_Served):
+    """One ``serve_stdio()``'s options, checked (made by :func:`stdio_options`)."""
+
+    app: Server
+    session_config: ServerSessionConfig
+    max_concurrent: int
+    grace: float
+    write_limit: int = attrs.field(validator=positive_int)
+    max_message_size: int | None
+    #: The descriptors read and written.
+    stdin: int
+    stdout: int
+
+    def connection(self, now: float) -> StdioConnection:
+        """The stream's core, as of *now*, with a new server session."""
+        session = ServerSession(self.session_config)
+        return StdioConnection(session, now, max_message_size=self.max_message_size)
+
+
+def stdio_options(
+    app: Server,
+    *,
+    max_concurrent_requests: int = 64,
+    shutdown_timeout: float = 10.0,
+    write_limit: int = WRITE_LIMIT,
+    max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+    stdin: int = 0,
+    stdout: int = 1,
+    **session_options: Any,
+) -> OnStdio:
+    """The options of every driver's ``serve_stdio()``, checked.
+
+    ``serve_stdio()`` serves *app*, an :class:`~mcpws.app.Server`, to the one client on
+    the other end of this process's standard input and output (the descriptors *stdin*
+    and *stdout*; newline-delimited JSON-RPC, MCP's stdio transport), with the limits of
+    ``serve()`` (*max_concurrent_requests*, *write_limit*) and lines of at most
+    *max_message_size* bytes, until the input ends (which ends the session, as MCP's stdio
+    transport has it); cancelled, it shuts down as ``serve()`` does (*shutdown_timeout*),
+    then ends its output. *session_options* go to
+    :meth:`~mcpws.app.Server.session_config`. A server of another library is served on
+    stdio by that library.
+    """
+    if not isinstance(app, Server):
+        raise TypeError(
+            f"serve_stdio() serves an mcpws.Server, not a {type(app).__name__}: a server of "
+            "another library has a stdio transport of its own"
+        )
+    return OnStdio(
+        app=app,
+        session_config=app.session_config(**session_options),
+        max_concurrent=max_concurrent_requests,
+        grace=shutdown_timeout,
+        write_limit=write_limit,
+        max_message_size=max_message_size,
+        stdin=stdin,
+        stdout=stdout,
+    )
+
+
 def _served(
     app: object, session_options: dict[str, Any]
 ) -> tuple[Server | Host, ServerSessionConfig | None]:
@@ -525,7 +595,7 @@ def _pump_of(
     app: Server | Host,
     make: Callable[..., K],
     args: tuple[Any, ...],
-    connection: ServerConnection | ClientConnection,
+    connection: ServerConnection | ClientConnection | StdioConnection,
     max_concurrent: int,
     grace: float,
     write_limit: int,

@@ -31,7 +31,7 @@ async def _serve_one(out: DialingOut, now_open: Callable[[], None]) -> None:
     cannot open."""
     loop = asyncio.get_running_loop()
     connection = out.connection(loop.time())
-    pump = out.new_pump(connection, Pump)
+    pump = out.serve_over(connection, Pump)
     try:
         await opened(out.dialing, pump, None)
         now_open()

@@ -53,6 +53,10 @@ class StdioConnection:
     :meth:`send_text` write messages. *max_message_size* bounds one line (``None``: no bound);
     *max_depth* bounds the nesting of one message. With *reply* false, an invalid line is
     reported but not answered (a bridge reading a program's output).
+
+    With :attr:`hold` set, the lines read wait in order for :meth:`resume`, one at a time
+    (the end of the stream waits behind them), as a WebSocket connection's messages do: a
+    driver acts on the next one only when it has room for its answer.
     """
 
     def __init__(
@@ -71,6 +75,11 @@ class StdioConnection:
         self._events: list[StdioEvent] = []
         self._outgoing: list[bytes] = []
         self.closed = False
+        #: Whether lines wait for :meth:`resume`; where the complete ones end in the buffer,
+        #: and whether the end of the stream waits behind them.
+        self.hold = False
+        self._complete = 0
+        self._eof_held = False
         if isinstance(session, ClientSession):
             session.start(now)
 
@@ -80,30 +89,66 @@ class StdioConnection:
             return
         start = len(self._buffer)
         self._buffer += data
-        end = self._buffer.find(b"\n", start)
-        while end != -1 and not self.closed:
-            line = bytes(self._buffer[:end])
-            del self._buffer[: end + 1]
-            self._line(line, now)
-            end = self._buffer.find(b"\n")
+        if self.hold:
+            last = self._buffer.rfind(b"\n", start)
+            if last != -1:
+                self._complete = last + 1
+        else:
+            end = self._buffer.find(b"\n", start)
+            while end != -1 and not self.closed:
+                self._line(self._take(end), now)
+                end = self._buffer.find(b"\n")
         if not self.closed and self._max_size is not None and self._too_long():
             self._end(RemoteProtocolError(f"a line is longer than {self._max_size} bytes"))
+
+    def _take(self, end: int) -> bytes:
+        """The line that ends at *end* (its newline), out of the buffer."""
+        line = bytes(self._buffer[:end])
+        del self._buffer[: end + 1]
+        self._complete = max(0, self._complete - end - 1)
+        return line
 
     def _too_long(self) -> bool:
         """Whether the incomplete line in the buffer is over the limit already (a last
         ``\r`` may belong to the line ending, so it does not count)."""
         assert self._max_size is not None
-        return len(self._buffer) - self._buffer.endswith(b"\r") > self._max_size
+        tail = len(self._buffer) - self._complete
+        return tail - self._buffer.endswith(b"\r") > self._max_size
 
     def receive_eof(self, now: float) -> None:
         """The peer closed its output; a last line without a newline is still read."""
         if self.closed:
+            return
+        if self.holding:
+            self._eof_held = True
             return
         if self._buffer.strip():
             line, self._buffer = bytes(self._buffer), bytearray()
             self._line(line, now)
         if not self.closed:
             self._end(None)
+
+    @property
+    def held(self) -> int:
+        """The bytes of the complete lines that wait for :meth:`resume`."""
+        return self._complete
+
+    @property
+    def holding(self) -> bool:
+        """Whether :meth:`resume` has something to act on."""
+        return not self.closed and (self._complete > 0 or self._eof_held)
+
+    def resume(self, now: float) -> bool:
+        """Act on the next held line (or, once none is left, on the end of the stream that
+        waited behind them); whether there was anything."""
+        if not self.holding:
+            return False
+        if self._complete:
+            self._line(self._take(self._buffer.index(b"\n")), now)
+        else:
+            self._eof_held = False
+            self.receive_eof(now)
+        return True
 
     def handle_timeout(self, now: float) -> None:
         """Act on every deadline at or before *now*."""
@@ -138,8 +183,20 @@ class StdioConnection:
         if not self.closed:
             self._outgoing.append(text.encode() + b"\n")
 
-    def close(self) -> None:
-        """End the stream from this side."""
+    @property
+    def is_open(self) -> bool:
+        """Whether messages may be sent: the stream is not over."""
+        return not self.closed
+
+    @property
+    def buffered_amount(self) -> int:
+        """Bytes waiting in :meth:`data_to_send`."""
+        self._pull()
+        return sum(map(len, self._outgoing))
+
+    def close(self, code: int = 1000, reason: str = "", *, now: float | None = None) -> None:
+        """End the stream from this side (*code* and *reason*, a WebSocket's, have no
+        place on a byte stream: a driver of either speaks to both alike)."""
         if not self.closed:
             self._pull()
             if not self.closed:  # else a failure the session had not yet reported ended it

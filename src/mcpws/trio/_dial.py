@@ -36,7 +36,7 @@ async def _serve_one(out: DialingOut, now_open: Callable[[], None]) -> None:
     made: list[Pump] = []
 
     def make(stream: trio.abc.Stream) -> Pump:
-        pump = out.new_pump(connection, Pump, stream)
+        pump = out.serve_over(connection, Pump, stream)
         made.append(pump)
         return pump
 
