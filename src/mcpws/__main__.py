@@ -6,6 +6,8 @@
   default), or an ``mcp`` ``Server`` or ``MCPServer`` or a ``fastmcp.FastMCP``, until
   stopped. The module is imported from the current folder first, then from
   ``sys.path``; an attribute that is not a server but can be called is called for one.
+* ``mcpws serve --stdio [module:attribute]``: serve an :class:`mcpws.Server` on standard
+  input and output instead, for a client that launches its servers.
 * ``mcpws expose [serve options] -- COMMAND [ARGS ...]``: serve a stdio MCP server over
   WebSocket, one child process per connection.
 * ``mcpws stdio URL``: relay a client that only launches commands (newline-delimited
@@ -459,6 +461,18 @@ def _headers(args: argparse.Namespace) -> list[tuple[str, str]]:
     return headers
 
 
+async def _serve_stdio(app: Server | Host, args: argparse.Namespace) -> int:
+    """Serve *app* on standard input and output, which are the protocol's: nothing else is
+    written there."""
+    if args.dial is not None:
+        raise _Failure("--stdio and --dial: a server is served one way at a time", 2)
+    if not isinstance(app, Server):
+        raise _Failure(f"--stdio serves an mcpws.Server; {app.name} has a stdio of its own", 2)
+    serve_stdio = DRIVERS[args.loop].load().serve_stdio
+    await serve_stdio(app, shutdown_timeout=args.shutdown_timeout)
+    return 0
+
+
 async def _stdio(args: argparse.Namespace, write: Callable[[str], object]) -> int:
     """Relay this process's standard input and output to the server at ``args.url``; the
     output is the protocol's, so nothing but its messages is written there."""
@@ -481,6 +495,8 @@ async def _stdio(args: argparse.Namespace, write: Callable[[str], object]) -> in
 async def _serve(args: argparse.Namespace, write: Callable[[str], object]) -> int:
     app = _load(args.app)
     _log_to_stderr()
+    if args.stdio:
+        return await _serve_stdio(app, args)
     serve = _serve_trio if DRIVERS[args.loop].loop == "trio" else _serve_asyncio
     return await serve(app, args, write)
 
@@ -670,6 +686,12 @@ def _parser() -> argparse.ArgumentParser:
         type=_app_spec,
         help="module:attribute, imported from the current folder first; an attribute that is "
         "not a server is called for one (default: the demo server)",
+    )
+    serve.add_argument(
+        "--stdio",
+        action="store_true",
+        help="do not listen: serve one client on standard input and output, MCP's stdio "
+        "transport, until the input ends (for clients that launch their servers)",
     )
     _serving_options(serve)
     expose = command(

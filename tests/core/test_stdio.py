@@ -676,5 +676,5 @@ def test_a_stream_speaks_as_a_connection_does_for_a_driver() -> None:
         line({"jsonrpc": "2.0", "method": "notifications/initialized"})
     )
     stream.close(1001, "going away", now=1.0)
-    assert not stream.is_open
+    assert (stream.is_open, stream.closed) == (False, True)
     assert stream.data_to_send()[-1] == b""

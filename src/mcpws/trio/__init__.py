@@ -1,6 +1,7 @@
 """The trio driver: :func:`serve` an :class:`~mcpws.app.Server`, :func:`connect` to get a
 :class:`~mcpws.app.Client`, :func:`dial` to serve a client that waits to be connected to;
-:func:`serve_stdio` and :func:`connect_stdio` for MCP's stdio transport. It pumps the sans-IO core; every protocol decision is the core's.
+:func:`serve_stdio` and :func:`connect_stdio` for MCP's stdio transport. It pumps the
+sans-IO core; every protocol decision is the core's.
 """
 
 from mcpws.app import (
