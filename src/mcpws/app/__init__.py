@@ -45,7 +45,6 @@ from mcpws.app._server import (
     RESOURCE_NOT_FOUND as RESOURCE_NOT_FOUND,
     Server as Server,
 )
-from mcpws.app._sharing import SharedStdioServer as SharedStdioServer
 
 __all__ = [
     "LEVELS",
@@ -69,7 +68,6 @@ __all__ = [
     "Rounds",
     "SchemaError",
     "Server",
-    "SharedStdioServer",
     "StateSeal",
     "StdioServer",
     "UnexpectedResult",
