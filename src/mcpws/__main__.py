@@ -65,8 +65,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mcpws._version import __version__
-from mcpws.app import Client, McpError, Reconnect, Server
-from mcpws.app._bridging import StdioServer
+from mcpws.app import Client, McpError, Reconnect, Server, SharedStdioServer, StdioServer
 from mcpws.app._hosting import Host, hosted
 from mcpws.core.errors import LocalProtocolError, McpwsError
 from mcpws.core.mcp import CallToolResult, Model, is_extension
@@ -443,7 +442,8 @@ async def _expose(args: argparse.Namespace, write: Callable[[str], object]) -> i
     child = args.child[1:] if args.child[:1] == ["--"] else args.child
     if not child:
         raise _Failure("name the stdio server's command after --, as in: expose -- COMMAND", 2)
-    app = StdioServer(child, env={**os.environ, **dict(args.env)}, cwd=args.cwd)
+    kind = SharedStdioServer if args.shared else StdioServer
+    app = kind(child, env={**os.environ, **dict(args.env)}, cwd=args.cwd)
     _log_to_stderr()
     serve = _serve_trio if DRIVERS[args.loop].loop == "trio" else _serve_asyncio
     return await serve(app, args, write)
@@ -708,6 +708,12 @@ def _parser() -> argparse.ArgumentParser:
         help="a variable added to the child's environment; repeatable",
     )
     expose.add_argument("--cwd", metavar="FOLDER", help="the child's working folder")
+    expose.add_argument(
+        "--shared",
+        action="store_true",
+        help="one child for every connection, its ids rewritten and its messages routed to "
+        "the connection they belong to (default: a child of its own for each connection)",
+    )
     expose.add_argument(
         "--max-children",
         type=_count,

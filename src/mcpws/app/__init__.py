@@ -45,6 +45,7 @@ from mcpws.app._server import (
     RESOURCE_NOT_FOUND as RESOURCE_NOT_FOUND,
     Server as Server,
 )
+from mcpws.app._sharing import SharedStdioServer as SharedStdioServer
 
 __all__ = [
     "LEVELS",
@@ -68,6 +69,7 @@ __all__ = [
     "Rounds",
     "SchemaError",
     "Server",
+    "SharedStdioServer",
     "StateSeal",
     "StdioServer",
     "UnexpectedResult",
