@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,10 @@ async def opened(port: int) -> RawClient:
     assert "result" in answer, answer
     raw.core.send_text(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}))
     return raw
+
+
+def has_closed(raw: RawClient) -> bool:
+    return raw.closed() is not None
 
 
 def messages(raw: RawClient) -> list[Any]:
@@ -148,7 +153,7 @@ def test_a_child_that_exits_closes_every_connection_and_the_next_starts_another(
             first.core.send_text(json.dumps(call(2, "exit")))
             await first.flush()
             for raw in (first, second):
-                await raw.until(lambda raw=raw: raw.closed() is not None)
+                await raw.until(partial(has_closed, raw))
                 closed = raw.closed()
                 assert isinstance(closed, ConnectionClosed)
                 assert closed.code == 1011

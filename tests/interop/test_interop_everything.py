@@ -1,12 +1,16 @@
 """The reference stdio server, ``@modelcontextprotocol/server-everything`` (npm, run by Node
-22), behind ``mcpws expose`` on each driver: the official TypeScript SDK client over ``ws``
-and mcpws's client call its tools, and ids of either JSON type come back unchanged."""
+22), behind ``mcpws expose`` on each driver, with a child per connection and with one child
+shared (``--shared``): the official TypeScript SDK client over ``ws`` and mcpws's client call
+its tools, and ids of either JSON type come back unchanged, also when two clients of the
+shared child use the same ones."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +31,44 @@ def node_packages() -> Path:
     return node_packages_folder()
 
 
-@pytest.fixture(scope="module", params=LOOPS)
-def exposed(node_packages: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    """``mcpws expose -- node server-everything stdio`` on each driver; its URL."""
+MODES = {"per-connection": (), "shared": ("--shared",)}
+
+
+@contextmanager
+def exposing(node_packages: Path, loop: str, mode: str) -> Iterator[str]:
+    """``mcpws expose [--shared] -- node server-everything stdio`` on *loop*; its URL."""
     child = [str(node_packages / NODE), str(node_packages / EVERYTHING), "stdio"]
-    with mcpws_serving(request.param, child=child) as port:
+    with mcpws_serving(loop, *MODES[mode], child=child) as port:
         yield f"ws://127.0.0.1:{port}/mcp"
+
+
+@pytest.fixture(
+    scope="module",
+    params=[(loop, mode) for loop in LOOPS for mode in MODES],
+    ids=lambda param: "-".join(param),
+)
+def exposed(node_packages: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The reference server behind ``mcpws expose`` on each driver, in each mode."""
+    with exposing(node_packages, *request.param) as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=LOOPS)
+def exposed_apart(node_packages: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The reference server behind ``mcpws expose``, a child per connection."""
+    with exposing(node_packages, request.param, "per-connection") as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=LOOPS)
+def exposed_shared(node_packages: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The reference server behind ``mcpws expose --shared``."""
+    with exposing(node_packages, request.param, "shared") as url:
+        yield url
+
+
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/")[0])
 
 
 def test_the_typescript_sdk_client_calls_the_reference_server_through_expose(
@@ -67,7 +103,7 @@ def test_the_mcpws_client_calls_the_reference_server_through_expose(exposed: str
 
 
 def test_ids_of_either_type_come_back_unchanged_through_expose(exposed: str) -> None:
-    port = int(exposed.rsplit(":", 1)[1].split("/")[0])
+    port = port_of(exposed)
 
     async def main() -> None:
         with anyio.fail_after(TIMEOUT):
@@ -90,17 +126,8 @@ async def _answer_to(raw: RawClient, text: str, request_id: object) -> Any:
     mark = len(raw.events)
     raw.core.send_text(text)
     await raw.flush()
-
-    def found() -> Any:
-        for event in raw.events[mark:]:
-            if isinstance(event, TextReceived):
-                message = json.loads(event.text)
-                if message.get("id") == request_id and "method" not in message:
-                    return message
-        return None
-
-    await raw.until(lambda: found() is not None)
-    return found()
+    await raw.until(lambda: _answered(raw, request_id, mark) is not None)
+    return _answered(raw, request_id, mark)
 
 
 def _children_of_the_server(port: int) -> set[int]:
@@ -133,10 +160,12 @@ def _notified(raw: RawClient, method: str) -> list[Any]:
     return [message for message in texts if message.get("method") == method]
 
 
-def test_two_clients_get_two_children_and_only_their_own_notifications(exposed: str) -> None:
+def test_two_clients_get_two_children_and_only_their_own_notifications(
+    exposed_apart: str,
+) -> None:
     """One client turns on the reference server's simulated logging: its child sends it a
     log message at once; the other client's child, a process of its own, sends it none."""
-    port = int(exposed.rsplit(":", 1)[1].split("/")[0])
+    port = port_of(exposed_apart)
 
     async def main() -> None:
         with anyio.fail_after(TIMEOUT):
@@ -163,9 +192,53 @@ def test_two_clients_get_two_children_and_only_their_own_notifications(exposed: 
     anyio.run(main, backend="trio")
 
 
+def test_two_clients_of_the_shared_child_use_the_same_ids(exposed_shared: str) -> None:
+    """Both clients send requests under the same ids, of both types, at once, to the one
+    child: each gets its own answers, under its ids."""
+    port = port_of(exposed_shared)
+
+    async def main() -> None:
+        with anyio.fail_after(TIMEOUT):
+            first, second = await _opened(port), await _opened(port)
+            for request_id in ("abc", 7):
+                for raw, (a, b) in ((first, (2, 3)), (second, (20, 30))):
+                    arguments = {"a": a, "b": b}
+                    call = {"name": "get-sum", "arguments": arguments}
+                    request = {"jsonrpc": "2.0", "id": request_id, "method": "tools/call"}
+                    raw.core.send_text(json.dumps({**request, "params": call}))
+                    await raw.flush()
+                for raw, total in ((first, "5"), (second, "50")):
+                    await raw.until(partial(_has_answer, raw, request_id))
+                    found = _answered(raw, request_id)
+                    assert found is not None
+                    assert found["id"] == request_id
+                    assert total in json.dumps(found["result"])
+                    raw.events.clear()
+            children = await anyio.to_thread.run_sync(_children_of_the_server, port)
+            assert len(children) == 1
+            for raw in (first, second):
+                await raw.stream.aclose()
+
+    anyio.run(main, backend="trio")
+
+
+def _has_answer(raw: RawClient, request_id: object) -> bool:
+    return _answered(raw, request_id) is not None
+
+
+def _answered(raw: RawClient, request_id: object, mark: int = 0) -> Any:
+    """The answer to *request_id* among what *raw* received after its first *mark* events."""
+    for event in raw.events[mark:]:
+        if isinstance(event, TextReceived):
+            message = json.loads(event.text)
+            if message.get("id") == request_id and "method" not in message:
+                return message
+    return None
+
+
 def test_a_message_over_the_limit_closes_only_its_connection(exposed: str) -> None:
     """17 MiB from a client: its connection closes with 1009; another one goes on."""
-    port = int(exposed.rsplit(":", 1)[1].split("/")[0])
+    port = port_of(exposed)
 
     async def main() -> None:
         with anyio.fail_after(TIMEOUT):

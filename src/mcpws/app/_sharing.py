@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -104,8 +104,9 @@ class _Child:
         self._framing = StdioConnection(None, 0.0, reply=False)
         self._outgoing: list[bytes] = []
         self._wake: Waiter | None = None
-        #: Settled once the writer writing now is done.
-        self._writing: Waiter | None = None
+        #: For each of the child's streams ("input", "output", "errors"): settled once the
+        #: task using it now is over (a stream serves one task at a time).
+        self._turns: dict[str, Waiter] = {}
         self._ids = itertools.count(1)
         self.carriers: set[_SharedCarrier] = set()
         #: The connection whose pump runs the child's tasks, and those tasks.
@@ -231,34 +232,43 @@ class _Child:
         process = self.process
         if process is None:
             return
-        pump.spawn(self._write_to(process, carrier), _ignore)  # never cancelled: see there
-        self._tasks.append(pump.spawn(log_errors(process, f"{server.name}[shared]"), _ignore))
-        await self._read_from(process)
+        writing = self._in_turn("input", pump, lambda: self._write_to(process, carrier))
+        pump.spawn(writing, _ignore)  # never cancelled: see there
+        tag = f"{server.name}[shared]"
+        errors = self._in_turn("errors", pump, lambda: log_errors(process, tag))
+        self._tasks.append(pump.spawn(errors, _ignore))
+        await self._in_turn("output", pump, lambda: self._read_from(process))
+
+    async def _in_turn(
+        self, stream: str, pump: Kernel, work: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Run *work*, which uses one of the child's streams, once the task of the
+        connection before that used it is over."""
+        while (before := self._turns.get(stream)) is not None:
+            await before.wait()
+        self._turns[stream] = done = pump.waiter()
+        try:
+            await work()
+        finally:
+            del self._turns[stream]
+            done.settle(None)
 
     async def _write_to(self, process: Process, carrier: _SharedCarrier) -> None:
-        """Write to the child, in order, while *carrier* runs its tasks, after the writer
-        of the connection before it is done; a chunk started is written whole (cancelled
-        midway, it would garble the child's input)."""
+        """Write to the child, in order, while *carrier* runs its tasks; a chunk started is
+        written whole (cancelled midway, it would garble the child's input)."""
         pump = carrier.pump
-        while self._writing is not None:
-            await self._writing.wait()
-        self._writing = done = pump.waiter()
-        try:
-            while self._host is carrier and not self.over:
-                if not self._outgoing:
-                    self._wake = pump.waiter()
-                    await self._wake.wait()
-                    self._wake = None
-                    continue
-                data = b"".join(self._outgoing)
-                self._outgoing.clear()
-                try:
-                    await process.send(data)
-                except OSError:
-                    return  # the child is gone: its output's end says so
-        finally:
-            self._writing = None
-            done.settle(None)
+        while self._host is carrier and not self.over:
+            if not self._outgoing:
+                self._wake = pump.waiter()
+                await self._wake.wait()
+                self._wake = None
+                continue
+            data = b"".join(self._outgoing)
+            self._outgoing.clear()
+            try:
+                await process.send(data)
+            except OSError:
+                return  # the child is gone: its output's end says so
 
     async def _read_from(self, process: Process) -> None:
         framing = self._framing
