@@ -29,13 +29,14 @@ import pytest
 import trio
 
 from helpers.descriptors import LIMIT, SPARE, close, fill, let_go, refused
-from helpers.network import upgrade_request
+from helpers.network import INITIALIZE, RawClient, upgrade_request
 from helpers.peers import INTEROP, LOOPS, free_port, upgrade_status
 from helpers.vendor_server import ANSWER, VendorServer
 from mcpws.__main__ import main
 from mcpws.app import STATE_SECRET_VARIABLE, ConnectionLost, McpError, UnexpectedResult
 from mcpws.core.jsonrpc import INVALID_PARAMS
 from mcpws.core.mcp import CallToolResult, ClientCapabilities, InputRequiredResult, TextContent
+from mcpws.core.websocket import ConnectionClosed
 from mcpws.trio import connect
 
 #: The environment of the commands run here: that of the tests, with output buffered as
@@ -607,10 +608,33 @@ def test_expose_answers_503_beyond_its_children() -> None:
         assert server.wait() == 0
 
 
+@pytest.mark.parametrize("shared", [False, True])
+def test_expose_closes_an_idle_connection(shared: bool) -> None:
+    child = ["--", sys.executable, "stdio_app.py"]
+    options = ["--idle-timeout", "0.5", *(["--shared"] if shared else [])]
+    with Serving(*options, *child, command="expose", cwd=INTEROP) as server:
+
+        async def idle() -> ConnectionClosed:
+            with trio.fail_after(60):
+                raw = await RawClient.open(server.port)
+                assert "result" in await raw.ask(INITIALIZE)
+                await raw.until(lambda: raw.closed() is not None)
+                await raw.stream.aclose()
+                ended = raw.closed()
+                assert ended is not None
+                return ended
+
+        ended = trio.run(idle)
+        assert (ended.code, ended.reason) == (1001, "idle for 0.5 s")
+        server.signal(signal.SIGTERM)
+        assert server.wait() == 0
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         ((), "mcpws: name the stdio server's command after --, as in: expose -- COMMAND"),
+        (("--idle-timeout", "0", "--", "cat"), "argument --idle-timeout: a positive number"),
         (("--env", "NOEQUALS", "--", "cat"), "argument --env: a variable is NAME=VALUE"),
         (("--max-children", "0", "--", "cat"), "argument --max-children: a count is"),
     ],

@@ -443,7 +443,8 @@ async def _expose(args: argparse.Namespace, write: Callable[[str], object]) -> i
     if not child:
         raise _Failure("name the stdio server's command after --, as in: expose -- COMMAND", 2)
     kind = SharedStdioServer if args.shared else StdioServer
-    app = kind(child, env={**os.environ, **dict(args.env)}, cwd=args.cwd)
+    environment = {**os.environ, **dict(args.env)}
+    app = kind(child, env=environment, cwd=args.cwd, idle_timeout=args.idle_timeout)
     _log_to_stderr()
     serve = _serve_trio if DRIVERS[args.loop].loop == "trio" else _serve_asyncio
     return await serve(app, args, write)
@@ -720,6 +721,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="children running at once at most, one a connection; beyond, an upgrade is "
         "answered 503 (default: no limit)",
+    )
+    expose.add_argument(
+        "--idle-timeout",
+        type=_seconds(zero=False),
+        metavar="SECONDS",
+        help="close a connection (1001) that has carried no message either way for this long "
+        "while none of its requests was in flight, ending its child (default: never)",
     )
     _serving_options(expose)
     expose.add_argument(

@@ -336,3 +336,55 @@ def test_a_shutdown_lets_the_child_answer_and_refuses_new_requests(
 
     run(loop, main)
     assert answers == [{"result": "released"}]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_an_idle_connection_is_closed_and_its_child_ended_but_not_while_a_call_runs(
+    loop: str, tmp_path: Path
+) -> None:
+    """With an idle timeout, a connection is closed with 1001 once it has carried nothing for
+    that long, and its child ends; a call that takes longer holds it open. The second
+    connection, opened after the first's call began, being closed for idleness first shows
+    the first has been quiet as long, and kept open by its call only."""
+    release = tmp_path / "release"
+
+    async def main() -> None:
+        server = StdioServer([sys.executable, str(STDIO_APP)], idle_timeout=0.5)
+        async with serving(loop, server) as listening:
+            busy = await RawClient.open(listening.port)
+            assert "result" in await busy.ask(INITIALIZE)
+            pid = (await busy.ask(json.dumps(_call(1, "pid"))))["result"]["structuredContent"]
+            hold = _call(2, "hold", path=str(release))
+            hold["params"]["_meta"] = {"progressToken": "p"}
+            busy.core.send_text(json.dumps(hold))
+            await busy.flush()
+            await busy.until(lambda: any("progress" in m.get("method", "") for m in _seen(busy)))
+            quiet = await RawClient.open(listening.port)
+            assert "result" in await quiet.ask(INITIALIZE)
+            ended = await closed(quiet)
+            assert (ended.code, ended.reason) == (1001, "idle for 0.5 s")
+            assert busy.closed() is None
+            release.touch()
+            await busy.until(lambda: any(m.get("id") == 2 for m in _seen(busy)))
+            (answer,) = [m for m in _seen(busy) if m.get("id") == 2]
+            assert answer["result"]["content"][0]["text"] == "released"
+            ended = await closed(busy)
+            assert (ended.code, ended.reason) == (1001, "idle for 0.5 s")
+            await gone(pid["result"])
+
+    run(loop, main)
+
+
+def test_an_idle_timeout_is_a_positive_number_of_seconds() -> None:
+    with pytest.raises(ValueError, match="idle timeout"):
+        StdioServer(["x"], idle_timeout=0)
+
+
+def _call(request_id: object, name: str, **arguments: Any) -> dict[str, Any]:
+    params = {"name": name, "arguments": arguments}
+    return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
+
+
+def _seen(raw: RawClient) -> list[dict[str, Any]]:
+    """The messages *raw* has received."""
+    return [json.loads(event.text) for event in raw.events if isinstance(event, TextReceived)]

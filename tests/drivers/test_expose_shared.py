@@ -165,3 +165,24 @@ def test_a_child_that_exits_closes_every_connection_and_the_next_starts_another(
             await again.stream.aclose()
 
     run_on(loop, main, timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_an_idle_connection_is_closed_and_the_child_goes_on(loop: str) -> None:
+    async def main() -> None:
+        app = SharedStdioServer(STDIO_APP, idle_timeout=0.5)
+        async with DRIVERS[loop].load().serving(app) as listening:
+            port = port_of(listening.url)
+            first = await opened(port)
+            before = (await answer(first, call(1, "pid")))["result"]["structuredContent"]
+            await first.until(partial(has_closed, first))
+            ended = first.closed()
+            assert isinstance(ended, ConnectionClosed)
+            assert (ended.code, ended.reason) == (1001, "idle for 0.5 s")
+            await first.stream.aclose()
+            again = await opened(port)
+            after = (await answer(again, call(2, "pid")))["result"]["structuredContent"]
+            assert after == before
+            await again.stream.aclose()
+
+    run_on(loop, main, timeout=TIMEOUT)

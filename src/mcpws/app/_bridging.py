@@ -5,6 +5,10 @@ the messages both ways as they are (ids untouched: the child is the connection's
 ends the child when the connection ends (its input closed, then ``SIGTERM``, then
 ``SIGKILL``).
 
+With an *idle_timeout*, a connection that has carried no message either way for that long,
+while none of its requests is in flight, is closed with 1001 (:class:`IdleWatch`), and its
+child ends with it.
+
 The child's output goes through the core's stdio framing: a line that is not JSON-RPC is
 logged (never answered: the child's output is no request), and a client request it names
 gets an error; a line over the limit, or the child's end, closes the connection with 1011 and says
@@ -17,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -29,9 +33,9 @@ from mcpws.core.channel import InvalidMessageAnswered, MessageReceived
 from mcpws.core.connection import ConnectionAccepted
 from mcpws.core.session import SHUTTING_DOWN, TOO_MANY_REQUESTS
 from mcpws.core.stdio import StdioConnection, StreamEnded
-from mcpws.core.websocket import INTERNAL_ERROR as WS_INTERNAL_ERROR
+from mcpws.core.websocket import GOING_AWAY, INTERNAL_ERROR as WS_INTERNAL_ERROR
 
-__all__ = ["StdioServer"]
+__all__ = ["IdleWatch", "StdioServer"]
 
 _log = logging.getLogger("mcpws")
 
@@ -46,7 +50,8 @@ class StdioServer(Host):
     """A stdio MCP server, *command* (the program and its arguments), served over
     WebSocket with one child per connection, started with *env* (the whole environment;
     ``None``: this process's) in *cwd*. A child that has not exited *grace* seconds after
-    its input closed gets ``SIGTERM``, and ``SIGKILL`` *grace* seconds after that."""
+    its input closed gets ``SIGTERM``, and ``SIGKILL`` *grace* seconds after that. With an
+    *idle_timeout*, a connection idle for that many seconds is closed, and its child ended."""
 
     def __init__(
         self,
@@ -55,13 +60,17 @@ class StdioServer(Host):
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
         grace: float = GRACE,
+        idle_timeout: float | None = None,
     ) -> None:
         if not command:
             raise ValueError("a stdio server is a command: name its program")
+        if idle_timeout is not None and not idle_timeout > 0:
+            raise ValueError(f"an idle timeout is a number of seconds above 0, not {idle_timeout}")
         self.command = tuple(command)
         self.env = env
         self.cwd = cwd
         self.grace = grace
+        self.idle_timeout = idle_timeout
         self.name = command_name(command)
         self._numbers = itertools.count(1)
         #: The children running or ending, by the waiter their end settles.
@@ -97,6 +106,7 @@ class _ChildCarrier:
         self._tasks: list[Cancellable] = []
         self._over = False
         self._ending: Waiter | None = None
+        self._idle = IdleWatch.of(pump, server.idle_timeout, busy=lambda: bool(self._in_flight))
 
     # From the client ---------------------------------------------------------------------
 
@@ -105,7 +115,11 @@ class _ChildCarrier:
             self._ending = ending = self._pump.waiter()
             self._server._children.add(ending)
             self._tasks.append(self._pump.spawn(self._run(), self._ended))
+            if self._idle is not None:
+                self._tasks.append(self._pump.spawn(self._idle.run(), _ignore))
         elif isinstance(event, MessageReceived):
+            if self._idle is not None:
+                self._idle.touch()
             message = event.message
             assert not isinstance(message, list)  # no batches on a connection without session
             if isinstance(message, jsonrpc.Request) and not self._admit(message):
@@ -191,6 +205,8 @@ class _ChildCarrier:
 
     def _answer(self, message: Any) -> None:
         """Send the client a message of the child's."""
+        if self._idle is not None:
+            self._idle.touch()
         if isinstance(message, jsonrpc.Response | jsonrpc.ErrorResponse):
             self._settled(message.id)
         connection = self._pump.connection
@@ -263,6 +279,44 @@ class _ChildCarrier:
             self._settled(request_id)
         for task in self._tasks:
             task.cancel()
+
+
+class IdleWatch:
+    """Closes a connection with 1001 once *timeout* seconds have gone by without a message
+    either way (each one calls :meth:`touch`) while it was not *busy* (a request of its
+    client's in flight: the time it takes does not count)."""
+
+    def __init__(self, pump: Kernel, timeout: float, *, busy: Callable[[], bool]) -> None:
+        self._pump = pump
+        self._timeout = timeout
+        self._busy = busy
+        self._last = pump.now()
+
+    @classmethod
+    def of(
+        cls, pump: Kernel, timeout: float | None, *, busy: Callable[[], bool]
+    ) -> IdleWatch | None:
+        """A watch for *timeout*, or none when it is ``None``."""
+        return None if timeout is None else cls(pump, timeout, busy=busy)
+
+    def touch(self) -> None:
+        """A message went by: the connection is idle from now."""
+        self._last = self._pump.now()
+
+    async def run(self) -> None:
+        """Wait for the connection to have been idle *timeout* seconds, and close it."""
+        pump = self._pump
+        while (deadline := self._last + self._timeout) > pump.now() or self._busy():
+            if deadline <= pump.now():
+                self.touch()  # busy: idle from the end of what is in flight, at the earliest
+                continue
+            async with pump.move_on_at(deadline):
+                await pump.waiter().wait()
+        connection = pump.connection
+        if connection.is_open:
+            _log.info("a connection idle for %g s is closed", self._timeout)
+            connection.close(GOING_AWAY, f"idle for {self._timeout:g} s", now=pump.now())
+            pump.flush()
 
 
 def _short(reason: str) -> str:

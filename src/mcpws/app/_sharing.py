@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from typing import Any
 
+from mcpws.app._bridging import IdleWatch
 from mcpws.app._hosting import Host
 from mcpws.app._kernel import Cancellable, Kernel, Waiter
 from mcpws.app._process import Process, command_name, log_errors
@@ -53,7 +54,8 @@ class SharedStdioServer(Host):
     """A stdio MCP server, *command*, served over WebSocket with one child for all the
     connections, started with *env* (``None``: this process's environment) in *cwd*; ended
     once the server stops (its input closed, then ``SIGTERM`` and ``SIGKILL``, *grace*
-    seconds apart)."""
+    seconds apart). With an *idle_timeout*, a connection idle for that many seconds is
+    closed (the child goes on)."""
 
     def __init__(
         self,
@@ -62,13 +64,17 @@ class SharedStdioServer(Host):
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
         grace: float = GRACE,
+        idle_timeout: float | None = None,
     ) -> None:
         if not command:
             raise ValueError("a stdio server is a command: name its program")
+        if idle_timeout is not None and not idle_timeout > 0:
+            raise ValueError(f"an idle timeout is a number of seconds above 0, not {idle_timeout}")
         self.command = tuple(command)
         self.env = env
         self.cwd = cwd
         self.grace = grace
+        self.idle_timeout = idle_timeout
         self.name = command_name(command)
         self._numbers = itertools.count(1)
         self._run: _Child | None = None
@@ -410,12 +416,18 @@ class _SharedCarrier:
         #: This connection's requests the child has not answered yet.
         self._in_flight: set[jsonrpc.RequestId] = set()
         self._over = False
+        self._idle = IdleWatch.of(pump, server.idle_timeout, busy=lambda: bool(self._in_flight))
+        self._watching: Cancellable | None = None
 
     def take(self, event: object) -> None:
         if isinstance(event, ConnectionAccepted):
             self._child = self._server.child()
             self._child.join(self)
+            if self._idle is not None:
+                self._watching = self.pump.spawn(self._idle.run(), _ignore)
         elif isinstance(event, MessageReceived) and self._child is not None:
+            if self._idle is not None:
+                self._idle.touch()
             message = event.message
             assert not isinstance(message, list)  # no batches on a connection without session
             child = self._child
@@ -458,6 +470,8 @@ class _SharedCarrier:
 
     def send(self, message: jsonrpc.Message, *, settles: jsonrpc.RequestId | None = None) -> None:
         """Send the client *message*; *settles* is the request of the client's it answers."""
+        if self._idle is not None:
+            self._idle.touch()
         if settles is not None and settles in self._in_flight:
             self._in_flight.discard(settles)
             self.pump.end_answering()
@@ -494,6 +508,8 @@ class _SharedCarrier:
         if self._over:
             return
         self._over = True
+        if self._watching is not None:
+            self._watching.cancel()
         for request_id in list(self._in_flight):
             self._in_flight.discard(request_id)
             self.pump.end_answering()
