@@ -6,6 +6,7 @@ the next one starting another."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from functools import partial
@@ -184,5 +185,148 @@ def test_an_idle_connection_is_closed_and_the_child_goes_on(loop: str) -> None:
             after = (await answer(again, call(2, "pid")))["result"]["structuredContent"]
             assert after == before
             await again.stream.aclose()
+
+    run_on(loop, main, timeout=TIMEOUT)
+
+
+#: A child that answers ``initialize`` and these tools: ``garble`` (a line naming the
+#: request but no result, then one that is not JSON), ``ask`` (asks the client for its roots
+#: and answers with what came back), ``spontaneous`` (answers, then asks for roots when no
+#: request is in flight), ``wait`` (never answers) and ``got`` (answers with every answer
+#: and notification it has been sent).
+SCRIPTED = """
+import json, sys
+got = []
+def send(message):
+    print(json.dumps(message), flush=True)
+def result(request, text):
+    send({"jsonrpc": "2.0", "id": request["id"],
+          "result": {"content": [{"type": "text", "text": text}]}})
+while line := sys.stdin.readline():
+    message = json.loads(line)
+    method = message.get("method")
+    if method is None or "id" not in message:
+        got.append(message)
+    elif method == "initialize":
+        info = {"name": "scripted", "version": "1"}
+        opened = {"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}}
+        opened["serverInfo"] = info
+        send({"jsonrpc": "2.0", "id": message["id"], "result": opened})
+    elif method != "tools/call":
+        send({"jsonrpc": "2.0", "id": message["id"], "result": {}})
+    elif (name := message["params"]["name"]) == "garble":
+        send({"jsonrpc": "2.0", "id": message["id"]})
+        print("this is not JSON", flush=True)
+    elif name == "ask":
+        send({"jsonrpc": "2.0", "id": "child-1", "method": "roots/list"})
+        result(message, sys.stdin.readline())
+    elif name == "spontaneous":
+        result(message, "ok")
+        send({"jsonrpc": "2.0", "id": "child-2", "method": "roots/list"})
+    elif name == "got":
+        result(message, json.dumps(got))
+"""
+
+
+def scripted(loop: str) -> Any:
+    return DRIVERS[loop].load().serving(SharedStdioServer([sys.executable, "-c", SCRIPTED]))
+
+
+def text_of(answer: Any) -> str:
+    text: str = answer["result"]["content"][0]["text"]
+    return text
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_what_the_child_garbles_and_bad_json_from_a_client_get_errors_and_nothing_ends(
+    loop: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def main() -> None:
+        async with scripted(loop) as listening:
+            raw = await opened(port_of(listening.url))
+            garbled = await answer(raw, call("g", "garble"))
+            assert garbled["error"]["code"] == -32603
+            assert "not JSON-RPC" in garbled["error"]["message"]
+            assert (await raw.ask("not json"))["error"]["code"] == -32700
+            assert (await answer(raw, {"jsonrpc": "2.0", "id": 2, "method": "ping"}))[
+                "result"
+            ] == {}
+            assert raw.closed() is None
+            await raw.stream.aclose()
+
+    run_on(loop, main, timeout=TIMEOUT)
+    assert "wrote a line that is not JSON-RPC" in caplog.text
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_request_of_the_child_goes_to_the_connection_it_is_for_or_is_refused(
+    loop: str,
+) -> None:
+    """Asked while a call of one connection runs, the request goes to that connection,
+    whose answer reaches the child; asked when nothing runs and two connections are open,
+    the child hears it is for none of them."""
+
+    async def main() -> None:
+        async with scripted(loop) as listening:
+            port = port_of(listening.url)
+            asking, other = await opened(port), await opened(port)
+            asking.core.send_text(json.dumps(call(1, "ask")))
+            await asking.flush()
+            await asking.until(
+                lambda: any(m.get("method") == "roots/list" for m in messages(asking))
+            )
+            (asked,) = [m for m in messages(asking) if m.get("method") == "roots/list"]
+            roots = {"roots": [{"uri": "file:///here"}]}
+            asking.core.send_text(
+                json.dumps({"jsonrpc": "2.0", "id": asked["id"], "result": roots})
+            )
+            answered_by_child = json.loads(text_of(await answered(asking, 1)))
+            assert answered_by_child["result"] == roots
+            assert text_of(await answer(other, call(2, "spontaneous"))) == "ok"
+            got = json.loads(text_of(await answer(other, call(3, "got"))))
+            refused = [m for m in got if m.get("id") == "child-2"]
+            assert refused[0]["error"]["code"] == -32603
+            for raw in (asking, other):
+                assert [m for m in messages(raw) if m.get("id") == "child-2"] == []
+                await raw.stream.aclose()
+
+    run_on(loop, main, timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_connection_that_goes_away_has_its_requests_cancelled_in_the_child(loop: str) -> None:
+    async def main() -> None:
+        async with scripted(loop) as listening:
+            port = port_of(listening.url)
+            leaving, staying = await opened(port), await opened(port)
+            leaving.core.send_text(json.dumps(call("mine", "wait")))
+            await leaving.flush()
+            await leaving.stream.aclose()
+            cancelled: list[Any] = []
+            for number in itertools.count(1):  # until the child has heard of it
+                got = json.loads(text_of(await answer(staying, call(number, "got"))))
+                cancelled = [m for m in got if m.get("method") == "notifications/cancelled"]
+                if cancelled:
+                    break
+            assert isinstance(cancelled[0]["params"]["requestId"], int)
+            await staying.stream.aclose()
+
+    run_on(loop, main, timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_shared_child_that_cannot_start_closes_the_connection_with_1011(
+    loop: str, tmp_path: Path
+) -> None:
+    async def main() -> None:
+        app = SharedStdioServer([str(tmp_path / "no-such-program")])
+        async with DRIVERS[loop].load().serving(app) as listening:
+            raw = await RawClient.open(port_of(listening.url))
+            await raw.until(partial(has_closed, raw))
+            ended = raw.closed()
+            assert isinstance(ended, ConnectionClosed)
+            assert ended.code == 1011
+            assert ended.reason.startswith("the server could not start: No such file")
+            await raw.stream.aclose()
 
     run_on(loop, main, timeout=TIMEOUT)

@@ -105,7 +105,8 @@ class _Child:
         self.server = server
         self.over = False
         self.process: Process | None = None
-        self._started = False
+        #: Settled once the child is started, or could not be, while a task starts it.
+        self._starting: Waiter | None = None
         #: The child's output, framed; its input, waiting to be written, and who waits.
         self._framing = StdioConnection(None, 0.0, reply=False)
         self._outgoing: list[bytes] = []
@@ -224,8 +225,11 @@ class _Child:
     async def _start_and_read(self, carrier: _SharedCarrier) -> None:
         pump = carrier.pump
         server = self.server
-        if not self._started:
-            self._started = True
+        while self.process is None and not self.over:
+            if self._starting is not None:  # a task of the connection before starts it
+                await self._starting.wait()
+                continue
+            self._starting = starting = pump.waiter()
             try:
                 self.process = await pump.open_process(
                     server.command, env=server.env, cwd=server.cwd
@@ -234,10 +238,13 @@ class _Child:
                 _log.warning("%s could not start: %s", server.name, exc)
                 self._ended(f"the server could not start: {exc.strerror or exc}")
                 return
+            finally:
+                self._starting = None
+                starting.settle(None)
             _log.info("%s started, shared, pid %d", server.name, self.process.pid)
         process = self.process
-        if process is None:
-            return
+        if process is None or self._host is not carrier:
+            return  # over, or this connection is gone: the next one's task goes on
         writing = self._in_turn("input", pump, lambda: self._write_to(process, carrier))
         pump.spawn(writing, _ignore)  # never cancelled: see there
         tag = f"{server.name}[shared]"
