@@ -47,6 +47,7 @@ from mcpws.core.connection import ClientConnection, ConnectionClosed, ServerConn
 from mcpws.core.errors import RemoteProtocolError
 from mcpws.core.jsonrpc import INTERNAL_ERROR, RequestId
 from mcpws.core.mcp import META_SUBSCRIPTION_ID, LoggingLevel, Model
+from mcpws.core.messages import MessageConnection
 from mcpws.core.session import (
     UNSET,
     ClientSession,
@@ -228,7 +229,7 @@ class Kernel(abc.ABC):
 
     def __init__(
         self,
-        connection: ServerConnection | ClientConnection | StdioConnection,
+        connection: ServerConnection | ClientConnection | StdioConnection | MessageConnection,
         handler: Handler,
         *,
         max_concurrent: int = 64,

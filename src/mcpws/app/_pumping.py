@@ -37,6 +37,7 @@ from mcpws.core.connection import (
     ServerConnection,
 )
 from mcpws.core.jsonrpc import METHOD_NOT_FOUND
+from mcpws.core.messages import MessageConnection
 from mcpws.core.session import (
     ClientSession,
     ClientSessionConfig,
@@ -147,7 +148,7 @@ class _Served:
 
     def serve_over(
         self,
-        connection: ServerConnection | ClientConnection | StdioConnection,
+        connection: ServerConnection | ClientConnection | StdioConnection | MessageConnection,
         make: Callable[..., K],
         *args: Any,
     ) -> K:
@@ -595,7 +596,7 @@ def _pump_of(
     app: Server | Host,
     make: Callable[..., K],
     args: tuple[Any, ...],
-    connection: ServerConnection | ClientConnection | StdioConnection,
+    connection: ServerConnection | ClientConnection | StdioConnection | MessageConnection,
     max_concurrent: int,
     grace: float,
     write_limit: int,

@@ -43,6 +43,20 @@ class ServerPolicy:
     subprotocols: tuple[str, ...] = ()
     require_subprotocol: bool = False
 
+    def refusal(
+        self, host: str, origin: str | None, offered: Sequence[str]
+    ) -> tuple[int, str] | None:
+        """Why an upgrade request to the policy's path may not open, as the status and the
+        reason to answer with: its ``Host`` header *host* or its ``Origin`` *origin*
+        (``None``: none, not a browser) not allowed (403), or subprotocols *offered* none
+        of which the policy speaks (400); ``None`` when it may open."""
+        if self.allowed_hosts is not None and not host_allowed(host, self.allowed_hosts):
+            return 403, f"the host {host!r} is not allowed"
+        if origin is not None and not origin_allowed(origin, self.allowed_origins):
+            return 403, f"the origin {origin!r} is not allowed"
+        _, refused = _select(self, offered)
+        return None if refused is None else (400, refused)
+
 
 def _split_host_port(authority: str) -> tuple[str, str | None]:
     if authority.startswith("["):

@@ -21,7 +21,7 @@ from mcpws.core.errors import LocalProtocolError, RemoteProtocolError
 from mcpws.core.websocket._base import _State, _WebSocket
 from mcpws.core.websocket._config import WebSocketConfig
 from mcpws.core.websocket._events import HandshakeRequest, HttpAnswered, UpgradeRequested
-from mcpws.core.websocket._policy import ServerPolicy, _select, host_allowed, origin_allowed
+from mcpws.core.websocket._policy import ServerPolicy, _select
 
 __all__ = ["WebSocketServer", "refusal"]
 
@@ -205,14 +205,10 @@ class WebSocketServer(_WebSocket):
         if not _KEY.match(request.header("sec-websocket-key") or ""):
             return 400, "the Sec-WebSocket-Key header is missing or malformed", ()
         host = request.header("host") or ""  # h11 refuses HTTP/1.1 without one
-        if policy.allowed_hosts is not None and not host_allowed(host, policy.allowed_hosts):
-            return 403, f"the host {host!r} is not allowed", ()
-        origin = request.header("origin")
-        if origin is not None and not origin_allowed(origin, policy.allowed_origins):
-            return 403, f"the origin {origin!r} is not allowed", ()
-        chosen, refusal = _select(policy, request.subprotocols)
-        if refusal is not None:
-            return 400, refusal, ()
+        refused = policy.refusal(host, request.header("origin"), request.subprotocols)
+        if refused is not None:
+            return (*refused, ())
+        chosen, _ = _select(policy, request.subprotocols)
         try:  # wsproto reads the request again, more strictly: IDNA hosts, ASCII tokens, ...
             self._upgrade(request.target, chosen, [])
         except (WsprotoProtocolError, ValueError) as exc:  # UnicodeError is a ValueError

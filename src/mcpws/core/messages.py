@@ -1,0 +1,218 @@
+"""MCP over whole messages that another program frames, sans-IO: :class:`MessageConnection`
+carries a session over the text messages of a WebSocket whose framing is not mcpws's (an
+ASGI server's, which hands its application each message whole and sends each one it is
+given); or, without a session, reports each message and sends those it is given.
+
+It frames a :class:`~mcpws.core.channel.MessageChannel`, which owns the rules of MCP over
+messages, and speaks the vocabulary of every core object: ``receive_data(data, now)`` (one
+whole text message, as UTF-8), ``receive_eof(now)``, ``events_received()``,
+``data_to_send()`` (one message each, and ``b""`` once the connection is to close),
+``next_deadline()``, ``handle_timeout(now)``; with ``receive_text()`` and ``receive_bytes()``
+for the two kinds of message. A message that is not valid JSON-RPC is answered with the right
+JSON-RPC error and the connection goes on; a message over ``max_message_size`` bytes ends
+it with 1009, a binary message with 1003 and a failed session with 1002:
+:attr:`MessageConnection.close_code` and :attr:`~MessageConnection.close_reason` are what the
+framing closes the WebSocket with.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Final
+
+from mcpws.core import jsonrpc
+from mcpws.core.channel import ChannelFailed, MessageChannel, MessageReceived
+from mcpws.core.errors import ProtocolError, RemoteProtocolError
+from mcpws.core.session import ClientSession, ServerSession
+from mcpws.core.stdio import DEFAULT_MAX_MESSAGE_SIZE, StdioEvent, StreamEnded
+
+__all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "MessageConnection"]
+
+#: WebSocket close codes, repeated here so that this module needs no WebSocket layer.
+_NORMAL: Final = 1000
+_TOO_BIG: Final = 1009
+
+
+class MessageConnection:
+    """A session carried over whole text messages (the WebSocket of an ASGI server).
+
+    A client session is started at once. Without a session (``None``), each valid message
+    is reported as :class:`~mcpws.core.channel.MessageReceived`, and :meth:`send` and
+    :meth:`send_text` send messages. *max_message_size* bounds one message, in bytes of
+    UTF-8 (``None``: no bound); *max_depth* bounds its nesting. The end of the connection
+    is reported as :class:`~mcpws.core.stdio.StreamEnded`, as on a stream.
+
+    With :attr:`hold` set, the messages received wait in order for :meth:`resume`, one at
+    a time (the end of the connection waits behind them), as a WebSocket connection's do.
+    """
+
+    def __init__(
+        self,
+        session: ClientSession | ServerSession | None,
+        now: float,
+        *,
+        max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+        max_depth: int = jsonrpc.DEFAULT_MAX_DEPTH,
+    ) -> None:
+        self.session = session
+        self._channel = MessageChannel(session, max_depth=max_depth)
+        self._max_size = max_message_size
+        self._events: list[StdioEvent] = []
+        self._outgoing: list[bytes] = []
+        self.closed = False
+        #: What to close the WebSocket with once the connection has ended from this side
+        #: (``None``: the peer ended it, or is gone).
+        self.close_code: int | None = None
+        self.close_reason = ""
+        #: Whether messages wait for :meth:`resume`; those waiting, their size, and whether
+        #: the end of the connection waits behind them.
+        self.hold = False
+        self._held: deque[str | bytes] = deque()
+        self._held_size = 0
+        self._eof_held = False
+        if isinstance(session, ClientSession):
+            session.start(now)
+
+    # Input ------------------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Take one whole text message from the peer, as UTF-8 (checked here)."""
+        self.receive_text(data, now)
+
+    def receive_text(self, text: str | bytes, now: float) -> None:
+        """Take one whole text message from the peer."""
+        if self.closed:
+            return
+        limit = self._max_size
+        if limit is not None and len(text) * (4 if isinstance(text, str) else 1) > limit:
+            size = len(text.encode()) if isinstance(text, str) else len(text)
+            if size > limit:
+                reason = f"a message is larger than {limit} bytes"
+                self._end(_TOO_BIG, reason, RemoteProtocolError(reason, close_code=_TOO_BIG))
+                return
+        if self.hold:
+            self._held.append(text)
+            self._held_size += len(text)
+            return
+        self._channel.receive_text(text, now)
+        self._pull()
+
+    def receive_bytes(self, data: bytes, now: float) -> None:
+        """Take one binary message from the peer: MCP has none, so the connection ends
+        with 1003."""
+        if not self.closed:
+            self._channel.receive_bytes(data, now)
+            self._pull()
+
+    def receive_eof(self, now: float) -> None:
+        """The peer closed the connection, or is gone: nothing more can be sent to it."""
+        if self.closed:
+            return
+        if self.holding:
+            self._eof_held = True
+            return
+        self._end(None, "", None)
+
+    @property
+    def held(self) -> int:
+        """The size of the messages that wait for :meth:`resume`."""
+        return self._held_size
+
+    @property
+    def holding(self) -> bool:
+        """Whether :meth:`resume` has something to act on."""
+        return not self.closed and (bool(self._held) or self._eof_held)
+
+    def resume(self, now: float) -> bool:
+        """Act on the next held message (or, once none is left, on the end of the
+        connection that waited behind them); whether there was anything."""
+        if not self.holding:
+            return False
+        if self._held:
+            text = self._held.popleft()
+            self._held_size -= len(text)
+            self._channel.receive_text(text, now)
+            self._pull()
+        else:
+            self._eof_held = False
+            self.receive_eof(now)
+        return True
+
+    def handle_timeout(self, now: float) -> None:
+        """Act on every deadline at or before *now*."""
+        if not self.closed:
+            self._channel.handle_timeout(now)
+            self._pull()
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`handle_timeout` must next be called, or ``None``."""
+        return None if self.closed else self._channel.next_deadline()
+
+    # Output -----------------------------------------------------------------------------------
+
+    def events_received(self) -> list[StdioEvent]:
+        """Return and forget the events so far."""
+        self._pull()
+        events, self._events = self._events, []
+        return events
+
+    def data_to_send(self) -> list[bytes]:
+        """Return and forget the messages to send, one text message each as UTF-8; ``b""``
+        means close the WebSocket (with :attr:`close_code`, unless it is ``None``)."""
+        self._pull()
+        data, self._outgoing = self._outgoing, []
+        return data
+
+    def send(self, message: jsonrpc.Message) -> None:
+        """Send one JSON-RPC message, after what was sent before."""
+        self.send_text(self._channel.encode(message))
+
+    def send_text(self, text: str) -> None:
+        """Send one message as JSON text that the caller encoded and vouches for, after
+        what was sent before."""
+        self._pull()
+        if not self.closed:
+            self._outgoing.append(text.encode())
+
+    @property
+    def is_open(self) -> bool:
+        """Whether messages may be sent: the connection is not over."""
+        return not self.closed
+
+    @property
+    def buffered_amount(self) -> int:
+        """Bytes waiting in :meth:`data_to_send`."""
+        self._pull()
+        return sum(map(len, self._outgoing))
+
+    def close(self, code: int = _NORMAL, reason: str = "", *, now: float | None = None) -> None:
+        """End the connection from this side, with *code* and *reason*."""
+        if not self.closed:
+            self._pull()
+            if not self.closed:  # else a failure the session had not yet reported ended it
+                self._end(code, reason, None)
+
+    # Inside -----------------------------------------------------------------------------------
+
+    def _pull(self) -> None:
+        """Move the channel's texts and events into this connection's, in order; a failed
+        channel ends the connection with its close code."""
+        if self.closed:
+            return
+        channel = self._channel
+        self._outgoing.extend(text.encode() for text in channel.texts_to_send())
+        # Typed Any, not cast at a call's cost: without a failure, every event is one of ours.
+        events: list[Any] = channel.events_received()
+        failure = channel.failure
+        if failure is None:
+            self._events += events
+            return
+        self._events += [e for e in events if not isinstance(e, ChannelFailed | MessageReceived)]
+        self._end(failure.close_code, failure.error.message, failure.error)
+
+    def _end(self, code: int | None, reason: str, cause: ProtocolError | None) -> None:
+        self.closed = True
+        self.close_code, self.close_reason = code, reason
+        self._channel.receive_eof()
+        self._outgoing.append(b"")
+        self._events.append(StreamEnded(cause))
