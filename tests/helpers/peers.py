@@ -148,17 +148,25 @@ def mcpws_serving(loop: str, *options: str, child: Sequence[str] = ()) -> Iterat
             stop(process)
 
 
-def upgrade_status(port: int, *, host: str | None = None, origin: str | None = None) -> int:
-    """The status a server on 127.0.0.1:*port* answers a WebSocket upgrade to ``/mcp``
-    with, offering ``mcp`` and naming *host* (``127.0.0.1:port`` by default) and *origin*."""
+def upgrade_status(
+    port: int,
+    *,
+    host: str | None = None,
+    origin: str | None = None,
+    subprotocol: str = "mcp",
+    path: str = "/mcp",
+) -> int:
+    """The status a server on 127.0.0.1:*port* answers a WebSocket upgrade to *path*
+    with, offering *subprotocol* and naming *host* (``127.0.0.1:port`` by default) and
+    *origin*."""
     head = [
-        "GET /mcp HTTP/1.1",
+        f"GET {path} HTTP/1.1",
         f"Host: {host or f'127.0.0.1:{port}'}",
         "Upgrade: websocket",
         "Connection: Upgrade",
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
         "Sec-WebSocket-Version: 13",
-        "Sec-WebSocket-Protocol: mcp",
+        f"Sec-WebSocket-Protocol: {subprotocol}",
         *([f"Origin: {origin}"] if origin is not None else []),
     ]
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:

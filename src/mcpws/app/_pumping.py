@@ -47,6 +47,7 @@ from mcpws.core.session import (
     ServerSessionConfig,
 )
 from mcpws.core.stdio import DEFAULT_MAX_MESSAGE_SIZE, StdioConnection
+from mcpws.core.versions import REVISIONS
 from mcpws.core.websocket import DEFAULT_ORIGINS, LOOPBACK_HOSTS, ServerPolicy, WebSocketConfig
 
 __all__ = [
@@ -54,8 +55,10 @@ __all__ = [
     "Dialing",
     "DialingOut",
     "Listening",
+    "OnAsgi",
     "OnStdio",
     "Serving",
+    "asgi_options",
     "check_port",
     "come_back",
     "connect_options",
@@ -575,6 +578,82 @@ def stdio_options(
         max_message_size=max_message_size,
         stdin=stdin,
         stdout=stdout,
+    )
+
+
+@attrs.define(kw_only=True)
+class OnAsgi(_Served):
+    """An ASGI application's options, checked (made by :func:`asgi_options`), and its
+    connections (the pumps running, and whether it has stopped taking new ones)."""
+
+    app: Server | Host
+    session_config: ServerSessionConfig | None
+    #: The upgrade policy where the ASGI server listens elsewhere, and on a loopback address.
+    policy: ServerPolicy
+    loopback_policy: ServerPolicy
+    authenticate: Authenticate | None
+    max_connections: int | None
+    max_concurrent: int
+    grace: float
+    write_limit: int = attrs.field(validator=positive_int)
+    max_message_size: int | None
+    pumps: set[Kernel] = attrs.field(factory=set)
+    stopping: bool = False
+
+    def policy_at(self, host: str | None) -> ServerPolicy:
+        """The upgrade policy of an ASGI server listening on *host* (``None``: unknown)."""
+        return self.loopback_policy if host is not None and is_loopback(host) else self.policy
+
+    @property
+    def revisions(self) -> Sequence[str]:
+        """The revisions the subprotocol may name: those of the sessions, or all."""
+        return REVISIONS if self.session_config is None else self.session_config.revisions
+
+    def connection(self, now: float) -> MessageConnection:
+        """A new connection's core, as of *now*, with a new session (none for a hosted
+        server, whose carrier takes its messages)."""
+        config = self.session_config
+        session = None if config is None else ServerSession(config)
+        return MessageConnection(session, now, max_message_size=self.max_message_size)
+
+    @property
+    def full(self) -> bool:
+        """Whether a new connection would be one more than the limit."""
+        limit = self.max_connections
+        return limit is not None and sum(not p.connection.closed for p in self.pumps) >= limit
+
+
+def asgi_options(
+    app: Server | object,
+    *,
+    path: str = "/mcp",
+    allowed_origins: Sequence[str] = DEFAULT_ORIGINS,
+    allowed_hosts: Sequence[str] | None = None,
+    authenticate: Authenticate | None = None,
+    max_connections: int | None = None,
+    max_concurrent_requests: int = 64,
+    shutdown_timeout: float = 10.0,
+    write_limit: int = WRITE_LIMIT,
+    max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+    **session_options: Any,
+) -> OnAsgi:
+    """The options of :class:`mcpws.asgi.App`, checked: those of ``serve()`` that an ASGI
+    server leaves to its application (the ASGI server listens, speaks TLS and frames the
+    WebSocket), and *max_message_size*, the bytes one message may hold. ``Host`` headers
+    are checked against *allowed_hosts*, or, when that is ``None`` and the ASGI server
+    listens on a loopback address, against the loopback names."""
+    served, session_config = _served(app, session_options)
+    return OnAsgi(
+        app=served,
+        session_config=session_config,
+        policy=server_policy("0.0.0.0", path, allowed_origins, allowed_hosts),
+        loopback_policy=server_policy("127.0.0.1", path, allowed_origins, allowed_hosts),
+        authenticate=authenticate,
+        max_connections=max_connections,
+        max_concurrent=max_concurrent_requests,
+        grace=shutdown_timeout,
+        write_limit=write_limit,
+        max_message_size=max_message_size,
     )
 
 

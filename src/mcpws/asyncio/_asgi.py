@@ -1,0 +1,177 @@
+"""An accepted ASGI WebSocket on asyncio: :func:`serve_websocket` runs the pump of one
+connection of :class:`mcpws.asgi.App` over the ASGI server's ``receive`` and ``send``, each
+message whole (the core's :class:`~mcpws.core.messages.MessageConnection`), and
+:func:`stop_all` shuts them down gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from mcpws.app._pumping import OnAsgi
+from mcpws.asyncio._pump import Pump
+from mcpws.core.messages import MessageConnection
+from mcpws.lowlevel import LINGER
+
+__all__ = ["serve_websocket", "stop_all"]
+
+_log = logging.getLogger("mcpws")
+
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class _Messages(asyncio.Transport):
+    """A transport for a pump over an ASGI WebSocket: a task receives the server's messages
+    and gives the core each one whole, while the pump wants to read; another sends what the
+    pump writes, each write one text message, in order, and then the close the core ended
+    the connection with."""
+
+    def __init__(self, receive: Receive, send: Send, pump: Pump) -> None:
+        super().__init__()
+        connection = pump.connection
+        assert isinstance(connection, MessageConnection)
+        self._connection = connection
+        self._receive = receive
+        self._send = send
+        self._pump = pump
+        self._outgoing: list[bytes] = []
+        self._size = 0
+        self._high = 1 << 16
+        self._paused_writing = False
+        self._closing = False
+        #: Whether the peer is gone (the server said ``websocket.disconnect``).
+        self._gone = False
+        self._wake = asyncio.Event()
+        self._readable = asyncio.Event()
+        self._readable.set()
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._read()), loop.create_task(self._write())]
+        pump.connection_made(self)
+
+    async def _read(self) -> None:
+        pump, connection = self._pump, self._connection
+        while True:
+            await self._readable.wait()
+            message = await self._receive()
+            kind = message["type"]
+            if kind == "websocket.receive":
+                text = message.get("text")
+                if text is not None:
+                    connection.receive_text(text, pump.now())
+                else:
+                    connection.receive_bytes(message.get("bytes") or b"", pump.now())
+                pump.process()
+            elif kind == "websocket.disconnect":
+                self._gone = True
+                pump.eof_received()
+                return
+
+    async def _write(self) -> None:
+        connection = self._connection
+        try:
+            while not (self._closing and not self._outgoing):
+                if not self._outgoing:
+                    self._wake.clear()
+                    await self._wake.wait()
+                    continue
+                chunks, self._outgoing = self._outgoing, []
+                for data in chunks:
+                    if not self._gone:
+                        await self._send({"type": "websocket.send", "text": data.decode()})
+                    self._size -= len(data)
+                if self._paused_writing and self._size <= self._high // 4:
+                    self._paused_writing = False
+                    self._pump.resume_writing()
+            if not self._gone and connection.close_code is not None:
+                code, reason = connection.close_code, connection.close_reason
+                await self._send({"type": "websocket.close", "code": code, "reason": reason})
+        except Exception as exc:  # the ASGI server's word for a peer that is gone
+            _log.debug("an ASGI WebSocket send failed: %r", exc)
+        finally:
+            self._tasks[0].cancel()
+            self._closing = True
+            self._pump.connection_lost(None)
+
+    async def sent(self) -> None:
+        """Wait until the writer is done: what was written has gone out, then the close."""
+        await self._tasks[1]
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._closing:
+            return
+        self._outgoing.append(bytes(data))
+        self._size += len(data)
+        self._wake.set()
+        if not self._paused_writing and self._size > self._high:
+            self._paused_writing = True
+            self._pump.pause_writing()
+
+    def get_write_buffer_size(self) -> int:
+        return self._size
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self._high = high if high is not None else self._high
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def close(self) -> None:
+        """Close once what is written has gone out."""
+        self._closing = True
+        self._wake.set()
+
+    def abort(self) -> None:
+        self._outgoing = []
+        self._size = 0
+        self.close()
+
+    def can_write_eof(self) -> bool:
+        return False
+
+    def pause_reading(self) -> None:
+        self._readable.clear()
+
+    def resume_reading(self) -> None:
+        self._readable.set()
+
+    def is_reading(self) -> bool:
+        return self._readable.is_set()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+
+async def serve_websocket(on: OnAsgi, principal: object, receive: Receive, send: Send) -> None:
+    """Serve an accepted ASGI WebSocket, for *principal*, until it is over."""
+    pump = on.serve_over(on.connection(asyncio.get_running_loop().time()), Pump)
+    pump.principal = principal
+    on.pumps.add(pump)
+    try:
+        messages = _Messages(receive, send, pump)
+        try:
+            await pump.closed.wait()
+            messages.close()  # once what is written, and the close, have gone out
+            await asyncio.wait_for(asyncio.shield(messages.sent()), LINGER)
+        except asyncio.CancelledError:
+            pump.abort()  # the ASGI server gave up on the connection
+            raise
+        except TimeoutError:
+            messages.abort()
+    finally:
+        pump.lost()
+        on.pumps.discard(pump)
+        on.closed(pump)
+
+
+async def stop_all(on: OnAsgi) -> None:
+    """Shut every connection of *on* down gracefully, at once: the requests in flight get
+    the grace, then each connection closes with 1001."""
+
+    async def stop(pump: Pump) -> None:
+        pump.drain()
+        await pump.shutdown()
+
+    await asyncio.gather(*(stop(pump) for pump in list(on.pumps) if isinstance(pump, Pump)))

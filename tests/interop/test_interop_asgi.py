@@ -1,0 +1,135 @@
+"""``mcpws.asgi.App`` under real ASGI servers, each in a process of its own: uvicorn with each
+of its WebSocket backends, hypercorn with its asyncio and its trio workers, and granian. The
+mcpws client calls tools in both eras, and the bad input ``serve()`` is tested with gets the
+same answers: a foreign Origin or Host, an offer without MCP, bad JSON, a binary message, a
+message over the limit; ``/healthz`` and a plain GET of the endpoint are answered as
+``serve()`` answers them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from functools import partial
+
+import anyio
+import pytest
+
+from helpers.network import INITIALIZE, RawClient
+from helpers.peers import INTEROP, free_port, stop, upgrade_status, wait_for_port
+from mcpws.core.websocket import ConnectionClosed, TextReceived
+from mcpws.trio import connect
+
+TIMEOUT = 60
+
+#: Each ASGI server's command line, serving ``asgi_app:app`` on the port given.
+SERVERS = {
+    "uvicorn-websockets": ["uvicorn", "--ws", "websockets-sansio", "--port", "{port}"],
+    "uvicorn-wsproto": ["uvicorn", "--ws", "wsproto", "--port", "{port}"],
+    "hypercorn-asyncio": ["hypercorn", "-k", "asyncio", "--bind", "127.0.0.1:{port}"],
+    "hypercorn-trio": ["hypercorn", "-k", "trio", "--bind", "127.0.0.1:{port}"],
+    "granian": ["granian", "--interface", "asgi", "--port", "{port}"],
+}
+
+
+@pytest.fixture(scope="module", params=sorted(SERVERS))
+def asgi_server(request: pytest.FixtureRequest) -> Iterator[int]:
+    """``asgi_app:app`` under one ASGI server; its port."""
+    port = free_port()
+    module, *options = SERVERS[request.param]
+    command = [sys.executable, "-m", module, *(o.format(port=port) for o in options)]
+    if module == "granian":
+        command += ["--host", "127.0.0.1"]
+    process = subprocess.Popen([*command, "asgi_app:app"], cwd=INTEROP, stdout=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, process)
+        yield port
+    finally:
+        stop(process)
+
+
+@pytest.mark.parametrize("revision", ["2025-11-25", "2026-07-28"])
+def test_the_mcpws_client_calls_tools(asgi_server: int, revision: str) -> None:
+    async def main() -> None:
+        with anyio.fail_after(TIMEOUT):
+            url = f"ws://127.0.0.1:{asgi_server}/mcp"
+            async with connect(url, revisions=(revision,)) as client:
+                assert client.revision == revision
+                assert {"add", "pid", "hold"} <= {t.name for t in await client.list_tools()}
+                added = await client.call_tool("add", {"a": 2, "b": 3})
+                assert added.structured_content == {"result": 5}
+
+    anyio.run(main, backend="trio")
+
+
+@pytest.mark.parametrize(
+    ("options", "status"),
+    [
+        ({"origin": "https://evil.example"}, 403),
+        ({"host": "evil.example"}, 403),
+        ({"subprotocol": "chat"}, 400),
+        ({"path": "/elsewhere"}, 404),
+    ],
+)
+def test_a_refused_upgrade_gets_the_status_serve_answers(
+    asgi_server: int, options: dict[str, str], status: int
+) -> None:
+    assert upgrade_status(asgi_server, **options) == status
+
+
+def test_health_and_a_plain_get_are_answered(asgi_server: int) -> None:
+    base = f"http://127.0.0.1:{asgi_server}"
+    with urllib.request.urlopen(f"{base}/healthz", timeout=30) as health:
+        assert (health.status, health.read()) == (200, b"ok\n")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{base}/mcp", timeout=30)
+    with refused.value as answer:
+        assert (answer.code, answer.headers["upgrade"]) == (426, "websocket")
+
+
+def test_bad_json_is_answered_and_the_connection_goes_on(asgi_server: int) -> None:
+    async def main() -> None:
+        with anyio.fail_after(TIMEOUT):
+            raw = await RawClient.open(asgi_server)
+            assert "result" in await raw.ask(INITIALIZE)
+            assert (await raw.ask("not json"))["error"]["code"] == -32700
+            ping = {"jsonrpc": "2.0", "id": "abc", "method": "ping"}
+            assert await raw.ask(json.dumps(ping)) == {"jsonrpc": "2.0", "id": "abc", "result": {}}
+            await raw.stream.aclose()
+
+    anyio.run(main, backend="trio")
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [(b"\x00binary", 1003), ("x" * (2**20 + 1), 1009)],
+    ids=["binary", "over-the-limit"],
+)
+def test_a_message_mcp_cannot_take_closes_the_connection(
+    asgi_server: int, message: bytes | str, code: int
+) -> None:
+    async def main() -> None:
+        with anyio.fail_after(TIMEOUT):
+            raw = await RawClient.open(asgi_server)
+            assert "result" in await raw.ask(INITIALIZE)
+            if isinstance(message, bytes):
+                raw.core.send_bytes(message)
+            else:
+                raw.core.send_text(message)
+            await raw.flush()
+            await raw.until(partial(_has_closed, raw))
+            closed = raw.closed()
+            assert isinstance(closed, ConnectionClosed)
+            assert closed.code == code
+            texts = [e for e in raw.events if isinstance(e, TextReceived)]
+            assert len(texts) == 1  # the answer to initialize, and nothing else
+            await raw.stream.aclose()
+
+    anyio.run(main, backend="trio")
+
+
+def _has_closed(raw: RawClient) -> bool:
+    return raw.closed() is not None
