@@ -13,13 +13,17 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
+from pathlib import Path
 
 import anyio
+import mcp
 import pytest
 
 from helpers.network import INITIALIZE, RawClient
 from helpers.peers import INTEROP, free_port, stop, upgrade_status, wait_for_port
+from helpers.typescript import NODE, node_packages_folder
 from mcpws.core.websocket import ConnectionClosed, TextReceived
 from mcpws.trio import connect
 
@@ -133,3 +137,90 @@ def test_a_message_mcp_cannot_take_closes_the_connection(
 
 def _has_closed(raw: RawClient) -> bool:
     return raw.closed() is not None
+
+
+def test_the_typescript_sdk_client_calls_tools(asgi_server: int, node_packages: Path) -> None:
+    script: list[str | Path] = [node_packages / NODE, INTEROP / "ts_tools.mjs", node_packages]
+    url = f"ws://127.0.0.1:{asgi_server}/mcp"
+    done = subprocess.run(
+        [*script, url, "add", json.dumps({"a": 2, "b": 3})],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert (seen["server"], seen["subprotocol"]) == ("asgi", "mcp")
+    assert seen["result"]["structured"] == {"result": 5}
+
+
+@pytest.fixture(scope="module")
+def node_packages() -> Path:
+    return node_packages_folder()
+
+
+@contextmanager
+def uvicorn(app: str, *options: str) -> Iterator[int]:
+    """``uvicorn app`` in a process of its own while in the block; its port."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", app, "--port", str(port), *options]
+    process = subprocess.Popen(command, cwd=INTEROP, stdout=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, process)
+        yield port
+    finally:
+        stop(process)
+
+
+@pytest.mark.parametrize("host", ["starlette_app", "fastapi_app"])
+def test_mounted_beside_the_sdk_streamable_http_endpoint_in_one_lifespan(host: str) -> None:
+    """Both endpoints of one process answer; the mount point is no part of the path the
+    WebSocket application matches."""
+    with uvicorn(f"asgi_mounted:{host}") as port:
+
+        async def main() -> None:
+            with anyio.fail_after(TIMEOUT):
+                async with connect(f"ws://127.0.0.1:{port}/ws/mcp") as client:
+                    added = await client.call_tool("add", {"a": 2, "b": 3})
+                    assert added.structured_content == {"result": 5}
+                async with mcp.Client(f"http://127.0.0.1:{port}/http/mcp") as sdk_client:
+                    product = await sdk_client.call_tool("multiply", {"a": 6, "b": 7})
+                    assert product.structured_content == {"result": 42}
+
+        anyio.run(main, backend="trio")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ws/healthz", timeout=30) as up:
+            assert up.read() == b"ok\n"
+
+
+def test_uvicorn_workers_share_the_clients_and_answer_every_call() -> None:
+    """Under ``uvicorn --workers 4``, 32 clients at once land on more than one worker
+    (their ``pid`` tool says which), and every call is answered. Which worker accepts is
+    the kernel's choice: a batch that all went to one is followed by another, three at
+    most."""
+    with uvicorn("asgi_app:app", "--workers", "4") as port:
+
+        async def one(number: int, pids: list[int]) -> None:
+            async with connect(f"ws://127.0.0.1:{port}/mcp") as client:
+                answered = await client.call_tool("pid", {})
+                assert answered.structured_content is not None
+                pids.append(answered.structured_content["result"])
+                added = await client.call_tool("add", {"a": number, "b": 1})
+                assert added.structured_content == {"result": number + 1}
+
+        async def main() -> list[int]:
+            pids: list[int] = []
+            with anyio.fail_after(TIMEOUT):
+                async with anyio.create_task_group() as group:
+                    for number in range(32):
+                        group.start_soon(one, number, pids)
+            return pids
+
+        seen: set[int] = set()
+        for _ in range(3):
+            pids = anyio.run(main, backend="trio")
+            assert len(pids) == 32
+            seen.update(pids)
+            if len(seen) > 1:
+                break
+        assert len(seen) > 1
