@@ -144,7 +144,7 @@ class App:
             await deny(exc.status_code, exc.message, extra)
             return
         await send({"type": "websocket.accept", "subprotocol": choice.subprotocol})
-        await _driver().serve_websocket(on, principal, receive, send)
+        await _driver().serve_websocket(on, requested, principal, receive, send)
 
 
 class _Denial:

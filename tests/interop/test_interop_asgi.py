@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import anyio
 import mcp
@@ -25,6 +26,7 @@ from helpers.network import INITIALIZE, RawClient
 from helpers.peers import INTEROP, free_port, stop, upgrade_status, wait_for_port
 from helpers.typescript import NODE, node_packages_folder
 from mcpws.core.websocket import ConnectionClosed, TextReceived
+from mcpws.sdk import websocket_client
 from mcpws.trio import connect
 
 TIMEOUT = 60
@@ -224,3 +226,29 @@ def test_uvicorn_workers_share_the_clients_and_answer_every_call() -> None:
             if len(seen) > 1:
                 break
         assert len(seen) > 1
+
+
+@pytest.mark.parametrize("worker", ["asyncio", "trio"])
+@pytest.mark.parametrize("app", ["sdk_app", "stdio_app"])
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+def test_an_sdk_server_and_a_stdio_bridge_as_asgi_applications(
+    worker: str, app: str, mode: Any
+) -> None:
+    """Under hypercorn's asyncio and trio workers, an SDK ``MCPServer`` and a stdio server
+    behind the bridge serve the SDK client in both eras."""
+    port = free_port()
+    command = [sys.executable, "-m", "hypercorn", "-k", worker, "--bind", f"127.0.0.1:{port}"]
+    process = subprocess.Popen([*command, f"asgi_hosted:{app}"], cwd=INTEROP)
+    try:
+        wait_for_port(port, process)
+
+        async def main() -> None:
+            with anyio.fail_after(TIMEOUT):
+                transport = websocket_client(f"ws://127.0.0.1:{port}/mcp")
+                async with mcp.Client(transport, mode=mode) as client:
+                    added = await client.call_tool("add", {"a": 2, "b": 3})
+                    assert added.structured_content == {"result": 5}
+
+        anyio.run(main)
+    finally:
+        stop(process)

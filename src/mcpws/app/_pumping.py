@@ -33,6 +33,7 @@ from mcpws.core._checks import positive_int
 from mcpws.core.connection import (
     Authenticate,
     ClientConnection,
+    ConnectionAccepted,
     ConnectionRequested,
     ServerConnection,
 )
@@ -615,6 +616,21 @@ class OnAsgi(_Served):
         config = self.session_config
         session = None if config is None else ServerSession(config)
         return MessageConnection(session, now, max_message_size=self.max_message_size)
+
+    def opened(self, pump: Kernel, principal: object) -> None:
+        """*pump*'s connection is about to run for *principal*: it counts among the
+        connections."""
+        pump.principal = principal
+        self.pumps.add(pump)
+
+    @staticmethod
+    def upgraded(pump: Kernel, requested: ConnectionRequested) -> None:
+        """*pump* runs (it can start tasks): a hosted server's carrier hears of the upgrade
+        *requested* and of its acceptance, as over ``serve()``'s WebSocket."""
+        carrier = pump.carrier
+        if carrier is not None:
+            carrier.take(requested)
+            carrier.take(ConnectionAccepted(requested.subprotocol, ()))
 
     @property
     def full(self) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 
 from mcpws.app._pumping import OnAsgi
 from mcpws.asyncio._pump import Pump
+from mcpws.core.connection import ConnectionRequested
 from mcpws.core.messages import MessageConnection
 from mcpws.lowlevel import LINGER
 
@@ -144,11 +145,14 @@ class _Messages(asyncio.Transport):
         return default
 
 
-async def serve_websocket(on: OnAsgi, principal: object, receive: Receive, send: Send) -> None:
-    """Serve an accepted ASGI WebSocket, for *principal*, until it is over."""
+async def serve_websocket(
+    on: OnAsgi, requested: ConnectionRequested, principal: object, receive: Receive, send: Send
+) -> None:
+    """Serve an accepted ASGI WebSocket, upgraded as *requested*, for *principal*, until
+    it is over."""
     pump = on.serve_over(on.connection(asyncio.get_running_loop().time()), Pump)
-    pump.principal = principal
-    on.pumps.add(pump)
+    on.opened(pump, principal)
+    on.upgraded(pump, requested)
     try:
         messages = _Messages(receive, send, pump)
         try:

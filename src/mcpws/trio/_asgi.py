@@ -12,6 +12,7 @@ from typing import Any
 import trio
 
 from mcpws.app._pumping import OnAsgi
+from mcpws.core.connection import ConnectionRequested
 from mcpws.core.messages import MessageConnection
 from mcpws.trio._pump import Pump
 
@@ -74,12 +75,17 @@ class _AsgiPump(Pump):
         #: Cancelled to shut the connection down gracefully; set once its run is over.
         self.stopping = trio.CancelScope()
         self.finished = trio.Event()
+        #: Called once the pump runs, before it reads: it can start tasks from then on.
+        self.opening: Callable[[], None] | None = None
 
     async def _receive(self) -> bytes:
         """The next text message, whole, as UTF-8; ``b""`` once the peer is gone. A binary
         message or an empty one goes to the core directly."""
         connection = self.connection
         assert isinstance(connection, MessageConnection)
+        if self.opening is not None:
+            opening, self.opening = self.opening, None
+            opening()
         while True:
             message = await self._asgi_receive()
             kind = message["type"]
@@ -113,12 +119,15 @@ class _AsgiPump(Pump):
         await self._messages.aclose()
 
 
-async def serve_websocket(on: OnAsgi, principal: object, receive: Receive, send: Send) -> None:
-    """Serve an accepted ASGI WebSocket, for *principal*, until it is over."""
+async def serve_websocket(
+    on: OnAsgi, requested: ConnectionRequested, principal: object, receive: Receive, send: Send
+) -> None:
+    """Serve an accepted ASGI WebSocket, upgraded as *requested*, for *principal*, until
+    it is over."""
     connection = on.connection(trio.current_time())
     pump = on.serve_over(connection, _AsgiPump, receive, _MessageStream(send, connection))
-    pump.principal = principal
-    on.pumps.add(pump)
+    on.opened(pump, principal)
+    pump.opening = lambda: on.upgraded(pump, requested)
     try:
         with pump.stopping:
             await pump.run()
