@@ -148,6 +148,21 @@ def mcpws_serving(loop: str, *options: str, child: Sequence[str] = ()) -> Iterat
             stop(process)
 
 
+@contextmanager
+def asgi_serving(app: str, *command: str) -> Iterator[int]:
+    """``python -m *command* app``, an ASGI server serving *app* (a ``module:attribute`` of
+    ``tests/interop``), where ``{port}`` in *command* stands for a free port, in a process
+    of its own while in the block; yields the port."""
+    port = free_port()
+    arguments = [sys.executable, "-m", *(part.format(port=port) for part in command), app]
+    process = subprocess.Popen(arguments, cwd=INTEROP, stdout=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, process)
+        yield port
+    finally:
+        stop(process)
+
+
 def upgrade_status(
     port: int,
     *,

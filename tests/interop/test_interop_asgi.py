@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import mcp
 import pytest
 
 from helpers.network import INITIALIZE, RawClient
-from helpers.peers import INTEROP, free_port, stop, upgrade_status, wait_for_port
+from helpers.peers import INTEROP, asgi_serving, upgrade_status
 from helpers.typescript import NODE, node_packages_folder
 from mcpws.core.websocket import ConnectionClosed, TextReceived
 from mcpws.sdk import websocket_client
@@ -31,30 +30,21 @@ from mcpws.trio import connect
 
 TIMEOUT = 60
 
-#: Each ASGI server's command line, serving ``asgi_app:app`` on the port given.
+#: Each ASGI server's command line, serving an application on the port given.
 SERVERS = {
-    "uvicorn-websockets": ["uvicorn", "--ws", "websockets-sansio", "--port", "{port}"],
-    "uvicorn-wsproto": ["uvicorn", "--ws", "wsproto", "--port", "{port}"],
-    "hypercorn-asyncio": ["hypercorn", "-k", "asyncio", "--bind", "127.0.0.1:{port}"],
-    "hypercorn-trio": ["hypercorn", "-k", "trio", "--bind", "127.0.0.1:{port}"],
-    "granian": ["granian", "--interface", "asgi", "--port", "{port}"],
+    "uvicorn-websockets": ("uvicorn", "--ws", "websockets-sansio", "--port", "{port}"),
+    "uvicorn-wsproto": ("uvicorn", "--ws", "wsproto", "--port", "{port}"),
+    "hypercorn-asyncio": ("hypercorn", "-k", "asyncio", "--bind", "127.0.0.1:{port}"),
+    "hypercorn-trio": ("hypercorn", "-k", "trio", "--bind", "127.0.0.1:{port}"),
+    "granian": ("granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}"),
 }
 
 
 @pytest.fixture(scope="module", params=sorted(SERVERS))
 def asgi_server(request: pytest.FixtureRequest) -> Iterator[int]:
     """``asgi_app:app`` under one ASGI server; its port."""
-    port = free_port()
-    module, *options = SERVERS[request.param]
-    command = [sys.executable, "-m", module, *(o.format(port=port) for o in options)]
-    if module == "granian":
-        command += ["--host", "127.0.0.1"]
-    process = subprocess.Popen([*command, "asgi_app:app"], cwd=INTEROP, stdout=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, process)
+    with asgi_serving("asgi_app:app", *SERVERS[request.param]) as port:
         yield port
-    finally:
-        stop(process)
 
 
 @pytest.mark.parametrize("revision", ["2025-11-25", "2026-07-28"])
@@ -162,17 +152,9 @@ def node_packages() -> Path:
     return node_packages_folder()
 
 
-@contextmanager
-def uvicorn(app: str, *options: str) -> Iterator[int]:
+def uvicorn(app: str, *options: str) -> AbstractContextManager[int]:
     """``uvicorn app`` in a process of its own while in the block; its port."""
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", app, "--port", str(port), *options]
-    process = subprocess.Popen(command, cwd=INTEROP, stdout=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, process)
-        yield port
-    finally:
-        stop(process)
+    return asgi_serving(app, *SERVERS["uvicorn-websockets"], *options)
 
 
 @pytest.mark.parametrize("host", ["starlette_app", "fastapi_app"])
@@ -236,11 +218,7 @@ def test_an_sdk_server_and_a_stdio_bridge_as_asgi_applications(
 ) -> None:
     """Under hypercorn's asyncio and trio workers, an SDK ``MCPServer`` and a stdio server
     behind the bridge serve the SDK client in both eras."""
-    port = free_port()
-    command = [sys.executable, "-m", "hypercorn", "-k", worker, "--bind", f"127.0.0.1:{port}"]
-    process = subprocess.Popen([*command, f"asgi_hosted:{app}"], cwd=INTEROP)
-    try:
-        wait_for_port(port, process)
+    with asgi_serving(f"asgi_hosted:{app}", *SERVERS[f"hypercorn-{worker}"]) as port:
 
         async def main() -> None:
             with anyio.fail_after(TIMEOUT):
@@ -250,5 +228,3 @@ def test_an_sdk_server_and_a_stdio_bridge_as_asgi_applications(
                     assert added.structured_content == {"result": 5}
 
         anyio.run(main)
-    finally:
-        stop(process)

@@ -32,7 +32,15 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 import mcpws
-from helpers.peers import INTEROP, LOOPS, last_line, mcpws_serving, peer_missing, upgrade_status
+from helpers.peers import (
+    INTEROP,
+    LOOPS,
+    asgi_serving,
+    last_line,
+    mcpws_serving,
+    peer_missing,
+    upgrade_status,
+)
 from mcpws.core.versions import REVISIONS
 
 PAGE = INTEROP / "browser_page.html"
@@ -248,4 +256,25 @@ def test_a_browser_page_uses_a_stdio_server_through_expose(chromium: str, tmp_pa
     assert handshake["initialize"]["result"]["serverInfo"]["name"] == "stdio-sdk"
     assert handshake["call"]["result"]["structuredContent"] == {"result": 5}
     assert "2026-07-28" in stateless["discover"]["result"]["supportedVersions"]
+    assert stateless["call"]["result"]["structuredContent"] == {"result": 9}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("uvicorn", "--port", "{port}"), ("hypercorn", "-k", "trio", "--bind", "127.0.0.1:{port}")],
+    ids=["uvicorn", "hypercorn-trio"],
+)
+def test_a_browser_page_uses_mcpws_as_an_asgi_application(
+    chromium: str, command: tuple[str, ...], tmp_path: Path
+) -> None:
+    """``mcpws.asgi.App`` under an ASGI server: the page's two sessions, one of each era,
+    get their answers, and a page of a foreign origin is refused."""
+    with asgi_serving("asgi_app:app", *command) as port, _site() as site:
+        seen = _browse(chromium, _page_url("127.0.0.1", site, "use", port), site, tmp_path)
+        assert upgrade_status(port, origin=f"http://{FOREIGN}:{site.port}") == 403
+    assert "error" not in seen, seen["error"]
+    handshake, stateless = seen["handshake"], seen["stateless"]
+    assert handshake["protocol"] == stateless["protocol"] == "mcp"
+    assert handshake["initialize"]["result"]["serverInfo"]["name"] == "asgi"
+    assert handshake["call"]["result"]["structuredContent"] == {"result": 5}
     assert stateless["call"]["result"]["structuredContent"] == {"result": 9}
