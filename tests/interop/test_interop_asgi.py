@@ -228,3 +228,23 @@ def test_an_sdk_server_and_a_stdio_bridge_as_asgi_applications(
                     assert added.structured_content == {"result": 5}
 
         anyio.run(main)
+
+
+@pytest.mark.parametrize("server", ["uvicorn-websockets", "hypercorn-trio"])
+def test_a_server_written_for_the_sdk_1x_websocket_server_serves_the_sdk_client(
+    server: str,
+) -> None:
+    """``mcpws.sdk.websocket_server`` in a Starlette ``WebSocketRoute``, as 1.x code used
+    ``mcp.server.websocket.websocket_server``; and its upgrade checks, which 1.x had not."""
+    with asgi_serving("asgi_sdk1:app", *SERVERS[server]) as port:
+
+        async def main() -> None:
+            with anyio.fail_after(TIMEOUT):
+                transport = websocket_client(f"ws://127.0.0.1:{port}/ws")
+                async with mcp.Client(transport, mode="legacy") as client:
+                    added = await client.call_tool("add", {"a": 2, "b": 3})
+                    assert added.structured_content == {"result": 5}
+
+        anyio.run(main)
+        assert upgrade_status(port, path="/ws", origin="https://evil.example") == 403
+        assert upgrade_status(port, path="/ws", subprotocol="chat") == 400

@@ -95,7 +95,7 @@ def check_port(port: int) -> None:
 
 
 def server_policy(
-    host: str, path: str, allowed_origins: Sequence[str], allowed_hosts: Sequence[str] | None
+    host: str, path: str | None, allowed_origins: Sequence[str], allowed_hosts: Sequence[str] | None
 ) -> ServerPolicy:
     """The upgrade policy of a server bound to *host*: on a loopback address, only loopback
     ``Host`` headers unless *allowed_hosts* says otherwise."""
@@ -642,7 +642,7 @@ class OnAsgi(_Served):
 def asgi_options(
     app: Server | object,
     *,
-    path: str = "/mcp",
+    path: str | None = "/mcp",
     allowed_origins: Sequence[str] = DEFAULT_ORIGINS,
     allowed_hosts: Sequence[str] | None = None,
     authenticate: Authenticate | None = None,
