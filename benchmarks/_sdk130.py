@@ -15,7 +15,8 @@ from typing import Any
 warnings.simplefilter("ignore")  # the SDK deprecates its own WebSocket transport
 
 
-def _serve(server: Any, port: int) -> None:
+def _serve(server: Any, port: int, serve: Callable[[Any, int], None] | None = None) -> None:
+    """Serve *server* through the SDK's ASGI endpoint: under uvicorn, or with *serve*."""
     import uvicorn
     from mcp.server.websocket import websocket_server
 
@@ -24,13 +25,16 @@ def _serve(server: Any, port: int) -> None:
             async with websocket_server(scope, receive, send) as (read, write):
                 await server.run(read, write, server.create_initialization_options())
 
+    if serve is not None:
+        serve(app, port)
+        return
     uvicorn.run(
         app, host="127.0.0.1", port=port, log_level="error", lifespan="off", ws_max_size=1 << 26
     )
 
 
-def server_lowlevel(port: int) -> None:
-    """The low-level server, with one tool, ``echo``."""
+def server_lowlevel(port: int, serve: Callable[[Any, int], None] | None = None) -> None:
+    """The low-level server, with one tool, ``echo`` (under uvicorn, or with *serve*)."""
     import mcp.types as types
     from mcp.server.lowlevel import Server
 
@@ -45,7 +49,7 @@ def server_lowlevel(port: int) -> None:
     async def call_tool(name: str, arguments: dict[str, Any]) -> list[Any]:
         return [types.TextContent(type="text", text=arguments["text"])]
 
-    _serve(server, port)
+    _serve(server, port, serve)
 
 
 def server_high(port: int) -> None:

@@ -4,7 +4,10 @@ Python SDK 1.30's WebSocket transport with its low-level server (``sdk``), a han
 wsproto-over-trio echo as the transport floor (``floor``), and the SDK's high-level server
 carried two ways: the SDK 2.x ``MCPServer`` served by mcpws with ``mcp.Client`` over
 ``mcpws.sdk.websocket_client`` (``sdk2-mcpws``), and the same server code on the SDK 1.30
-(``FastMCP``, as 1.x named it) over its own WebSocket transport (``sdk-high``).
+(``FastMCP``, as 1.x named it) over its own WebSocket transport (``sdk-high``); and under
+ASGI servers, ``mcpws.asgi.App`` with the mcpws server (``asgi-uvicorn``, with uvicorn's
+websockets-sansio backend, and ``asgi-hypercorn``) beside the SDK 1.30's ASGI endpoint with
+its low-level server under the same servers (``sdk``, under uvicorn, and ``sdk-hypercorn``).
 
 Run ``python benchmarks/bench_roundtrip.py`` (``--quick`` for shorter runs). The SDK runs in
 its own virtual environment (``$MCPWS_TEST_CACHE`` or ``~/.cache/mcpws``, made on first use,
@@ -47,6 +50,13 @@ HERE = Path(__file__).resolve()
 #: The targets of the SDK carried by mcpws against the SDK 1.30's own transport, for the
 #: same server code: (figure, least ratio, or most for CPU).
 SDK_TARGETS = (("sequential calls/s", 1.5), ("server CPU µs/call", 1 / 1.5))
+
+#: The targets of mcpws.asgi against the SDK 1.30's ASGI endpoint under the same ASGI server:
+#: (contender, the SDK's, figure, most ratio).
+ASGI_TARGETS = (
+    ("asgi-uvicorn", "sdk", "server CPU µs/call", 0.5),
+    ("asgi-hypercorn", "sdk-hypercorn", "server CPU µs/call", 0.5),
+)
 
 #: The targets: (figure, contender it is compared with, least ratio, or most for CPU).
 TARGETS = (
@@ -108,6 +118,51 @@ def server_sdk2(port: int) -> None:
     asyncio.run(serve(high, port=port))
 
 
+def _echo_app() -> Any:
+    """The mcpws server of the other contenders, as an ASGI application."""
+    from mcpws import Server
+    from mcpws.asgi import App
+
+    app = Server("bench")
+
+    @app.tool()
+    def echo(text: str) -> str:
+        return text
+
+    return App(app, max_message_size=1 << 26)
+
+
+def server_asgi_uvicorn(port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        _echo_app(),
+        host="127.0.0.1",
+        port=port,
+        log_level="error",
+        ws="websockets-sansio",
+        ws_max_size=1 << 26,
+    )
+
+
+def server_asgi_hypercorn(port: int) -> None:
+    _hypercorn(_echo_app(), port)
+
+
+def _hypercorn(app: Any, port: int) -> None:
+    """Serve *app* with hypercorn's asyncio worker, its message limit raised."""
+    import asyncio
+
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.websocket_max_message_size = 1 << 26
+    config.loglevel = "ERROR"
+    asyncio.run(serve(app, config))
+
+
 def server_sdk(port: int) -> None:  # pragma: no cover - runs in the SDK 1.30's environment
     import _sdk130
 
@@ -118,6 +173,12 @@ def server_sdk_high(port: int) -> None:  # pragma: no cover - runs in the SDK 1.
     import _sdk130
 
     _sdk130.server_high(port)
+
+
+def server_sdk_hypercorn(port: int) -> None:  # pragma: no cover - runs in the SDK 1.30's env
+    import _sdk130
+
+    _sdk130.server_lowlevel(port, serve=lambda app, port: _hypercorn(app, port))
 
 
 def server_floor(port: int) -> None:
@@ -273,12 +334,18 @@ ROLES: dict[str, Callable[..., None]] = {
     "server-sdk-high": server_sdk_high,
     "server-sdk2-mcpws": server_sdk2,
     "server-floor": server_floor,
+    "server-asgi-uvicorn": server_asgi_uvicorn,
+    "server-asgi-hypercorn": server_asgi_hypercorn,
+    "server-sdk-hypercorn": server_sdk_hypercorn,
     "client-mcpws": client_mcpws,
     "client-asyncio": client_asyncio,
     "client-sdk": client_sdk,
     "client-sdk-high": client_sdk,
     "client-sdk2-mcpws": client_sdk2,
     "client-floor": client_floor,
+    "client-asgi-uvicorn": client_asyncio,
+    "client-asgi-hypercorn": client_asyncio,
+    "client-sdk-hypercorn": client_sdk,
 }
 
 
@@ -288,11 +355,13 @@ ROLES: dict[str, Callable[..., None]] = {
 def sdk_python() -> Path | None:
     """The Python of the SDK's environment, made when missing; ``None`` when impossible."""
     python = CACHE / "mcp-1.30.0" / "bin" / "python"
-    check = "import importlib.metadata as m, uvicorn; assert m.version('mcp') == '1.30.0'"
+    check = (
+        "import importlib.metadata as m, uvicorn, hypercorn; assert m.version('mcp') == '1.30.0'"
+    )
     if python.exists() and subprocess.run([python, "-c", check], check=False).returncode == 0:
         return python
     subprocess.run([sys.executable, "-m", "venv", "--clear", python.parent.parent], check=True)
-    install = [str(python), "-m", "pip", "install", "-q", SDK, "uvicorn", "websockets"]
+    install = [str(python), "-m", "pip", "install", "-q", SDK, "uvicorn", "websockets", "hypercorn"]
     if subprocess.run(install, check=False).returncode != 0:
         return None
     return python
@@ -391,11 +460,14 @@ def main() -> int:
         contenders["sdk2-mcpws"] = Path(sys.executable)
         if sdk is not None:
             contenders["sdk-high"] = sdk
+    contenders["asgi-uvicorn"] = contenders["asgi-hypercorn"] = Path(sys.executable)
+    if sdk is not None:
+        contenders["sdk-hypercorn"] = sdk
     figures = {name: measure(name, python, args.quick) for name, python in contenders.items()}
     rows = list(next(iter(figures.values())))
-    print(f"{'':<22}" + "".join(f"{name:>12}" for name in figures))
+    print(f"{'':<22}" + "".join(f"{name:>15}" for name in figures))
     for row in rows:
-        print(f"{row:<22}" + "".join(f"{figures[name][row]:>12.1f}" for name in figures))
+        print(f"{row:<22}" + "".join(f"{figures[name][row]:>15.1f}" for name in figures))
     for driver in ("mcpws", "asyncio"):
         for row, other, target in TARGETS:
             if other not in figures:
@@ -415,6 +487,13 @@ def main() -> int:
         sign = "<=" if "CPU" in row else ">="
         verdict = "met" if met else "NOT met"
         print(f"{row}: sdk2-mcpws/sdk-high = {ratio:.2f} (target {sign} {target:.2f}: {verdict})")
+    for contender, other, row, target in ASGI_TARGETS:
+        if other not in figures:
+            print(f"{row}: {contender}/{other} not measured")
+            continue
+        ratio = figures[contender][row] / figures[other][row]
+        verdict = "met" if ratio <= target else "NOT met"
+        print(f"{row}: {contender}/{other} = {ratio:.2f} (target <= {target:.2f}: {verdict})")
     for row in rows:  # the asyncio driver against the trio driver, row by row
         ratio = figures["asyncio"][row] / figures["mcpws"][row]
         better = ratio <= 1 if "CPU" in row else ratio >= 1
