@@ -148,6 +148,17 @@ def mcpws_serving(loop: str, *options: str, child: Sequence[str] = ()) -> Iterat
             stop(process)
 
 
+#: The ASGI servers ``mcpws.asgi`` is tested under: each one's command line, serving an
+#: application on the port ``{port}`` stands for.
+ASGI_SERVERS = {
+    "uvicorn-websockets": ("uvicorn", "--ws", "websockets-sansio", "--port", "{port}"),
+    "uvicorn-wsproto": ("uvicorn", "--ws", "wsproto", "--port", "{port}"),
+    "hypercorn-asyncio": ("hypercorn", "-k", "asyncio", "--bind", "127.0.0.1:{port}"),
+    "hypercorn-trio": ("hypercorn", "-k", "trio", "--bind", "127.0.0.1:{port}"),
+    "granian": ("granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}"),
+}
+
+
 @contextmanager
 def asgi_serving(app: str, *command: str) -> Iterator[int]:
     """``python -m *command* app``, an ASGI server serving *app* (a ``module:attribute`` of

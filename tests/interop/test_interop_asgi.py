@@ -22,7 +22,7 @@ import mcp
 import pytest
 
 from helpers.network import INITIALIZE, RawClient
-from helpers.peers import INTEROP, asgi_serving, upgrade_status
+from helpers.peers import ASGI_SERVERS, INTEROP, asgi_serving, upgrade_status
 from helpers.typescript import NODE, node_packages_folder
 from mcpws.core.websocket import ConnectionClosed, TextReceived
 from mcpws.sdk import websocket_client
@@ -30,14 +30,7 @@ from mcpws.trio import connect
 
 TIMEOUT = 60
 
-#: Each ASGI server's command line, serving an application on the port given.
-SERVERS = {
-    "uvicorn-websockets": ("uvicorn", "--ws", "websockets-sansio", "--port", "{port}"),
-    "uvicorn-wsproto": ("uvicorn", "--ws", "wsproto", "--port", "{port}"),
-    "hypercorn-asyncio": ("hypercorn", "-k", "asyncio", "--bind", "127.0.0.1:{port}"),
-    "hypercorn-trio": ("hypercorn", "-k", "trio", "--bind", "127.0.0.1:{port}"),
-    "granian": ("granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}"),
-}
+SERVERS = ASGI_SERVERS
 
 
 @pytest.fixture(scope="module", params=sorted(SERVERS))

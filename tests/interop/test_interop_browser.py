@@ -33,6 +33,7 @@ import pytest
 
 import mcpws
 from helpers.peers import (
+    ASGI_SERVERS,
     INTEROP,
     LOOPS,
     asgi_serving,
@@ -259,17 +260,13 @@ def test_a_browser_page_uses_a_stdio_server_through_expose(chromium: str, tmp_pa
     assert stateless["call"]["result"]["structuredContent"] == {"result": 9}
 
 
-@pytest.mark.parametrize(
-    "command",
-    [("uvicorn", "--port", "{port}"), ("hypercorn", "-k", "trio", "--bind", "127.0.0.1:{port}")],
-    ids=["uvicorn", "hypercorn-trio"],
-)
+@pytest.mark.parametrize("server", sorted(ASGI_SERVERS))
 def test_a_browser_page_uses_mcpws_as_an_asgi_application(
-    chromium: str, command: tuple[str, ...], tmp_path: Path
+    chromium: str, server: str, tmp_path: Path
 ) -> None:
     """``mcpws.asgi.App`` under an ASGI server: the page's two sessions, one of each era,
     get their answers, and a page of a foreign origin is refused."""
-    with asgi_serving("asgi_app:app", *command) as port, _site() as site:
+    with asgi_serving("asgi_app:app", *ASGI_SERVERS[server]) as port, _site() as site:
         seen = _browse(chromium, _page_url("127.0.0.1", site, "use", port), site, tmp_path)
         assert upgrade_status(port, origin=f"http://{FOREIGN}:{site.port}") == 403
     assert "error" not in seen, seen["error"]
