@@ -15,6 +15,7 @@ import re
 import resource
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -27,13 +28,20 @@ from urllib.parse import urlsplit
 
 import pytest
 import trio
+import trustme
 
 from helpers.descriptors import LIMIT, SPARE, close, fill, let_go, refused
 from helpers.network import INITIALIZE, RawClient, upgrade_request
 from helpers.peers import INTEROP, LOOPS, free_port, upgrade_status
 from helpers.vendor_server import ANSWER, VendorServer
 from mcpws.__main__ import main
-from mcpws.app import STATE_SECRET_VARIABLE, ConnectionLost, McpError, UnexpectedResult
+from mcpws.app import (
+    STATE_SECRET_VARIABLE,
+    ConnectError,
+    ConnectionLost,
+    McpError,
+    UnexpectedResult,
+)
 from mcpws.core.jsonrpc import INVALID_PARAMS
 from mcpws.core.mcp import CallToolResult, ClientCapabilities, InputRequiredResult, TextContent
 from mcpws.core.websocket import ConnectionClosed
@@ -119,7 +127,7 @@ class Serving:
             reader.start()
         try:
             self.first = self.line()
-            found = re.search(r"ws://\S+", self.first)
+            found = re.search(r"wss?://\S+", self.first)
             assert found is not None, self.first
         except BaseException:
             self.__exit__()
@@ -606,6 +614,81 @@ def test_expose_answers_503_beyond_its_children() -> None:
             assert upgrade_status(server.port) == 503
         server.signal(signal.SIGTERM)
         assert server.wait() == 0
+
+
+@pytest.fixture
+def tls_files(tmp_path: Path) -> dict[str, Path]:
+    """A certificate authority of the test's own, and what it issued, as PEM files: the
+    server's certificate for 127.0.0.1 and its key, a client's certificate with its key."""
+    authority = trustme.CA()
+    files = {"ca": tmp_path / "ca.pem", "cert": tmp_path / "cert.pem", "key": tmp_path / "key.pem"}
+    authority.cert_pem.write_to_path(str(files["ca"]))
+    server = authority.issue_cert("127.0.0.1")
+    server.cert_chain_pems[0].write_to_path(str(files["cert"]))
+    server.private_key_pem.write_to_path(str(files["key"]))
+    files["client"] = tmp_path / "client.pem"
+    authority.issue_cert("client@example").private_key_and_cert_chain_pem.write_to_path(
+        str(files["client"])
+    )
+    return files
+
+
+def _client_tls(files: dict[str, Path], *, with_certificate: bool) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(files["ca"]))
+    if with_certificate:
+        context.load_cert_chain(str(files["client"]))
+    return context
+
+
+def _adds_over_tls(url: str, context: ssl.SSLContext) -> float:
+    async def main() -> float:
+        with trio.fail_after(HARD):
+            async with connect(url, ssl_context=context) as client:
+                added = await client.call_tool("add", {"a": 2, "b": 3})
+                assert added.structured_content is not None
+                result: float = added.structured_content["result"]
+                return result
+
+    return trio.run(main)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_serve_over_tls_and_with_client_certificates_required(
+    loop: str, tls_files: dict[str, Path]
+) -> None:
+    files = tls_files
+    tls = ["--certfile", str(files["cert"]), "--keyfile", str(files["key"])]
+    with Serving("--loop", loop, *tls) as server:
+        assert server.url.startswith("wss://127.0.0.1:")
+        assert _adds_over_tls(server.url, _client_tls(files, with_certificate=False)) == 5
+        server.signal(signal.SIGTERM)
+        assert server.wait() == 0
+    with Serving("--loop", loop, *tls, "--ca-certs", str(files["ca"])) as server:
+        with pytest.raises(ConnectError):
+            _adds_over_tls(server.url, _client_tls(files, with_certificate=False))
+        assert _adds_over_tls(server.url, _client_tls(files, with_certificate=True)) == 5
+        server.signal(signal.SIGTERM)
+        assert server.wait() == 0
+
+
+def test_tls_files_that_cannot_be_used_are_one_line_and_status_2(
+    tls_files: dict[str, Path],
+) -> None:
+    for args, message in [
+        (
+            ("--keyfile", str(tls_files["key"])),
+            "mcpws: --keyfile and --ca-certs go with --certfile",
+        ),
+        (("--certfile", str(tls_files["ca"])), "mcpws: cannot use the TLS files given"),
+        (
+            ("--certfile", str(tls_files["cert"]), "--dial", "ws://127.0.0.1:9/mcp"),
+            "is for listening",
+        ),
+    ]:
+        done = run("serve", *args, "--port", "0")
+        assert done.returncode == 2, done.stderr
+        assert message in done.stderr
+        assert done.stderr.count("\n") == 1
 
 
 @pytest.mark.parametrize("shared", [False, True])

@@ -57,6 +57,7 @@ import logging
 import math
 import os
 import signal
+import ssl
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -280,9 +281,9 @@ def _policy(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-def _where(host: str, port: int, path: str) -> str:
+def _where(host: str, port: int, path: str, *, secure: bool = False) -> str:
     name = f"[{host}]" if ":" in host else host
-    return f"ws://{name}:{port}{path}"
+    return f"{'wss' if secure else 'ws'}://{name}:{port}{path}"
 
 
 def _draining(signum: int, timeout: float) -> str:
@@ -409,8 +410,9 @@ def _server_task(app: Server | Host, args: argparse.Namespace) -> Callable[..., 
     driver = DRIVERS[args.loop].load()
     options: dict[str, Any] = {"shutdown_timeout": args.shutdown_timeout}
     if args.dial is not None:
+        _ssl_context(args)  # refuses TLS files with --dial
         return functools.partial(driver.dial, app, args.dial, headers=_headers(args), **options)
-    options.update(path=args.path, **_policy(args))
+    options.update(path=args.path, ssl_context=_ssl_context(args), **_policy(args))
     if getattr(args, "max_children", None) is not None:  # expose: one child a connection
         options["max_connections"] = args.max_children
     return functools.partial(driver.serve, app, args.host, args.port, **options)
@@ -420,7 +422,7 @@ def _serving_line(app: Server | Host, args: argparse.Namespace, listening: Any) 
     name = app.name if isinstance(app, Host) else app.info.name
     if args.dial is not None:
         return f"serving {name} to {args.dial}, dialed out ({args.loop}; Ctrl-C or SIGTERM stops)"
-    where = _where(args.host, listening.port, args.path)
+    where = _where(args.host, listening.port, args.path, secure=args.certfile is not None)
     return f"serving {name} on {where} ({args.loop}; Ctrl-C or SIGTERM stops)"
 
 
@@ -635,7 +637,40 @@ def _serving_options(serve: argparse.ArgumentParser) -> None:
         "drops or cannot open; --host, --port, --path and the allow-lists do not apply",
     )
     _upgrade_options(serve, when=" (with --dial)")
+    tls = serve.add_argument_group("TLS (when listening)")
+    tls.add_argument(
+        "--certfile",
+        metavar="FILE",
+        help="serve wss:// with this certificate chain (PEM; the key may follow in it)",
+    )
+    tls.add_argument("--keyfile", metavar="FILE", help="the certificate's private key (PEM)")
+    tls.add_argument(
+        "--ca-certs",
+        metavar="FILE",
+        help="require a client certificate issued by one of these authorities (PEM), and "
+        "refuse the TLS handshake of a client without one",
+    )
     serve.add_argument("--loop", **_loop_option())
+
+
+def _ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
+    """The TLS context of ``--certfile``, ``--keyfile`` and ``--ca-certs``; ``None`` for
+    plain ``ws://``."""
+    if args.certfile is None:
+        if args.keyfile is not None or args.ca_certs is not None:
+            raise _Failure("--keyfile and --ca-certs go with --certfile", 2)
+        return None
+    if args.dial is not None:
+        raise _Failure("--certfile is for listening: a server that dials out has no certificate", 2)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(args.certfile, args.keyfile)
+        if args.ca_certs is not None:
+            context.load_verify_locations(args.ca_certs)
+            context.verify_mode = ssl.CERT_REQUIRED
+    except (OSError, ssl.SSLError) as exc:
+        raise _Failure(f"cannot use the TLS files given: {exc}", 2) from None
+    return context
 
 
 def _upgrade_options(parser: argparse.ArgumentParser, *, when: str = "") -> None:
