@@ -691,6 +691,35 @@ def test_tls_files_that_cannot_be_used_are_one_line_and_status_2(
         assert done.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize("loop", LOOPS)
+def test_serve_takes_the_limits_and_timers_of_the_core(loop: str) -> None:
+    """``--max-message-size`` closes a bigger message's connection with 1009,
+    ``--max-connections`` answers an upgrade beyond it with 503, and the timers and the
+    other limits are taken (the server serves with them)."""
+    timers = ["--ping-interval", "0", "--ping-timeout", "5", "--open-timeout", "5"]
+    limits = ["--max-concurrent-requests", "2", "--max-pending-requests", "10"]
+    sizes = ["--max-message-size", "1000", "--max-connections", "1", "--close-timeout", "5"]
+    with Serving("--loop", loop, *timers, *limits, *sizes) as server:
+
+        async def main() -> tuple[int, int | None]:
+            with trio.fail_after(HARD):
+                raw = await RawClient.open(server.port)
+                status = await trio.to_thread.run_sync(upgrade_status, server.port)
+                assert "result" in await raw.ask(INITIALIZE)
+                raw.core.send_text(json.dumps({"pad": "x" * 2000}))
+                await raw.flush()
+                await raw.until(lambda: raw.closed() is not None)
+                await raw.stream.aclose()
+                closed = raw.closed()
+                assert closed is not None
+                return status, closed.code
+
+        assert trio.run(main) == (503, 1009)
+        _sdk_client_adds(server.url)
+        server.signal(signal.SIGTERM)
+        assert server.wait() == 0
+
+
 @pytest.mark.parametrize("shared", [False, True])
 def test_expose_closes_an_idle_connection(shared: bool) -> None:
     child = ["--", sys.executable, "stdio_app.py"]
@@ -718,6 +747,8 @@ def test_expose_closes_an_idle_connection(shared: bool) -> None:
     [
         ((), "mcpws: name the stdio server's command after --, as in: expose -- COMMAND"),
         (("--idle-timeout", "0", "--", "cat"), "argument --idle-timeout: a positive number"),
+        (("--max-pending-requests", "5", "--", "cat"), "--max-pending-requests is for an mcpws"),
+        (("--max-message-size", "-1", "--", "cat"), "a size is a whole number of bytes"),
         (("--env", "NOEQUALS", "--", "cat"), "argument --env: a variable is NAME=VALUE"),
         (("--max-children", "0", "--", "cat"), "argument --max-children: a count is"),
     ],

@@ -52,6 +52,7 @@ import asyncio
 import contextlib
 import functools
 import importlib
+import inspect
 import json
 import logging
 import math
@@ -65,19 +66,25 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 from urllib.parse import urlsplit
 
+import attrs
+
 from mcpws._version import __version__
 from mcpws.app import Client, McpError, Reconnect, Server, SharedStdioServer, StdioServer
 from mcpws.app._hosting import Host, hosted
 from mcpws.core.errors import LocalProtocolError, McpwsError
 from mcpws.core.mcp import CallToolResult, Model, is_extension
+from mcpws.core.session import ServerSessionConfig
 from mcpws.core.versions import REVISIONS
-from mcpws.core.websocket import DEFAULT_ORIGINS, LOOPBACK_HOSTS
-from mcpws.lowlevel import DRIVERS, connect_options, is_loopback
+from mcpws.core.websocket import DEFAULT_ORIGINS, LOOPBACK_HOSTS, WebSocketConfig
+from mcpws.lowlevel import DRIVERS, connect_options, is_loopback, serve_options
 
 __all__ = ["main"]
 
 #: serve()'s own default, repeated for the help.
 _SHUTDOWN_TIMEOUT = 10.0
+#: The core's defaults of the limits the command line sets.
+_MAX_CONCURRENT = inspect.signature(serve_options).parameters["max_concurrent_requests"].default
+_MAX_PENDING = attrs.fields(ServerSessionConfig).max_pending_requests.default
 #: The signals that drain a server, and a second time stop it at once.
 _STOPPING = (signal.SIGINT, signal.SIGTERM)
 
@@ -408,13 +415,15 @@ def _server_task(app: Server | Host, args: argparse.Namespace) -> Callable[..., 
     """``serve()``, or ``dial()`` with ``--dial``, of the driver, with the options given;
     it takes ``task_status=``."""
     driver = DRIVERS[args.loop].load()
-    options: dict[str, Any] = {"shutdown_timeout": args.shutdown_timeout}
+    options: dict[str, Any] = {"shutdown_timeout": args.shutdown_timeout, **_limits(args, app)}
     if args.dial is not None:
         _ssl_context(args)  # refuses TLS files with --dial
         return functools.partial(driver.dial, app, args.dial, headers=_headers(args), **options)
     options.update(path=args.path, ssl_context=_ssl_context(args), **_policy(args))
     if getattr(args, "max_children", None) is not None:  # expose: one child a connection
         options["max_connections"] = args.max_children
+    if getattr(args, "max_connections", None) is not None:
+        options["max_connections"] = args.max_connections
     return functools.partial(driver.serve, app, args.host, args.port, **options)
 
 
@@ -637,6 +646,7 @@ def _serving_options(serve: argparse.ArgumentParser) -> None:
         "drops or cannot open; --host, --port, --path and the allow-lists do not apply",
     )
     _upgrade_options(serve, when=" (with --dial)")
+    _limit_options(serve)
     tls = serve.add_argument_group("TLS (when listening)")
     tls.add_argument(
         "--certfile",
@@ -651,6 +661,106 @@ def _serving_options(serve: argparse.ArgumentParser) -> None:
         "refuse the TLS handshake of a client without one",
     )
     serve.add_argument("--loop", **_loop_option())
+
+
+def _limit_options(serve: argparse.ArgumentParser) -> None:
+    """The limits and timers of every connection, with the core's defaults."""
+    limits = serve.add_argument_group("limits and timers (0: none, where a limit may be off)")
+    config = WebSocketConfig()
+
+    def add(flag: str, kind: Callable[[str], Any], metavar: str, text: str, default: Any) -> None:
+        shown = (
+            "none" if default is None else f"{default:g}" if isinstance(default, float) else default
+        )
+        limits.add_argument(flag, type=kind, metavar=metavar, help=f"{text} (default: {shown})")
+
+    add(
+        "--max-message-size",
+        _bytes,
+        "BYTES",
+        "the bytes one message may hold, after "
+        "decompression; a bigger one closes its connection with 1009",
+        config.max_message_size,
+    )
+    add(
+        "--max-concurrent-requests",
+        _count,
+        "N",
+        "the requests of one connection handled at once; the next wait their turn",
+        _MAX_CONCURRENT,
+    )
+    add(
+        "--max-pending-requests",
+        _count,
+        "N",
+        "the requests one connection may have in flight (an mcpws.Server's); beyond, -32005",
+        _MAX_PENDING,
+    )
+    add(
+        "--ping-interval",
+        _seconds(zero=True),
+        "SECONDS",
+        "the keepalive: a ping after this long without a message from the peer",
+        config.ping_interval,
+    )
+    add(
+        "--ping-timeout",
+        _seconds(zero=True),
+        "SECONDS",
+        "how long a pinged peer has to answer before its connection is dropped",
+        config.ping_timeout,
+    )
+    add(
+        "--open-timeout",
+        _seconds(zero=True),
+        "SECONDS",
+        "how long the opening handshake may take",
+        config.handshake_timeout,
+    )
+    add(
+        "--close-timeout",
+        _seconds(zero=True),
+        "SECONDS",
+        "how long the closing handshake may take",
+        config.close_timeout,
+    )
+
+
+def _bytes(text: str) -> int:
+    """A number of bytes, 0 for no limit."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a size is a whole number of bytes, not {text!r}")
+    return value
+
+
+def _limits(args: argparse.Namespace, app: Server | Host) -> dict[str, Any]:
+    """serve()'s and dial()'s options of the limits given: the WebSocket's ``config``, the
+    handlers at once, and an mcpws.Server's session options."""
+    options: dict[str, Any] = {}
+    config: dict[str, Any] = {}
+    for flag, field in (
+        ("max_message_size", "max_message_size"),
+        ("ping_interval", "ping_interval"),
+        ("ping_timeout", "ping_timeout"),
+        ("open_timeout", "handshake_timeout"),
+        ("close_timeout", "close_timeout"),
+    ):
+        value = getattr(args, flag, None)
+        if value is not None:
+            config[field] = value or None  # 0: none
+    if config:
+        options["config"] = WebSocketConfig(**config)
+    if args.max_concurrent_requests is not None:
+        options["max_concurrent_requests"] = args.max_concurrent_requests
+    if args.max_pending_requests is not None:
+        if isinstance(app, Host):
+            raise _Failure(f"--max-pending-requests is for an mcpws.Server, not {app.name}", 2)
+        options["max_pending_requests"] = args.max_pending_requests
+    return options
 
 
 def _ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
@@ -730,6 +840,13 @@ def _parser() -> argparse.ArgumentParser:
         "transport, until the input ends (for clients that launch their servers)",
     )
     _serving_options(serve)
+    serve.add_argument(
+        "--max-connections",
+        type=_count,
+        metavar="N",
+        help="connections open at once at most; beyond, an upgrade is answered 503 "
+        "(default: no limit)",
+    )
     expose = command(
         "expose",
         "serve a stdio MCP server over WebSocket, one child process per connection",
