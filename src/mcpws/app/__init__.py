@@ -11,7 +11,7 @@ from mcpws.app._asking import (
     Rounds as Rounds,
     StateSeal as StateSeal,
 )
-from mcpws.app._bridging import StdioServer as StdioServer
+from mcpws.app._bridging import StdioCommand as StdioCommand, StdioServer as StdioServer
 from mcpws.app._client import (
     MAX_INPUT_ROUNDS as MAX_INPUT_ROUNDS,
     Client as Client,
@@ -71,6 +71,7 @@ __all__ = [
     "Server",
     "SharedStdioServer",
     "StateSeal",
+    "StdioCommand",
     "StdioServer",
     "UnexpectedResult",
     "check_arguments",

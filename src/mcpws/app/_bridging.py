@@ -35,7 +35,7 @@ from mcpws.core.session import SHUTTING_DOWN, TOO_MANY_REQUESTS
 from mcpws.core.stdio import StdioConnection, StreamEnded
 from mcpws.core.websocket import GOING_AWAY, INTERNAL_ERROR as WS_INTERNAL_ERROR
 
-__all__ = ["IdleWatch", "StdioServer"]
+__all__ = ["IdleWatch", "StdioCommand", "StdioServer"]
 
 _log = logging.getLogger("mcpws")
 
@@ -46,12 +46,12 @@ GRACE = 2.0
 _GARBLED = "the server wrote something that is not JSON-RPC"
 
 
-class StdioServer(Host):
-    """A stdio MCP server, *command* (the program and its arguments), served over
-    WebSocket with one child per connection, started with *env* (the whole environment;
-    ``None``: this process's) in *cwd*. A child that has not exited *grace* seconds after
-    its input closed gets ``SIGTERM``, and ``SIGKILL`` *grace* seconds after that. With an
-    *idle_timeout*, a connection idle for that many seconds is closed, and its child ended."""
+class StdioCommand(Host):
+    """What a host of a stdio MCP server is given: *command* (the program and its
+    arguments), started with *env* (the whole environment; ``None``: this process's) in
+    *cwd*; *grace*, the seconds a child gets to exit once its input is closed, and again
+    after ``SIGTERM`` (then ``SIGKILL``); *idle_timeout*, the seconds after which an idle
+    connection is closed (``None``: never)."""
 
     def __init__(
         self,
@@ -73,6 +73,15 @@ class StdioServer(Host):
         self.idle_timeout = idle_timeout
         self.name = command_name(command)
         self._numbers = itertools.count(1)
+
+
+class StdioServer(StdioCommand):
+    """A stdio MCP server served over WebSocket with one child per connection (the
+    arguments are :class:`StdioCommand`'s): started once the upgrade is accepted, ended
+    when the connection ends, and with it when the connection is idle too long."""
+
+    def __init__(self, command: Sequence[str], **options: Any) -> None:
+        super().__init__(command, **options)
         #: The children running or ending, by the waiter their end settles.
         self._children: set[Waiter] = set()
 

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from mcpws.app._bridging import IdleWatch
-from mcpws.app._hosting import Host
+from mcpws.app._bridging import IdleWatch, StdioCommand
 from mcpws.app._kernel import Cancellable, Kernel, Waiter
-from mcpws.app._process import Process, command_name, log_errors
+from mcpws.app._process import Process, log_errors
 from mcpws.core import jsonrpc
 from mcpws.core.channel import InvalidMessageAnswered, MessageReceived
 from mcpws.core.connection import ConnectionAccepted
@@ -42,41 +41,20 @@ __all__ = ["SharedStdioServer"]
 
 _log = logging.getLogger("mcpws")
 
-#: Seconds the child gets to exit once its input is closed, and again after ``SIGTERM``.
-GRACE = 2.0
 #: What a request of the child's gets when it cannot tell which client it is for.
 UNROUTABLE = "the server is shared by several clients: this request is for none of them"
 #: What a request gets when the shared child has ended before answering.
 ENDED = "the shared server ended before answering"
 
 
-class SharedStdioServer(Host):
-    """A stdio MCP server, *command*, served over WebSocket with one child for all the
-    connections, started with *env* (``None``: this process's environment) in *cwd*; ended
-    once the server stops (its input closed, then ``SIGTERM`` and ``SIGKILL``, *grace*
-    seconds apart). With an *idle_timeout*, a connection idle for that many seconds is
-    closed (the child goes on)."""
+class SharedStdioServer(StdioCommand):
+    """A stdio MCP server served over WebSocket with one child for all the connections
+    (the arguments are :class:`~mcpws.app.StdioCommand`'s): started with the first
+    connection, ended once the server stops; an idle connection is closed, and the child
+    goes on."""
 
-    def __init__(
-        self,
-        command: Sequence[str],
-        *,
-        env: Mapping[str, str] | None = None,
-        cwd: str | None = None,
-        grace: float = GRACE,
-        idle_timeout: float | None = None,
-    ) -> None:
-        if not command:
-            raise ValueError("a stdio server is a command: name its program")
-        if idle_timeout is not None and not idle_timeout > 0:
-            raise ValueError(f"an idle timeout is a number of seconds above 0, not {idle_timeout}")
-        self.command = tuple(command)
-        self.env = env
-        self.cwd = cwd
-        self.grace = grace
-        self.idle_timeout = idle_timeout
-        self.name = command_name(command)
-        self._numbers = itertools.count(1)
+    def __init__(self, command: Sequence[str], **options: Any) -> None:
+        super().__init__(command, **options)
         self._run: _Child | None = None
 
     @asynccontextmanager
