@@ -12,6 +12,7 @@ from typing import Any
 
 from mcpws.app._pumping import OnAsgi
 from mcpws.asyncio._pump import Pump
+from mcpws.asyncio._queued import QueuedTransport
 from mcpws.core.connection import ConnectionRequested
 from mcpws.core.messages import MessageConnection
 from mcpws.lowlevel import LINGER
@@ -24,33 +25,21 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
-class _Messages(asyncio.Transport):
+class _Messages(QueuedTransport):
     """A transport for a pump over an ASGI WebSocket: a task receives the server's messages
     and gives the core each one whole, while the pump wants to read; another sends what the
     pump writes, each write one text message, in order, and then the close the core ended
     the connection with."""
 
     def __init__(self, receive: Receive, send: Send, pump: Pump) -> None:
-        super().__init__()
         connection = pump.connection
         assert isinstance(connection, MessageConnection)
         self._connection = connection
         self._receive = receive
         self._send = send
-        self._pump = pump
-        self._outgoing: list[bytes] = []
-        self._size = 0
-        self._high = 1 << 16
-        self._paused_writing = False
-        self._closing = False
         #: Whether the peer is gone (the server said ``websocket.disconnect``).
         self._gone = False
-        self._wake = asyncio.Event()
-        self._readable = asyncio.Event()
-        self._readable.set()
-        loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._read()), loop.create_task(self._write())]
-        pump.connection_made(self)
+        super().__init__(pump)
 
     async def _read(self) -> None:
         pump, connection = self._pump, self._connection
@@ -73,76 +62,22 @@ class _Messages(asyncio.Transport):
     async def _write(self) -> None:
         connection = self._connection
         try:
-            while not (self._closing and not self._outgoing):
-                if not self._outgoing:
-                    self._wake.clear()
-                    await self._wake.wait()
-                    continue
-                chunks, self._outgoing = self._outgoing, []
+            while (chunks := await self._queued()) is not None:
                 for data in chunks:
                     if not self._gone:
                         await self._send({"type": "websocket.send", "text": data.decode()})
-                    self._size -= len(data)
-                if self._paused_writing and self._size <= self._high // 4:
-                    self._paused_writing = False
-                    self._pump.resume_writing()
+                    self._gone_out(len(data))
             if not self._gone and connection.close_code is not None:
                 code, reason = connection.close_code, connection.close_reason
                 await self._send({"type": "websocket.close", "code": code, "reason": reason})
         except Exception as exc:  # the ASGI server's word for a peer that is gone
             _log.debug("an ASGI WebSocket send failed: %r", exc)
         finally:
-            self._tasks[0].cancel()
-            self._closing = True
-            self._pump.connection_lost(None)
+            self._ended()
 
     async def sent(self) -> None:
         """Wait until the writer is done: what was written has gone out, then the close."""
         await self._tasks[1]
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        if self._closing:
-            return
-        self._outgoing.append(bytes(data))
-        self._size += len(data)
-        self._wake.set()
-        if not self._paused_writing and self._size > self._high:
-            self._paused_writing = True
-            self._pump.pause_writing()
-
-    def get_write_buffer_size(self) -> int:
-        return self._size
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        self._high = high if high is not None else self._high
-
-    def is_closing(self) -> bool:
-        return self._closing
-
-    def close(self) -> None:
-        """Close once what is written has gone out."""
-        self._closing = True
-        self._wake.set()
-
-    def abort(self) -> None:
-        self._outgoing = []
-        self._size = 0
-        self.close()
-
-    def can_write_eof(self) -> bool:
-        return False
-
-    def pause_reading(self) -> None:
-        self._readable.clear()
-
-    def resume_reading(self) -> None:
-        self._readable.set()
-
-    def is_reading(self) -> bool:
-        return self._readable.is_set()
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return default
 
 
 async def serve_websocket(

@@ -15,6 +15,7 @@ from mcpws.app import Client, ConnectError
 from mcpws.app._process import log_errors
 from mcpws.asyncio._child import open_child
 from mcpws.asyncio._pump import Pump
+from mcpws.asyncio._queued import QueuedTransport
 from mcpws.core.session import ClientSession, ClientSessionConfig
 from mcpws.core.stdio import DEFAULT_MAX_MESSAGE_SIZE, StdioConnection
 from mcpws.lowlevel import command_name, for_the_client, same_options, stdio_options
@@ -38,26 +39,14 @@ class _Streams(Protocol):
     async def receive(self) -> bytes: ...
 
 
-class _Pipes(asyncio.Transport):
+class _Pipes(QueuedTransport):
     """A transport for a pump over :class:`_Streams`: a task reads and hands the pump what
     it reads, while the pump wants to read; another writes what the pump writes, in order,
     and closes the written stream once the pump closes the transport."""
 
     def __init__(self, streams: _Streams, pump: Pump) -> None:
-        super().__init__()
         self._streams = streams
-        self._pump = pump
-        self._outgoing: list[bytes] = []
-        self._size = 0
-        self._high = 1 << 16
-        self._paused_writing = False
-        self._closing = False
-        self._wake = asyncio.Event()
-        self._readable = asyncio.Event()
-        self._readable.set()
-        loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._read()), loop.create_task(self._write())]
-        pump.connection_made(self)
+        super().__init__(pump)
 
     async def _read(self) -> None:
         pump = self._pump
@@ -74,69 +63,16 @@ class _Pipes(asyncio.Transport):
 
     async def _write(self) -> None:
         try:
-            while not (self._closing and not self._outgoing):
-                if not self._outgoing:
-                    self._wake.clear()
-                    await self._wake.wait()
-                    continue
-                chunks, self._outgoing = self._outgoing, []
+            while (chunks := await self._queued()) is not None:
                 data = b"".join(chunks)
                 await self._streams.send(data)
-                self._size -= len(data)
-                if self._paused_writing and self._size <= self._high // 4:
-                    self._paused_writing = False
-                    self._pump.resume_writing()
+                self._gone_out(len(data))
         except OSError:
             pass  # the other end is gone
         finally:
             with contextlib.suppress(OSError):
                 await self._streams.close_input()
-            self._tasks[0].cancel()
-            self._closing = True
-            self._pump.connection_lost(None)
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        if self._closing:
-            return
-        self._outgoing.append(bytes(data))
-        self._size += len(data)
-        self._wake.set()
-        if not self._paused_writing and self._size > self._high:
-            self._paused_writing = True
-            self._pump.pause_writing()
-
-    def get_write_buffer_size(self) -> int:
-        return self._size
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        self._high = high if high is not None else self._high
-
-    def is_closing(self) -> bool:
-        return self._closing
-
-    def close(self) -> None:
-        """Close once what is written has gone out."""
-        self._closing = True
-        self._wake.set()
-
-    def abort(self) -> None:
-        self._outgoing = []
-        self.close()
-
-    def can_write_eof(self) -> bool:
-        return False
-
-    def pause_reading(self) -> None:
-        self._readable.clear()
-
-    def resume_reading(self) -> None:
-        self._readable.set()
-
-    def is_reading(self) -> bool:
-        return self._readable.is_set()
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return default
+            self._ended()
 
 
 class _OwnStdio:
