@@ -18,22 +18,21 @@ framing closes the WebSocket with.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Final
+from typing import Final
 
 from mcpws.core import jsonrpc
-from mcpws.core.channel import ChannelFailed, MessageChannel, MessageReceived
+from mcpws.core._framing import Framing
 from mcpws.core.errors import ProtocolError, RemoteProtocolError
 from mcpws.core.session import ClientSession, ServerSession
-from mcpws.core.stdio import DEFAULT_MAX_MESSAGE_SIZE, StdioEvent, StreamEnded
+from mcpws.core.stdio import DEFAULT_MAX_MESSAGE_SIZE
 
 __all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "MessageConnection"]
 
 #: WebSocket close codes, repeated here so that this module needs no WebSocket layer.
-_NORMAL: Final = 1000
 _TOO_BIG: Final = 1009
 
 
-class MessageConnection:
+class MessageConnection(Framing):
     """A session carried over whole text messages (the WebSocket of an ASGI server).
 
     A client session is started at once. Without a session (``None``), each valid message
@@ -54,12 +53,7 @@ class MessageConnection:
         max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
         max_depth: int = jsonrpc.DEFAULT_MAX_DEPTH,
     ) -> None:
-        self.session = session
-        self._channel = MessageChannel(session, max_depth=max_depth)
         self._max_size = max_message_size
-        self._events: list[StdioEvent] = []
-        self._outgoing: list[bytes] = []
-        self.closed = False
         #: What to close the WebSocket with once the connection has ended from this side
         #: (``None``: the peer ended it, or is gone).
         self.close_code: int | None = None
@@ -70,8 +64,7 @@ class MessageConnection:
         self._held: deque[str | bytes] = deque()
         self._held_size = 0
         self._eof_held = False
-        if isinstance(session, ClientSession):
-            session.start(now)
+        super().__init__(session, now, max_depth=max_depth, reply=True)
 
     # Input ------------------------------------------------------------------------------------
 
@@ -88,7 +81,7 @@ class MessageConnection:
             size = len(text.encode()) if isinstance(text, str) else len(text)
             if size > limit:
                 reason = f"a message is larger than {limit} bytes"
-                self._end(_TOO_BIG, reason, RemoteProtocolError(reason, close_code=_TOO_BIG))
+                self._end(RemoteProtocolError(reason, close_code=_TOO_BIG), _TOO_BIG, reason)
                 return
         if self.hold:
             self._held.append(text)
@@ -111,7 +104,7 @@ class MessageConnection:
         if self.holding:
             self._eof_held = True
             return
-        self._end(None, "", None)
+        self._end(None)
 
     @property
     def held(self) -> int:
@@ -138,81 +131,8 @@ class MessageConnection:
             self.receive_eof(now)
         return True
 
-    def handle_timeout(self, now: float) -> None:
-        """Act on every deadline at or before *now*."""
-        if not self.closed:
-            self._channel.handle_timeout(now)
-            self._pull()
-
-    def next_deadline(self) -> float | None:
-        """When :meth:`handle_timeout` must next be called, or ``None``."""
-        return None if self.closed else self._channel.next_deadline()
-
-    # Output -----------------------------------------------------------------------------------
-
-    def events_received(self) -> list[StdioEvent]:
-        """Return and forget the events so far."""
-        self._pull()
-        events, self._events = self._events, []
-        return events
-
-    def data_to_send(self) -> list[bytes]:
-        """Return and forget the messages to send, one text message each as UTF-8; ``b""``
-        means close the WebSocket (with :attr:`close_code`, unless it is ``None``)."""
-        self._pull()
-        data, self._outgoing = self._outgoing, []
-        return data
-
-    def send(self, message: jsonrpc.Message) -> None:
-        """Send one JSON-RPC message, after what was sent before."""
-        self.send_text(self._channel.encode(message))
-
-    def send_text(self, text: str) -> None:
-        """Send one message as JSON text that the caller encoded and vouches for, after
-        what was sent before."""
-        self._pull()
-        if not self.closed:
-            self._outgoing.append(text.encode())
-
-    @property
-    def is_open(self) -> bool:
-        """Whether messages may be sent: the connection is not over."""
-        return not self.closed
-
-    @property
-    def buffered_amount(self) -> int:
-        """Bytes waiting in :meth:`data_to_send`."""
-        self._pull()
-        return sum(map(len, self._outgoing))
-
-    def close(self, code: int = _NORMAL, reason: str = "", *, now: float | None = None) -> None:
-        """End the connection from this side, with *code* and *reason*."""
-        if not self.closed:
-            self._pull()
-            if not self.closed:  # else a failure the session had not yet reported ended it
-                self._end(code, reason, None)
-
     # Inside -----------------------------------------------------------------------------------
 
-    def _pull(self) -> None:
-        """Move the channel's texts and events into this connection's, in order; a failed
-        channel ends the connection with its close code."""
-        if self.closed:
-            return
-        channel = self._channel
-        self._outgoing.extend(text.encode() for text in channel.texts_to_send())
-        # Typed Any, not cast at a call's cost: without a failure, every event is one of ours.
-        events: list[Any] = channel.events_received()
-        failure = channel.failure
-        if failure is None:
-            self._events += events
-            return
-        self._events += [e for e in events if not isinstance(e, ChannelFailed | MessageReceived)]
-        self._end(failure.close_code, failure.error.message, failure.error)
-
-    def _end(self, code: int | None, reason: str, cause: ProtocolError | None) -> None:
-        self.closed = True
+    def _end(self, cause: ProtocolError | None, code: int | None = None, reason: str = "") -> None:
         self.close_code, self.close_reason = code, reason
-        self._channel.receive_eof()
-        self._outgoing.append(b"")
-        self._events.append(StreamEnded(cause))
+        super()._end(cause, code, reason)

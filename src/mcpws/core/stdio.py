@@ -13,19 +13,12 @@ stream (:class:`StreamEnded` carries the cause), as does a failed session.
 
 from __future__ import annotations
 
-from typing import Any, Final, TypeAlias
-
-import attrs
+from typing import Final, TypeAlias
 
 from mcpws.core import jsonrpc
-from mcpws.core.channel import (
-    ChannelFailed,
-    InvalidMessageAnswered,
-    MessageChannel,
-    MessageReceived,
-)
-from mcpws.core.errors import ProtocolError, RemoteProtocolError
-from mcpws.core.session import ClientSession, ServerSession, SessionEvent
+from mcpws.core._framing import Framing, FramingEvent, StreamEnded
+from mcpws.core.errors import RemoteProtocolError
+from mcpws.core.session import ClientSession, ServerSession
 
 __all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "StdioConnection", "StdioEvent", "StreamEnded"]
 
@@ -33,18 +26,11 @@ __all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "StdioConnection", "StdioEvent", "StreamE
 DEFAULT_MAX_MESSAGE_SIZE: Final = 16 * 1024 * 1024
 
 
-@attrs.frozen
-class StreamEnded:
-    """The stream is over: the peer's end of file, :meth:`StdioConnection.close`, or a fault
-    (``cause``). ``data_to_send()`` ends with ``b""``: close the output."""
-
-    cause: ProtocolError | None = None
+#: What :meth:`StdioConnection.events_received` reports.
+StdioEvent: TypeAlias = FramingEvent
 
 
-StdioEvent: TypeAlias = SessionEvent | MessageReceived | InvalidMessageAnswered | StreamEnded
-
-
-class StdioConnection:
+class StdioConnection(Framing):
     """A session carried as newline-delimited JSON over a byte stream (a subprocess's
     stdin and stdout, a pipe, a socket).
 
@@ -59,6 +45,8 @@ class StdioConnection:
     driver acts on the next one only when it has room for its answer.
     """
 
+    TERMINATOR = b"\n"
+
     def __init__(
         self,
         session: ClientSession | ServerSession | None,
@@ -68,20 +56,14 @@ class StdioConnection:
         max_depth: int = jsonrpc.DEFAULT_MAX_DEPTH,
         reply: bool = True,
     ) -> None:
-        self.session = session
-        self._channel = MessageChannel(session, max_depth=max_depth, reply=reply)
         self._max_size = max_message_size
         self._buffer = bytearray()
-        self._events: list[StdioEvent] = []
-        self._outgoing: list[bytes] = []
-        self.closed = False
         #: Whether lines wait for :meth:`resume`; where the complete ones end in the buffer,
         #: and whether the end of the stream waits behind them.
         self.hold = False
         self._complete = 0
         self._eof_held = False
-        if isinstance(session, ClientSession):
-            session.start(now)
+        super().__init__(session, now, max_depth=max_depth, reply=reply)
 
     def receive_data(self, data: bytes, now: float) -> None:
         """Take bytes from the peer."""
@@ -150,58 +132,6 @@ class StdioConnection:
             self.receive_eof(now)
         return True
 
-    def handle_timeout(self, now: float) -> None:
-        """Act on every deadline at or before *now*."""
-        if not self.closed:
-            self._channel.handle_timeout(now)
-            self._pull()
-
-    def next_deadline(self) -> float | None:
-        """When :meth:`handle_timeout` must next be called, or ``None``."""
-        return None if self.closed else self._channel.next_deadline()
-
-    def events_received(self) -> list[StdioEvent]:
-        """Return and forget the events so far."""
-        self._pull()
-        events, self._events = self._events, []
-        return events
-
-    def data_to_send(self) -> list[bytes]:
-        """Return and forget the bytes to write; ``b""`` means close the output."""
-        self._pull()
-        data, self._outgoing = self._outgoing, []
-        return data
-
-    def send(self, message: jsonrpc.Message) -> None:
-        """Write one JSON-RPC message, after what was written before."""
-        self.send_text(self._channel.encode(message))
-
-    def send_text(self, text: str) -> None:
-        """Write one message as JSON text that the caller encoded and vouches for (on one
-        line: JSON text has no raw newline), after what was written before."""
-        self._pull()
-        if not self.closed:
-            self._outgoing.append(text.encode() + b"\n")
-
-    @property
-    def is_open(self) -> bool:
-        """Whether messages may be sent: the stream is not over."""
-        return not self.closed
-
-    @property
-    def buffered_amount(self) -> int:
-        """Bytes waiting in :meth:`data_to_send`."""
-        self._pull()
-        return sum(map(len, self._outgoing))
-
-    def close(self, code: int = 1000, reason: str = "", *, now: float | None = None) -> None:
-        """End the stream from this side (*code* and *reason*, a WebSocket's, have no
-        place on a byte stream: a driver of either speaks to both alike)."""
-        if not self.closed:
-            self._pull()
-            if not self.closed:  # else a failure the session had not yet reported ended it
-                self._end(None)
-
     def _line(self, line: bytes, now: float) -> None:
         if line.endswith(b"\r"):
             line = line[:-1]
@@ -214,25 +144,3 @@ class StdioConnection:
             return
         self._channel.receive_text(line, now)
         self._pull()
-
-    def _pull(self) -> None:
-        """Move the channel's texts (as lines) and events into this stream's, in order; a
-        failed channel ends the stream."""
-        if self.closed:
-            return
-        channel = self._channel
-        self._outgoing.extend(text.encode() + b"\n" for text in channel.texts_to_send())
-        # Typed Any, not cast at a call's cost: without a failure, every event is one of ours.
-        events: list[Any] = channel.events_received()
-        failure = channel.failure
-        if failure is None:
-            self._events += events
-            return
-        self._events += [e for e in events if not isinstance(e, ChannelFailed | MessageReceived)]
-        self._end(failure.error)
-
-    def _end(self, cause: ProtocolError | None) -> None:
-        self.closed = True
-        self._channel.receive_eof()
-        self._outgoing.append(b"")
-        self._events.append(StreamEnded(cause))
