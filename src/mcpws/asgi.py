@@ -78,13 +78,15 @@ class App:
         message = await receive()
         if message["type"] != "lifespan.startup":
             return
+        phase = "startup"
         try:
             async with self.lifespan():
                 await send({"type": "lifespan.startup.complete"})
                 while (await receive())["type"] != "lifespan.shutdown":
                     pass
+                phase = "shutdown"
         except Exception as exc:
-            await send({"type": "lifespan.startup.failed", "message": str(exc)})
+            await send({"type": f"lifespan.{phase}.failed", "message": str(exc)})
             raise
         await send({"type": "lifespan.shutdown.complete"})
 

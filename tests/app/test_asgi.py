@@ -206,14 +206,33 @@ def test_a_lifespan_that_fails_to_start_is_reported(backend: str) -> None:
     run(backend, main)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_lifespan_that_fails_to_end_is_reported(backend: str) -> None:
+    app = App(_Lifespan(fail_at_end=True))
+
+    async def main() -> None:
+        with Peer() as peer:
+            peer.give({"type": "lifespan.startup"})
+            peer.give({"type": "lifespan.shutdown"})
+            with pytest.raises(RuntimeError, match="would not close"):
+                await app({"type": "lifespan"}, peer.receive, peer.send)
+            assert (await peer.next())["type"] == "lifespan.startup.complete"
+            failed = {"type": "lifespan.shutdown.failed", "message": "the database would not close"}
+            assert (await peer.next()) == failed
+
+    run(backend, main)
+
+
 class _Lifespan(Host):
-    """A hosted server of no library, whose lifespan is recorded (or fails)."""
+    """A hosted server of no library, whose lifespan is recorded (or fails to start, or to
+    end)."""
 
     name = "recorded"
 
-    def __init__(self, *, fail: bool = False) -> None:
+    def __init__(self, *, fail: bool = False, fail_at_end: bool = False) -> None:
         self.phases: list[str] = []
         self._fail = fail
+        self._fail_at_end = fail_at_end
 
     @asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
@@ -221,6 +240,8 @@ class _Lifespan(Host):
             raise RuntimeError("no database")
         self.phases.append("up")
         yield
+        if self._fail_at_end:
+            raise RuntimeError("the database would not close")
         self.phases.append("down")
 
     def carrier(self, pump: Kernel, *, max_concurrent: int) -> Carrier:
