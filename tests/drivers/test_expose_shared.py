@@ -280,6 +280,7 @@ def test_a_request_of_the_child_goes_to_the_connection_it_is_for_or_is_refused(
             asking.core.send_text(
                 json.dumps({"jsonrpc": "2.0", "id": asked["id"], "result": roots})
             )
+            await asking.flush()
             answered_by_child = json.loads(text_of(await answered(asking, 1)))
             assert answered_by_child["result"] == roots
             assert text_of(await answer(other, call(2, "spontaneous"))) == "ok"
