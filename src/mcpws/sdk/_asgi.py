@@ -72,29 +72,38 @@ async def websocket_server(
     one checks it as :class:`mcpws.asgi.App` does, with the same *options* (but no path:
     the route that calls it has matched it): a foreign ``Origin`` or ``Host`` is refused
     with 403, an offer without MCP with 400. The streams are handed over once the client's
-    first message has come; a refused upgrade, or a client gone before it sent anything,
-    raises :class:`ConnectionError`."""
+    first message has come; after a refused upgrade, or a client gone before it sent
+    anything, they are streams already over, and the server loop ends at once."""
     handover = _Handover()
     app = App(handover, path=None, **options)
     async with anyio.create_task_group() as group:
-        ended = anyio.Event()
 
         async def serve() -> None:
             try:
                 await app(scope, receive, send)
             finally:
-                ended.set()
-                handover.ready.set()
+                handover.ready.set()  # refused, or gone before a first message: no streams
 
         group.start_soon(serve)
         await handover.ready.wait()
-        if handover.streams is None:
-            raise ConnectionError("the WebSocket closed before the client said anything")
+        streams = handover.streams or _ended_streams()
         try:
-            yield handover.streams
+            yield streams
         finally:
+            if handover.streams is None:
+                for stream in streams:
+                    stream.close()
             pump = handover.pump
             if pump is not None and pump.connection.is_open:
                 pump.connection.close(NORMAL, "", now=pump.now())
                 pump.flush()
             handover.done.set()
+
+
+def _ended_streams() -> tuple[ReadStream, WriteStream]:
+    """Streams already over: nothing to read, nowhere to write."""
+    to_reader, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+    write_stream, from_writer = anyio.create_memory_object_stream[SessionMessage](0)
+    to_reader.close()
+    from_writer.close()
+    return read_stream, write_stream
