@@ -92,7 +92,7 @@ async def websocket_server(
         finally:
             if handover.streams is None:
                 for stream in streams:
-                    stream.close()
+                    await stream.aclose()
             pump = handover.pump
             if pump is not None and pump.connection.is_open:
                 pump.connection.close(NORMAL, "", now=pump.now())
