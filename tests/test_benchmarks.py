@@ -109,3 +109,10 @@ def test_a_tiny_connections_run_with_compression_against_asyncio_and_the_referen
     assert float(rows["asyncio"][1]) > 0
     assert rows["reference"][-4:] == ["20", "answers", "came", "compressed"]
     assert "asyncio/reference: memory per connection" in out
+
+
+def test_a_tiny_hooks_run_reports_each_contender() -> None:
+    out = _run("bench_hooks.py", "--calls", "20", "--rounds", "1")
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:-1]}
+    assert list(rows) == ["none", "hooks", "info", "debug"]
+    assert rows["none"][2:4] == ["1.000x", "1.000x"]

@@ -805,7 +805,7 @@ def test_serve_out_of_descriptors_answers_503_and_says_so_on_stderr(loop: str) -
     """At the limit on open files, a new connection is answered 503 with Retry-After and a
     warning goes to standard error, with nothing configured; once some close, the server
     serves again, and it still stops gracefully."""
-    with Serving("--loop", loop, files=LIMIT) as server:
+    with Serving("--loop", loop, "--log-level", "warning", files=LIMIT) as server:
         held, answer = fill(server.port)
         full = len(held)
         try:
@@ -897,7 +897,11 @@ def test_serve_drains_on_a_signal(loop: str, signum: int, tmp_path: Path) -> Non
         assert server.wait() == 0
         assert printed == [_draining(signal.Signals(signum).name, 30)]
         assert server.rest() == ["stopped"]
-        assert server.stderr() == ""
+        opened, closed = server.stderr().splitlines()
+        assert opened.startswith("mcpws: INFO: connection opened: 127.0.0.1:")
+        # The close handshake finished: the client answered the server's 1001.
+        assert closed.startswith("mcpws: INFO: connection closed: 127.0.0.1:")
+        assert ", code 1001 (the server is shutting down), " in closed
 
 
 @pytest.mark.parametrize("loop", LOOPS)

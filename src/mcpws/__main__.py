@@ -50,6 +50,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime
 import functools
 import importlib
 import inspect
@@ -435,18 +436,45 @@ def _serving_line(app: Server | Host, args: argparse.Namespace, listening: Any) 
     return f"serving {name} on {where} ({args.loop}; Ctrl-C or SIGTERM stops)"
 
 
-def _log_to_stderr() -> None:
-    """Show what mcpws logs at WARNING and above on standard error, one line each (and a
-    traceback with an error), unless the app configured logging itself: an operator must see
-    a server run out of file descriptors."""
+def _log_to_stderr(args: argparse.Namespace) -> None:
+    """Show what mcpws logs at ``--log-level`` and above (WARNING where a command has no
+    such option) on standard error, one line each (``--log-format``: text, with a traceback
+    under an error, or one JSON object), unless the app configured logging itself: an
+    operator must see a server run out of file descriptors."""
+    level = getattr(logging, getattr(args, "log_level", "warning").upper())
     logger = logging.getLogger("mcpws")
     configured = [h for h in logger.handlers if not isinstance(h, logging.NullHandler)]
     if configured or logging.getLogger().handlers:
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setLevel(logging.WARNING)
-    handler.setFormatter(logging.Formatter("mcpws: %(levelname)s: %(message)s"))
+    handler.setLevel(level)
+    if getattr(args, "log_format", "text") == "json":
+        handler.setFormatter(_JsonLines())
+    else:
+        handler.setFormatter(logging.Formatter("mcpws: %(levelname)s: %(message)s"))
     logger.addHandler(handler)
+    if logger.getEffectiveLevel() > level:
+        logger.setLevel(level)
+
+
+class _JsonLines(logging.Formatter):
+    """A log record as one line of JSON: its time (UTC, ISO 8601), level, logger and
+    message, the figures mcpws gives it (``mcpws``), and its traceback, if any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = datetime.datetime.fromtimestamp(record.created, datetime.UTC)
+        line: dict[str, Any] = {
+            "time": stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, "mcpws", None)
+        if isinstance(fields, dict):
+            line.update((key, value) for key, value in fields.items() if key not in line)
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=repr)
 
 
 async def _expose(args: argparse.Namespace, write: Callable[[str], object]) -> int:
@@ -456,7 +484,7 @@ async def _expose(args: argparse.Namespace, write: Callable[[str], object]) -> i
     kind = SharedStdioServer if args.shared else StdioServer
     environment = {**os.environ, **dict(args.env)}
     app = kind(child, env=environment, cwd=args.cwd, idle_timeout=args.idle_timeout)
-    _log_to_stderr()
+    _log_to_stderr(args)
     serve = _serve_trio if DRIVERS[args.loop].loop == "trio" else _serve_asyncio
     return await serve(app, args, write)
 
@@ -499,14 +527,14 @@ async def _stdio(args: argparse.Namespace, write: Callable[[str], object]) -> in
     dialing = connect_options(
         args.url, headers=headers, open_timeout=args.open_timeout, reconnect=reconnect
     )
-    _log_to_stderr()
+    _log_to_stderr(args)
     await relay_stdio(attrs.evolve(dialing, session=None))
     return 0
 
 
 async def _serve(args: argparse.Namespace, write: Callable[[str], object]) -> int:
     app = _load(args.app)
-    _log_to_stderr()
+    _log_to_stderr(args)
     if args.stdio:
         return await _serve_stdio(app, args)
     serve = _serve_trio if DRIVERS[args.loop].loop == "trio" else _serve_asyncio
@@ -660,7 +688,27 @@ def _serving_options(serve: argparse.ArgumentParser) -> None:
         help="require a client certificate issued by one of these authorities (PEM), and "
         "refuse the TLS handshake of a client without one",
     )
+    _log_options(serve)
     serve.add_argument("--loop", **_loop_option())
+
+
+def _log_options(command: argparse.ArgumentParser, default: str = "info") -> None:
+    """``--log-level`` and ``--log-format``: what a command logs on standard error."""
+    logs = command.add_argument_group("logging")
+    logs.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default=default,
+        help="the least severe records shown: info shows each connection opened and closed, "
+        f"debug each request too (default: {default})",
+    )
+    logs.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text: one line a record; json: one JSON object a line, with its figures as "
+        "members (default: text)",
+    )
 
 
 def _limit_options(serve: argparse.ArgumentParser) -> None:

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, 
 from contextlib import asynccontextmanager
 from typing import Any
 
+from mcpws.app._observing import address_name
 from mcpws.app._pumping import asgi_options
 from mcpws.core.channel import select_subprotocol
 from mcpws.core.connection import AuthenticationFailed, ConnectionRequested
@@ -146,7 +147,8 @@ class App:
             await deny(exc.status_code, exc.message, extra)
             return
         await send({"type": "websocket.accept", "subprotocol": choice.subprotocol})
-        await _driver().serve_websocket(on, requested, principal, receive, send)
+        peer = address_name(scope.get("client"))
+        await _driver().serve_websocket(on, requested, principal, peer, receive, send)
 
 
 class _Denial:

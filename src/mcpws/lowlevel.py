@@ -42,6 +42,11 @@ from mcpws.app._kernel import (
     Slots as Slots,
     Waiter as Waiter,
 )
+from mcpws.app._observing import (
+    Watch as Watch,
+    address_name as address_name,
+    peer_name as peer_name,
+)
 from mcpws.app._process import Process as Process, command_name as command_name
 from mcpws.app._pumping import (
     BoundSocket as BoundSocket,
@@ -104,6 +109,8 @@ __all__ = [
     "Shortage",
     "Slots",
     "Waiter",
+    "Watch",
+    "address_name",
     "admit",
     "answer",
     "asgi_options",
@@ -116,6 +123,7 @@ __all__ = [
     "hosted",
     "is_loopback",
     "keep_dialing",
+    "peer_name",
     "register",
     "same_options",
     "serve_options",

@@ -17,6 +17,7 @@ import pytest
 
 from helpers.network import INITIALIZE
 from mcpws import Context, Server
+from mcpws.app import ConnectionEnded, ConnectionInfo, Hooks, RequestDone
 from mcpws.asgi import App
 from mcpws.core.connection import AuthenticationFailed, ConnectionRequested
 from mcpws.lowlevel import Carrier, Host, Kernel
@@ -383,3 +384,41 @@ def test_a_websocket_that_does_not_open_with_connect_is_left(backend: str) -> No
             await served({"type": "lifespan"}, lifespan.receive, lifespan.send)
 
     run(backend, main)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_hooks_see_the_connection_with_its_client_and_how_it_closed(backend: str) -> None:
+    seen: list[Any] = []
+
+    class Recorder(Hooks):
+        def connection_opened(self, connection: ConnectionInfo) -> None:
+            seen.append(connection)
+
+        def connection_closed(self, connection: ConnectionInfo, ended: ConnectionEnded) -> None:
+            seen.append(ended)
+
+        def request_done(self, connection: ConnectionInfo, request: RequestDone) -> None:
+            seen.append(request)
+
+    served = App(tools(), hooks=[Recorder()])
+
+    async def main() -> None:
+        async with connected(served, client=("10.0.0.7", 5555)) as (peer, ended):
+            assert (await peer.next())["type"] == "websocket.accept"
+            peer.text(INITIALIZE)
+            await peer.answer()
+            peer.text('{"jsonrpc": "2.0", "method": "notifications/initialized"}')
+            peer.text('{"jsonrpc": "2.0", "id": 2, "method": "tools/list"}')
+            await peer.answer()
+            peer.give({"type": "websocket.disconnect", "code": 1001})
+            await ended()
+
+    run(backend, main)
+    opened, listed, closed = seen
+    assert isinstance(opened, ConnectionInfo)
+    assert (opened.peer, opened.path, opened.subprotocol) == ("10.0.0.7:5555", "/mcp", "mcp")
+    assert isinstance(listed, RequestDone)
+    assert (listed.method, listed.id, listed.outcome) == ("tools/list", 2, "result")
+    assert isinstance(closed, ConnectionEnded)
+    assert (closed.code, closed.revision) == (1001, "2025-11-25")
+    assert (closed.traffic.messages_received, closed.traffic.messages_sent) == (3, 2)

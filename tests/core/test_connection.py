@@ -337,3 +337,25 @@ class TestAuthenticationHook:
     def test_a_failure_must_be_401_or_403(self) -> None:
         with pytest.raises(ValueError, match="401 or 403"):
             AuthenticationFailed(status_code=500)
+
+
+class TestTraffic:
+    def test_each_side_counts_the_messages_and_bytes_it_carried_each_way(self) -> None:
+        client, server = connected()
+        handshake_in, handshake_out = server.traffic.bytes_received, server.traffic.bytes_sent
+        assert handshake_in > 0
+        assert handshake_out > 0
+        assert (client.traffic.bytes_sent, client.traffic.bytes_received) == (
+            handshake_in,
+            handshake_out,
+        )
+        client.send(jsonrpc.Notification("notifications/initialized"))
+        client._ws.send_bytes(b"\x00")
+        pump(client, server, 0.0)
+        traffic = server.traffic
+        assert (traffic.messages_received, traffic.messages_sent) == (2, 0)
+        assert traffic.bytes_received == client.traffic.bytes_sent
+        assert client.traffic.messages_sent == 2
+        # The binary message closed the connection: the close frame is not a message.
+        assert server.traffic.bytes_sent > handshake_out
+        assert client.traffic.messages_received == 0

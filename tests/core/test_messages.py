@@ -209,3 +209,18 @@ def test_without_a_session_each_message_is_reported_and_sent_as_given() -> None:
     assert isinstance(received, MessageReceived)
     connection.send(received.message)  # type: ignore[arg-type]
     assert sent(connection) == [request(1, "ping")]
+
+
+def test_traffic_counts_each_message_and_its_utf8_each_way() -> None:
+    connection = MessageConnection(ServerSession(CONFIG), 0.0)
+    ping = text(request(1, "ping", {"note": "é"}))
+    connection.receive_text(ping, 0.0)
+    connection.receive_data(text(request(2, "ping")).encode(), 0.0)
+    answers = connection.data_to_send()
+    connection.receive_bytes(b"\x00", 0.0)
+    traffic = connection.traffic
+    assert traffic.messages_received == 3
+    assert traffic.bytes_received == len(ping.encode()) + len(text(request(2, "ping"))) + 1
+    assert (traffic.messages_sent, traffic.bytes_sent) == (2, sum(map(len, answers)))
+    assert connection.data_to_send() == [b""]
+    assert connection.traffic == traffic  # the end of the connection is no message

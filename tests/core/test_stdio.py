@@ -678,3 +678,13 @@ def test_a_stream_speaks_as_a_connection_does_for_a_driver() -> None:
     stream.close(1001, "going away", now=1.0)
     assert (stream.is_open, stream.closed) == (False, True)
     assert stream.data_to_send()[-1] == b""
+
+
+def test_traffic_counts_lines_and_bytes_each_way_but_not_blank_lines() -> None:
+    stdio = server_stdio()
+    hello = line(request(0, "initialize", initialize_params("2025-06-18", {"roots": {}})))
+    stdio.receive_data(hello + b"\n  \n", 0.0)
+    out = stdio.data_to_send()
+    traffic = stdio.traffic
+    assert (traffic.messages_received, traffic.bytes_received) == (1, len(hello) + 4)
+    assert (traffic.messages_sent, traffic.bytes_sent) == (1, sum(map(len, out)))

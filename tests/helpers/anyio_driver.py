@@ -215,7 +215,10 @@ async def serve(*args: Any, **options: Any) -> None:
         listener = TLSListener(listener, serving.ssl_context, standard_compatible=False)
 
     async def handle(stream: anyio.abc.ByteStream) -> None:
-        pump = serving.new_pump(anyio.current_time(), Pump, stream)
+        peer = stream.extra(anyio.abc.SocketAttribute.remote_address, None)
+        pump = serving.new_pump(
+            anyio.current_time(), Pump, stream, peer=lowlevel.address_name(peer)
+        )
         try:
             await pump.run()
         finally:

@@ -649,12 +649,16 @@ class Kernel(abc.ABC):
 
     async def say_goodbye(self) -> None:
         """Close the connection with 1001 (going away), unless it is closing already, and
-        give what is left to send a little time (:data:`LINGER`) to be written."""
-        if self.connection.is_open:
+        give what is left to send, and the peer's answer to a close sent here, a little time
+        (:data:`LINGER`): the driver reads on meanwhile."""
+        closing = self.connection.is_open
+        if closing:
             self.connection.close(GOING_AWAY, SHUTTING_DOWN, now=self.now())
             self.flush()
         async with self.move_on_at(self.now() + LINGER):
             await self.written()
+            if closing:
+                await self.closed.wait()
 
     # The Link of this connection -------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import contextlib
 import inspect
 import logging
 import ssl
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, ParamSpec, Protocol, TypeVar
 
@@ -28,12 +28,14 @@ from mcpws.app._driving import (
 from mcpws.app._errors import McpError
 from mcpws.app._hosting import Host, hosted
 from mcpws.app._kernel import WRITE_LIMIT, Kernel
+from mcpws.app._observing import ConnectionInfo, Hooks, Watch
 from mcpws.app._server import Server
 from mcpws.core._checks import positive_int
 from mcpws.core.connection import (
     Authenticate,
     ClientConnection,
     ConnectionAccepted,
+    ConnectionClosed,
     ConnectionRequested,
     ServerConnection,
 )
@@ -202,22 +204,36 @@ class Serving(_Served):
     write_limit: int = attrs.field(validator=positive_int)
     task_status: Any
     session_config: ServerSessionConfig | None
+    watch: Watch
     pumps: set[Kernel] = attrs.field(factory=set)
+    watched: dict[Kernel, Any] = attrs.field(factory=dict)
 
-    def new_pump(self, now: float, make: Callable[..., K], *args: Any) -> K:
-        """The pump of a new connection, as of *now*: ``make(*args, connection, handler,
-        max_concurrent=..., grace=..., write_limit=..., serving=True)``, with a new
-        connection core and session, the application's handler and this server's limits;
-        or, for a hosted server, a connection without a session, whose messages the host's
-        carrier takes. The pump decides its upgrade (:func:`admit`) when asked, and counts
-        among the server's connections (:meth:`closed` takes it out)."""
+    def new_pump(
+        self, now: float, make: Callable[..., K], *args: Any, peer: str | None = None
+    ) -> K:
+        """The pump of a new connection from *peer* (its address, for the hooks and logs), as
+        of *now*: ``make(*args, connection, handler, max_concurrent=..., grace=...,
+        write_limit=..., serving=True)``, with a new connection core and session, the
+        application's handler and this server's limits; or, for a hosted server, a connection
+        without a session, whose messages the host's carrier takes. The pump decides its
+        upgrade (:func:`admit`) when asked, and counts among the server's connections
+        (:meth:`closed` takes it out)."""
         session = None if self.session_config is None else ServerSession(self.session_config)
         connection = ServerConnection(now, config=self.config, policy=self.policy, session=session)
         pump = self.serve_over(connection, make, *args)
         notified = pump.on_event
+        watch = self.watch
+        watched = watch.start() if watch.watching() else None
+        if watched is not None:
+            self.watched[pump] = watched
+            if watch.timing():
+                pump.handler = watch.timed(watched, pump.handler, pump.now)
+        requested: ConnectionRequested | None = None
 
         def upgrade(event: object) -> None:
+            nonlocal requested
             if isinstance(event, ConnectionRequested):
+                requested = event
                 pump.principal = admit(
                     connection,
                     event,
@@ -225,8 +241,21 @@ class Serving(_Served):
                     authenticate=self.authenticate,
                     now=pump.now(),
                 )
-            else:
-                notified(event)
+                return
+            if watched is not None:
+                if isinstance(event, ConnectionAccepted) and requested is not None:
+                    info = ConnectionInfo(
+                        peer,
+                        requested.request.path,
+                        event.subprotocol,
+                        requested.revision,
+                        pump.principal,
+                        pump.now(),
+                    )
+                    watch.opened(watched, info)
+                elif isinstance(event, ConnectionClosed):
+                    watch.closing(watched, event.code, event.reason)
+            notified(event)
 
         pump.on_event = upgrade
         self.pumps.add(pump)
@@ -236,6 +265,12 @@ class Serving(_Served):
         """A connection's pump is done."""
         if pump in self.pumps:
             self.pumps.discard(pump)
+            watched = self.watched.pop(pump, None)
+            if watched is not None:
+                connection = pump.connection
+                session = connection.session
+                revision = None if session is None else session.revision
+                self.watch.closed(watched, pump.now(), revision, connection.traffic)
             super().closed(pump)
 
     def _full(self) -> bool:
@@ -269,6 +304,7 @@ def serve_options(
     max_concurrent_requests: int = 64,
     shutdown_timeout: float = 10.0,
     write_limit: int = WRITE_LIMIT,
+    hooks: Sequence[Hooks] = (),
     task_status: Any = None,
     **session_options: Any,
 ) -> Serving:
@@ -282,7 +318,8 @@ def serve_options(
     otherwise). Beyond *max_connections*, an upgrade is answered with HTTP 503. Each
     connection runs at most *max_concurrent_requests* handlers at a time, and acts on none
     of its client's messages while *write_limit* bytes or more wait to be written to that
-    client (nor reads more while it holds that much of them). Once listening,
+    client (nor reads more while it holds that much of them). *hooks* (see
+    :class:`~mcpws.app.Hooks`) are told of each connection and request. Once listening,
     ``serve()`` reports a :class:`Listening` through *task_status*. Cancelled, it stops
     accepting, gives the requests in flight *shutdown_timeout* seconds to finish, and closes
     each connection with 1001. *config* configures the WebSocket layer, and
@@ -305,6 +342,7 @@ def serve_options(
         write_limit=write_limit,
         task_status=task_status,
         session_config=session_config,
+        watch=Watch(hooks),
     )
 
 
@@ -598,7 +636,9 @@ class OnAsgi(_Served):
     grace: float
     write_limit: int = attrs.field(validator=positive_int)
     max_message_size: int | None
+    watch: Watch
     pumps: set[Kernel] = attrs.field(factory=set)
+    watched: dict[Kernel, Any] = attrs.field(factory=dict)
     stopping: bool = False
 
     def policy_at(self, host: str | None) -> ServerPolicy:
@@ -617,11 +657,44 @@ class OnAsgi(_Served):
         session = None if config is None else ServerSession(config)
         return MessageConnection(session, now, max_message_size=self.max_message_size)
 
-    def opened(self, pump: Kernel, principal: object) -> None:
-        """*pump*'s connection is about to run for *principal*: it counts among the
-        connections."""
+    def opened(
+        self, pump: Kernel, principal: object, requested: ConnectionRequested, peer: str | None
+    ) -> None:
+        """*pump*'s connection, upgraded as *requested* by *peer* (its address, for the hooks
+        and logs), is about to run for *principal*: it counts among the connections."""
         pump.principal = principal
         self.pumps.add(pump)
+        watch = self.watch
+        if not watch.watching():
+            return
+        self.watched[pump] = watched = watch.start()
+        if watch.timing():
+            pump.handler = watch.timed(watched, pump.handler, pump.now)
+        info = ConnectionInfo(
+            peer,
+            requested.request.path,
+            requested.subprotocol,
+            requested.revision,
+            principal,
+            pump.now(),
+        )
+        watch.opened(watched, info)
+
+    def closed(self, pump: Kernel) -> None:
+        """A connection's pump is done."""
+        self.pumps.discard(pump)
+        watched = self.watched.pop(pump, None)
+        if watched is not None:
+            connection = pump.connection
+            assert isinstance(connection, MessageConnection)
+            if connection.close_code is not None:
+                self.watch.closing(watched, connection.close_code, connection.close_reason)
+            else:
+                self.watch.closing(watched, connection.peer_close_code, "")
+            session = connection.session
+            revision = None if session is None else session.revision
+            self.watch.closed(watched, pump.now(), revision, connection.traffic)
+        super().closed(pump)
 
     @staticmethod
     def upgraded(pump: Kernel, requested: ConnectionRequested) -> None:
@@ -639,6 +712,13 @@ class OnAsgi(_Served):
         return limit is not None and sum(not p.connection.closed for p in self.pumps) >= limit
 
 
+def disconnect_code(message: Mapping[str, Any]) -> int:
+    """The close code of an ASGI ``websocket.disconnect`` (1005, "no status", when it names
+    none, as ASGI has it)."""
+    code = message.get("code", 1005)
+    return code if isinstance(code, int) else 1005
+
+
 def asgi_options(
     app: Server | object,
     *,
@@ -651,6 +731,7 @@ def asgi_options(
     shutdown_timeout: float = 10.0,
     write_limit: int = WRITE_LIMIT,
     max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+    hooks: Sequence[Hooks] = (),
     **session_options: Any,
 ) -> OnAsgi:
     """The options of :class:`mcpws.asgi.App`, checked: those of ``serve()`` that an ASGI
@@ -670,6 +751,7 @@ def asgi_options(
         grace=shutdown_timeout,
         write_limit=write_limit,
         max_message_size=max_message_size,
+        watch=Watch(hooks),
     )
 
 

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from mcpws.app._pumping import OnAsgi
+from mcpws.app._pumping import OnAsgi, disconnect_code
 from mcpws.asyncio._pump import Pump
 from mcpws.asyncio._queued import QueuedTransport
 from mcpws.core.connection import ConnectionRequested
@@ -56,6 +56,7 @@ class _Messages(QueuedTransport):
                 pump.process()
             elif kind == "websocket.disconnect":
                 self._gone = True
+                connection.peer_close_code = disconnect_code(message)
                 pump.eof_received()
                 return
 
@@ -81,12 +82,17 @@ class _Messages(QueuedTransport):
 
 
 async def serve_websocket(
-    on: OnAsgi, requested: ConnectionRequested, principal: object, receive: Receive, send: Send
+    on: OnAsgi,
+    requested: ConnectionRequested,
+    principal: object,
+    peer: str | None,
+    receive: Receive,
+    send: Send,
 ) -> None:
-    """Serve an accepted ASGI WebSocket, upgraded as *requested*, for *principal*, until
-    it is over."""
+    """Serve an accepted ASGI WebSocket, upgraded as *requested* by *peer*, for
+    *principal*, until it is over."""
     pump = on.serve_over(on.connection(asyncio.get_running_loop().time()), Pump)
-    on.opened(pump, principal)
+    on.opened(pump, principal, requested, peer)
     on.upgraded(pump, requested)
     try:
         messages = _Messages(receive, send, pump)
@@ -101,7 +107,6 @@ async def serve_websocket(
             messages.abort()
     finally:
         pump.lost()
-        on.pumps.discard(pump)
         on.closed(pump)
 
 

@@ -22,6 +22,7 @@ from mcpws.lowlevel import (
     Remedy,
     Serving,
     Shortage,
+    peer_name,
     same_options,
     serve_options,
 )
@@ -187,7 +188,7 @@ async def _open(
 ) -> None:
     """Give a connection just accepted its pump and its transport (over TLS, once the
     handshake is done); close it if that fails."""
-    pump = serving.new_pump(loop.time(), Pump)
+    pump = serving.new_pump(loop.time(), Pump, peer=peer_name(connection))
     pump.on_lost = lambda: serving.closed(pump)
     opened = False
     try:

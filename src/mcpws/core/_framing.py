@@ -24,7 +24,19 @@ from mcpws.core.channel import (
 from mcpws.core.errors import ProtocolError
 from mcpws.core.session import ClientSession, ServerSession, SessionEvent
 
-__all__ = ["Framing", "FramingEvent", "StreamEnded"]
+__all__ = ["Framing", "FramingEvent", "StreamEnded", "Traffic"]
+
+
+@attrs.frozen
+class Traffic:
+    """What a connection has carried so far, each way: messages, and bytes (on the wire,
+    handshakes and framing included; over a transport framed elsewhere, the messages'
+    UTF-8)."""
+
+    messages_received: int = 0
+    messages_sent: int = 0
+    bytes_received: int = 0
+    bytes_sent: int = 0
 
 
 @attrs.frozen
@@ -58,6 +70,7 @@ class Framing:
         self._events: list[FramingEvent] = []
         self._outgoing: list[bytes] = []
         self.closed = False
+        self._messages_in = self._bytes_in = self._messages_out = self._bytes_out = 0
         if isinstance(session, ClientSession):
             session.start(now)
 
@@ -82,7 +95,16 @@ class Framing:
         transport."""
         self._pull()
         data, self._outgoing = self._outgoing, []
+        for chunk in data:
+            if chunk:
+                self._messages_out += 1
+                self._bytes_out += len(chunk)
         return data
+
+    @property
+    def traffic(self) -> Traffic:
+        """What the connection has carried so far (sent: handed to :meth:`data_to_send`)."""
+        return Traffic(self._messages_in, self._messages_out, self._bytes_in, self._bytes_out)
 
     def send(self, message: jsonrpc.Message) -> None:
         """Send one JSON-RPC message, after what was sent before."""

@@ -32,6 +32,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from mcpws.core import jsonrpc, websocket as wsc
+from mcpws.core._framing import Traffic
 from mcpws.core.channel import (
     AUTH_PREFIX,
     SUBPROTOCOL,
@@ -77,6 +78,7 @@ __all__ = [
     "PingReceived",
     "PongReceived",
     "ServerConnection",
+    "Traffic",
 ]
 
 
@@ -138,6 +140,7 @@ class _Connection:
     def __init__(self, session: ClientSession | ServerSession | None, *, max_depth: int) -> None:
         self._channel = MessageChannel(session, max_depth=max_depth)
         self._events: list[ConnectionEvent] = []
+        self._bytes_in = self._bytes_out = 0
 
     @property
     def allow_batches(self) -> bool:
@@ -151,6 +154,7 @@ class _Connection:
 
     def receive_data(self, data: bytes, now: float) -> None:
         """Take bytes from the peer."""
+        self._bytes_in += len(data)
         self._ws.receive_data(data, now)
         self._translate(now)
 
@@ -206,7 +210,15 @@ class _Connection:
     def data_to_send(self) -> list[bytes]:
         """Return and forget the bytes to write; ``b""`` means close the transport."""
         self._send_texts()
-        return self._ws.data_to_send()
+        data = self._ws.data_to_send()
+        self._bytes_out += sum(map(len, data))
+        return data
+
+    @property
+    def traffic(self) -> Traffic:
+        """What the connection has carried so far (sent: handed to :meth:`data_to_send`)."""
+        ws = self._ws
+        return Traffic(ws.messages_received, ws.messages_sent, self._bytes_in, self._bytes_out)
 
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timeout` must next be called, or ``None``."""

@@ -58,6 +58,9 @@ class MessageConnection(Framing):
         #: (``None``: the peer ended it, or is gone).
         self.close_code: int | None = None
         self.close_reason = ""
+        #: The code the peer closed the WebSocket with, as its server reported it (the
+        #: driver that reads the server's messages notes it; ``None``: not known).
+        self.peer_close_code: int | None = None
         #: Whether messages wait for :meth:`resume`; those waiting, their size, and whether
         #: the end of the connection waits behind them.
         self.hold = False
@@ -76,6 +79,8 @@ class MessageConnection(Framing):
         """Take one whole text message from the peer."""
         if self.closed:
             return
+        self._messages_in += 1
+        self._bytes_in += len(text) if not isinstance(text, str) or text.isascii() else _utf8(text)
         limit = self._max_size
         if limit is not None and len(text) * (4 if isinstance(text, str) else 1) > limit:
             size = len(text.encode()) if isinstance(text, str) else len(text)
@@ -94,6 +99,8 @@ class MessageConnection(Framing):
         """Take one binary message from the peer: MCP has none, so the connection ends
         with 1003."""
         if not self.closed:
+            self._messages_in += 1
+            self._bytes_in += len(data)
             self._channel.receive_bytes(data, now)
             self._pull()
 
@@ -136,3 +143,8 @@ class MessageConnection(Framing):
     def _end(self, cause: ProtocolError | None, code: int | None = None, reason: str = "") -> None:
         self.close_code, self.close_reason = code, reason
         super()._end(cause, code, reason)
+
+
+def _utf8(text: str) -> int:
+    """The size of *text* in UTF-8."""
+    return len(text.encode())

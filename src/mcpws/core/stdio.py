@@ -69,6 +69,7 @@ class StdioConnection(Framing):
         """Take bytes from the peer."""
         if self.closed:
             return
+        self._bytes_in += len(data)
         start = len(self._buffer)
         self._buffer += data
         if self.hold:
@@ -142,5 +143,6 @@ class StdioConnection(Framing):
             return
         if not line.strip():
             return
+        self._messages_in += 1
         self._channel.receive_text(line, now)
         self._pull()

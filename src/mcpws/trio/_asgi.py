@@ -11,7 +11,7 @@ from typing import Any
 
 import trio
 
-from mcpws.app._pumping import OnAsgi
+from mcpws.app._pumping import OnAsgi, disconnect_code
 from mcpws.core.connection import ConnectionRequested
 from mcpws.core.messages import MessageConnection
 from mcpws.trio._pump import Pump
@@ -91,6 +91,7 @@ class _AsgiPump(Pump):
             kind = message["type"]
             if kind == "websocket.disconnect":
                 self._messages.gone = True
+                connection.peer_close_code = disconnect_code(message)
                 return b""
             if kind != "websocket.receive":
                 continue
@@ -120,19 +121,23 @@ class _AsgiPump(Pump):
 
 
 async def serve_websocket(
-    on: OnAsgi, requested: ConnectionRequested, principal: object, receive: Receive, send: Send
+    on: OnAsgi,
+    requested: ConnectionRequested,
+    principal: object,
+    peer: str | None,
+    receive: Receive,
+    send: Send,
 ) -> None:
-    """Serve an accepted ASGI WebSocket, upgraded as *requested*, for *principal*, until
-    it is over."""
+    """Serve an accepted ASGI WebSocket, upgraded as *requested* by *peer*, for
+    *principal*, until it is over."""
     connection = on.connection(trio.current_time())
     pump = on.serve_over(connection, _AsgiPump, receive, _MessageStream(send, connection))
-    on.opened(pump, principal)
+    on.opened(pump, principal, requested, peer)
     pump.opening = lambda: on.upgraded(pump, requested)
     try:
         with pump.stopping:
             await pump.run()
     finally:
-        on.pumps.discard(pump)
         on.closed(pump)
         pump.finished.set()
 

@@ -205,13 +205,13 @@ class Pump(Kernel):
 
     async def _shut_down(self) -> None:
         """Finish answering, reading on meanwhile (new requests are refused at once, answers
-        to this side's requests arrive); close with 1001; then cut the stream, which stops
-        any write still waiting."""
+        to this side's requests arrive); close with 1001, reading on for the peer's answer
+        to the close; then cut the stream, which stops any write still waiting."""
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._read)
             await self.finish_answering()
+            await self.say_goodbye()
             nursery.cancel_scope.cancel()  # the reader may be waiting for the peer to read
-        await self.say_goodbye()
         await self._close_stream(forcefully=True)
 
     async def _read(self) -> None:

@@ -19,6 +19,7 @@ from mcpws.lowlevel import (
     Listening,
     Remedy,
     Shortage,
+    peer_name,
     same_options,
     serve_options,
 )
@@ -45,10 +46,12 @@ async def serve(*args: Any, **options: Any) -> None:
     async with serving.running():
         listeners = await trio.open_tcp_listeners(serving.port, host=serving.host)
 
-        async def handle(stream: trio.abc.Stream) -> None:
+        async def handle(stream: trio.SocketStream) -> None:
+            peer = peer_name(stream.socket)
+            carried: trio.abc.Stream = stream
             if serving.ssl_context is not None:
-                stream = trio.SSLStream(stream, serving.ssl_context, server_side=True)
-            pump = serving.new_pump(trio.current_time(), Pump, stream)
+                carried = trio.SSLStream(stream, serving.ssl_context, server_side=True)
+            pump = serving.new_pump(trio.current_time(), Pump, carried, peer=peer)
             try:
                 await pump.run()
             except Exception:  # one connection's failure must not end the others

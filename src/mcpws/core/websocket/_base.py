@@ -128,6 +128,8 @@ class _WebSocket:
         "_ws",
         "config",
         "hold",
+        "messages_received",
+        "messages_sent",
     )
 
     #: Whether the frames this side receives are masked (a server's), and those it sends.
@@ -149,6 +151,8 @@ class _WebSocket:
         self._fragmented = False  # whether wsproto is amid a fragmented message
         self._deflate: _BoundedDeflate | None = None  # permessage-deflate, if negotiated
         self._pings_sent = 0
+        #: The data messages received (held ones included) and sent so far.
+        self.messages_received = self.messages_sent = 0
         self._close_code: int | None = None
         self._close_reason = ""
         self._close_cause: ProtocolError | None = None
@@ -269,6 +273,7 @@ class _WebSocket:
     def send_text(self, text: str) -> None:
         """Send a text message."""
         self._require_open()
+        self.messages_sent += 1
         data = text.encode()
         if self._deflate is not None and self._deflate.compresses(len(data)):
             compressed = self._deflate.deflate(data, client=self._MASK_OUT)
@@ -279,6 +284,7 @@ class _WebSocket:
     def send_bytes(self, data: bytes) -> None:
         """Send a binary message."""
         self._require_open()
+        self.messages_sent += 1
         self._queue(self._send_ws(ws.BytesMessage(data=bytes(data))))
 
     def ping(self, payload: bytes = b"") -> None:
@@ -454,6 +460,7 @@ class _WebSocket:
             self._dispatch(event, now)
 
     def _message_received(self, message: TextReceived | BytesReceived) -> None:
+        self.messages_received += 1
         if self.hold:
             if self._held is None:
                 self._held = collections.deque()
