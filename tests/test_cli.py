@@ -939,3 +939,31 @@ def test_a_second_signal_stops_at_once(loop: str, first: int, second: int, tmp_p
         assert server.wait() == 128 + second
         assert time.monotonic() - started < 30  # not after the shutdown timeout
         assert server.rest() == [f"{signal.Signals(second).name} again: stopped at once"]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_serve_logs_each_connection_and_request_as_json_lines(loop: str) -> None:
+    with Serving("--loop", loop, "--log-level", "debug", "--log-format", "json") as server:
+        assert trio.run(_list_tools, server.url)
+        server.signal(signal.SIGINT)
+        assert server.wait() == 0
+        records = [json.loads(line) for line in server.stderr().splitlines()]
+    events = [record.get("event") for record in records]
+    assert events == ["opened", "request", "closed"]
+    opened, listed, closed = records
+    assert (opened["logger"], opened["level"], opened["path"]) == (
+        "mcpws.connection",
+        "INFO",
+        "/mcp",
+    )
+    assert opened["peer"].startswith("127.0.0.1:")
+    assert opened["time"].endswith("Z")
+    assert (listed["method"], listed["outcome"], listed["level"]) == (
+        "tools/list",
+        "result",
+        "DEBUG",
+    )
+    assert closed["code"] == 1000
+    assert closed["messages_received"] >= 2
+    assert closed["bytes_sent"] > 0
+    assert closed["message"].startswith("connection closed: 127.0.0.1:")
