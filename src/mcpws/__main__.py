@@ -59,6 +59,7 @@ import logging
 import math
 import os
 import signal
+import socket
 import ssl
 import sys
 import traceback
@@ -72,6 +73,7 @@ import attrs
 from mcpws._version import __version__
 from mcpws.app import Client, McpError, Reconnect, Server, SharedStdioServer, StdioServer
 from mcpws.app._hosting import Host, hosted
+from mcpws.app._sockets import given_socket
 from mcpws.core.errors import LocalProtocolError, McpwsError
 from mcpws.core.mcp import CallToolResult, Model, is_extension
 from mcpws.core.session import ServerSessionConfig
@@ -289,11 +291,6 @@ def _policy(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-def _where(host: str, port: int, path: str, *, secure: bool = False) -> str:
-    name = f"[{host}]" if ":" in host else host
-    return f"{'wss' if secure else 'ws'}://{name}:{port}{path}"
-
-
 def _draining(signum: int, timeout: float) -> str:
     name = signal.Signals(signum).name
     return (
@@ -306,8 +303,14 @@ def _stopped_at_once(signum: int) -> str:
     return f"{signal.Signals(signum).name} again: stopped at once"
 
 
-def _cannot_serve(host: str, port: int, exc: OSError) -> _Failure:
-    return _Failure(f"cannot serve on {host}:{port}: {exc.strerror or exc}", 3)
+def _cannot_serve(args: argparse.Namespace, exc: OSError) -> _Failure:
+    if args.uds is not None:
+        where = f"the unix socket {args.uds}"
+    elif args.fd is not None:
+        where = f"file descriptor {args.fd}"
+    else:
+        where = f"{args.host}:{args.port}"
+    return _Failure(f"cannot serve on {where}: {exc.strerror or exc}", 3)
 
 
 async def _serve_trio(
@@ -328,7 +331,7 @@ async def _serve_trio(
             try:
                 listening = await nursery.start(run)
             except OSError as exc:
-                raise _cannot_serve(args.host, args.port, exc) from None
+                raise _cannot_serve(args, exc) from None
             write(_serving_line(app, args, listening))
             async for signum in signals:
                 if serving.cancel_called:
@@ -361,7 +364,7 @@ async def _serve_asyncio(
             listening = await _started(status, task)
         except OSError as exc:
             await asyncio.gather(task, return_exceptions=True)  # ended, with the same error
-            raise _cannot_serve(args.host, args.port, exc) from None
+            raise _cannot_serve(args, exc) from None
         if listening is _ENDED:
             task.result()  # it ended by itself before it started: raise why
             return 0
@@ -419,8 +422,11 @@ def _server_task(app: Server | Host, args: argparse.Namespace) -> Callable[..., 
     options: dict[str, Any] = {"shutdown_timeout": args.shutdown_timeout, **_limits(args, app)}
     if args.dial is not None:
         _ssl_context(args)  # refuses TLS files with --dial
+        if args.uds is not None or args.fd is not None or args.reuse_port:
+            raise _Failure("--dial listens on nothing: no --uds, --fd or --reuse-port", 2)
         return functools.partial(driver.dial, app, args.dial, headers=_headers(args), **options)
     options.update(path=args.path, ssl_context=_ssl_context(args), **_policy(args))
+    options.update(_listening(args))
     if getattr(args, "max_children", None) is not None:  # expose: one child a connection
         options["max_connections"] = args.max_children
     if getattr(args, "max_connections", None) is not None:
@@ -428,12 +434,27 @@ def _server_task(app: Server | Host, args: argparse.Namespace) -> Callable[..., 
     return functools.partial(driver.serve, app, args.host, args.port, **options)
 
 
+def _listening(args: argparse.Namespace) -> dict[str, Any]:
+    """serve()'s options of where to listen besides --host and --port: --uds, --fd (the
+    descriptor checked now: a bad one is a bad command line) and --reuse-port."""
+    options: dict[str, Any] = {"reuse_port": args.reuse_port}
+    if args.uds is not None and args.fd is not None:
+        raise _Failure("--uds and --fd: a server listens on one of them", 2)
+    if args.uds is not None:
+        options["uds"] = args.uds
+    if args.fd is not None:
+        try:
+            options["sock"] = given_socket(socket.socket(fileno=args.fd))
+        except (OSError, ValueError) as exc:
+            raise _Failure(f"--fd {args.fd}: not a listening stream socket ({exc})", 2) from None
+    return options
+
+
 def _serving_line(app: Server | Host, args: argparse.Namespace, listening: Any) -> str:
     name = app.name if isinstance(app, Host) else app.info.name
     if args.dial is not None:
         return f"serving {name} to {args.dial}, dialed out ({args.loop}; Ctrl-C or SIGTERM stops)"
-    where = _where(args.host, listening.port, args.path, secure=args.certfile is not None)
-    return f"serving {name} on {where} ({args.loop}; Ctrl-C or SIGTERM stops)"
+    return f"serving {name} on {listening.url} ({args.loop}; Ctrl-C or SIGTERM stops)"
 
 
 def _log_to_stderr(args: argparse.Namespace) -> None:
@@ -672,6 +693,26 @@ def _serving_options(serve: argparse.ArgumentParser) -> None:
         help="do not listen: connect out to a client waiting at this ws:// or wss:// URL and "
         "serve it, connecting again (0.5 s, then up to 30 s apart) whenever the connection "
         "drops or cannot open; --host, --port, --path and the allow-lists do not apply",
+    )
+    where = serve.add_argument_group("sockets (in place of --host and --port)")
+    where.add_argument(
+        "--uds",
+        metavar="PATH",
+        help="listen on a unix socket made at PATH (a stale socket file there is replaced; "
+        "the file is removed on exit); any Host header is taken unless --allow-host is given",
+    )
+    where.add_argument(
+        "--fd",
+        type=int,
+        metavar="N",
+        help="listen on the socket inherited as file descriptor N, already bound and "
+        "listening (systemd's socket activation passes 3)",
+    )
+    serve.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="let other processes listen on the same port (SO_REUSEPORT): the system spreads "
+        "the connections among them",
     )
     _upgrade_options(serve, when=" (with --dial)")
     _limit_options(serve)

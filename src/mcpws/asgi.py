@@ -95,10 +95,17 @@ class App:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = _path_of(scope)
-        policy = self._on.policy
+        on = self._on
+        server = scope.get("server")
+        policy = on.policy_at(None if not server else str(server[0]))
         method = scope.get("method")
-        if path == policy.health_path and method in ("GET", "HEAD"):
-            await _answer(send, 200, "ok", head=method == "HEAD")
+        host = next((v for k, v in scope.get("headers", ()) if k.lower() == b"host"), b"")
+        probed = None
+        if method in ("GET", "HEAD"):
+            probed = policy.probe(path, host.decode("latin-1"), ready=not on.stopping)
+        if probed is not None:
+            retry = [_RETRY_AFTER] if probed[0] == 503 else []
+            await _answer(send, *probed, retry, head=method == "HEAD")
         elif policy.path is not None and path != policy.path:
             await _answer(send, 404, f"nothing is served at {path}")
         else:

@@ -354,6 +354,7 @@ def test_a_server_listening_elsewhere_accepts_any_host(backend: str) -> None:
         ("GET", "/mcp", 426, b"this endpoint speaks WebSocket only\n"),
         ("POST", "/healthz", 404, b"nothing is served at /healthz\n"),
         ("GET", "/prefix/healthz", 200, b"ok\n"),
+        ("GET", "/readyz", 200, b"ok\n"),
     ],
 )
 def test_http_requests_get_health_426_or_404(
@@ -422,3 +423,28 @@ def test_hooks_see_the_connection_with_its_client_and_how_it_closed(backend: str
     assert isinstance(closed, ConnectionEnded)
     assert (closed.code, closed.revision) == (1001, "2025-11-25")
     assert (closed.traffic.messages_received, closed.traffic.messages_sent) == (3, 2)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_readiness_is_503_once_stopping_and_probes_check_the_host(backend: str) -> None:
+    served = App(tools(), allowed_hosts=["mcp.example"])
+
+    async def get(path: str, host: bytes) -> tuple[int, bytes, dict[bytes, bytes]]:
+        with Peer() as peer:
+            scope = scope_of("http", path=path, headers=[(b"host", host)])
+            await served(scope, peer.receive, peer.send)
+            start, sent = await peer.next(), await peer.next()
+            return start["status"], sent["body"], dict(start["headers"])
+
+    async def main() -> None:
+        assert (await get("/readyz", b"mcp.example"))[:2] == (200, b"ok\n")
+        status, body, _ = await get("/healthz", b"evil.example")
+        assert (status, body) == (403, b"the host 'evil.example' is not allowed\n")
+        async with served.lifespan():
+            pass  # its end: the application stops taking connections
+        status, body, headers = await get("/readyz", b"mcp.example")
+        assert (status, body) == (503, b"not ready: the server is shutting down\n")
+        assert headers[b"retry-after"] == b"1"
+        assert (await get("/healthz", b"mcp.example"))[0] == 200
+
+    run(backend, main)

@@ -359,3 +359,14 @@ class TestTraffic:
         # The binary message closed the connection: the close frame is not a message.
         assert server.traffic.bytes_sent > handshake_out
         assert client.traffic.messages_received == 0
+
+
+def test_a_server_connection_that_is_not_ready_answers_its_readiness_probe_503() -> None:
+    server = ServerConnection(0.0)
+    assert server.ready
+    server.ready = False
+    assert not server.ready
+    server.receive_data(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\n\r\n", 0.0)
+    answer = b"".join(server.data_to_send())
+    assert answer.startswith(b"HTTP/1.1 503 ")
+    assert b"\r\nretry-after: 1\r\n" in answer

@@ -362,6 +362,41 @@ def test_the_health_path_is_answered_200_ok(method: str) -> None:
     ]
 
 
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_the_readiness_path_is_200_while_ready_then_503_and_health_stays_200(method: str) -> None:
+    answer, _ = answer_to(request("/readyz", method=method), method=method)
+    assert answer.status == 200
+    not_ready = WebSocketServer(0.0)
+    not_ready.ready = False
+    not_ready.receive_data(request("/readyz", method=method), 0.0)
+    answer = read_answer(not_ready.data_to_send(), method=method)
+    assert answer.status == 503
+    assert answer.headers["retry-after"] == "1"
+    assert answer.body == (b"not ready: the server is shutting down\n" if method == "GET" else b"")
+    alive = WebSocketServer(0.0)
+    alive.ready = False
+    alive.receive_data(request("/healthz", method=method), 0.0)
+    assert read_answer(alive.data_to_send(), method=method).status == 200
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_the_probes_answer_only_allowed_hosts_unless_told_otherwise(path: str) -> None:
+    strict = ServerPolicy(allowed_hosts=("example.com",))
+    answer, events = answer_to(request(path), policy=strict)
+    host = dict(_host_of(request(path)))
+    assert_refused(answer, events, 403, f"the host {host['host']!r} is not allowed", target=path)
+    lax = ServerPolicy(allowed_hosts=("example.com",), probes_any_host=True)
+    assert answer_to(request(path), policy=lax)[0].status == 200
+    allowed = request(path, replace={"Host": "example.com"})
+    assert answer_to(allowed, policy=strict)[0].status == 200
+
+
+def _host_of(data: bytes) -> list[tuple[str, str]]:
+    lines = data.decode("latin-1").split("\r\n")[1:]
+    pairs = [line.split(": ", 1) for line in lines if ": " in line]
+    return [(name.lower(), value) for name, value in pairs if name.lower() == "host"]
+
+
 def test_the_health_path_can_be_switched_off() -> None:
     answer, events = answer_to(request("/healthz"), policy=ServerPolicy(health_path=None))
     assert_refused(answer, events, 404, "nothing is served at /healthz", target="/healthz")

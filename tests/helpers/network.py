@@ -153,8 +153,9 @@ class Proxy:
 
 
 @asynccontextmanager
-async def proxy(target: int) -> AsyncIterator[Proxy]:
-    """Forward 127.0.0.1:<port of the proxy> to 127.0.0.1:*target*."""
+async def proxy(target: int | str) -> AsyncIterator[Proxy]:
+    """Forward 127.0.0.1:<port of the proxy> to 127.0.0.1:*target*, or to the unix socket
+    at the path *target*."""
     listener, port = await _listen()
     scope = anyio.CancelScope()
     forwarder = Proxy(port, scope)
@@ -172,7 +173,11 @@ async def proxy(target: int) -> AsyncIterator[Proxy]:
         done.cancel()
 
     async def handle(downstream: anyio.abc.SocketStream) -> None:
-        upstream = await anyio.connect_tcp("127.0.0.1", target)
+        upstream: anyio.abc.SocketStream
+        if isinstance(target, str):
+            upstream = await anyio.connect_unix(target)
+        else:
+            upstream = await anyio.connect_tcp("127.0.0.1", target)
         try:
             async with anyio.create_task_group() as pair:
                 pair.start_soon(copy, downstream, upstream, pair.cancel_scope)

@@ -637,7 +637,10 @@ class Kernel(abc.ABC):
         """Refuse the peer's new requests from now on: a server's session drains, and a
         :class:`Carrier` sees :attr:`shutting_down`."""
         self._shutting = True
-        session = self.connection.session
+        connection = self.connection
+        if isinstance(connection, ServerConnection):
+            connection.ready = False  # its readiness probe, if it is one, gets 503
+        session = connection.session
         if isinstance(session, ServerSession):
             session.drain()
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
+import os
+import socket
 import ssl
+import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, ParamSpec, Protocol, TypeVar
@@ -30,6 +33,7 @@ from mcpws.app._hosting import Host, hosted
 from mcpws.app._kernel import WRITE_LIMIT, Kernel
 from mcpws.app._observing import ConnectionInfo, Hooks, Watch
 from mcpws.app._server import Server
+from mcpws.app._sockets import given_socket, tcp_sockets, unix_socket
 from mcpws.core._checks import positive_int
 from mcpws.core.connection import (
     Authenticate,
@@ -140,7 +144,9 @@ class Listening:
 
     @property
     def port(self) -> int:
-        return int(self.sockets[0].getsockname()[1])
+        """The port of the first socket (0 for a unix socket)."""
+        address = self.sockets[0].getsockname()
+        return int(address[1]) if isinstance(address, tuple) else 0
 
 
 class _Served:
@@ -205,8 +211,32 @@ class Serving(_Served):
     task_status: Any
     session_config: ServerSessionConfig | None
     watch: Watch
+    sock: socket.socket | None = None
+    uds: str | None = None
+    reuse_port: bool = False
     pumps: set[Kernel] = attrs.field(factory=set)
     watched: dict[Kernel, Any] = attrs.field(factory=dict)
+
+    @property
+    def resolving(self) -> bool:
+        """Whether the driver resolves :attr:`host` for :meth:`bind` (no socket is given)."""
+        return self.sock is None and self.uds is None
+
+    def bind(self, found: Iterable[tuple[Any, ...]] = ()) -> list[socket.socket]:
+        """The listening sockets, non-blocking: the one given, a new unix socket, or TCP
+        sockets at the addresses *found* for :attr:`host` (``getaddrinfo()``'s answer, which
+        the driver gets on its loop)."""
+        if self.sock is not None:
+            return [given_socket(self.sock)]
+        if self.uds is not None:
+            return [unix_socket(self.uds)]
+        return tcp_sockets(self.host, found, reuse_port=self.reuse_port)
+
+    def unbind(self) -> None:
+        """After serving: remove the unix socket's file made by :meth:`bind`."""
+        if self.uds is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.uds)
 
     def new_pump(
         self, now: float, make: Callable[..., K], *args: Any, peer: str | None = None
@@ -281,12 +311,17 @@ class Serving(_Served):
         return limit is not None and sum(not p.connection.closed for p in self.pumps) > limit
 
     def listening(self, sockets: Iterable[BoundSocket]) -> Listening:
-        """What to report once listening on *sockets*."""
+        """What to report once listening on *sockets*. A unix socket's URL is
+        ``ws+unix://`` and its path, percent-encoded, then the endpoint's path."""
         sockets = tuple(sockets)
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        port = int(sockets[0].getsockname()[1])
         scheme = "ws" if self.ssl_context is None else "wss"
-        return Listening(sockets, f"{scheme}://{host}:{port}{self.path}")
+        address = sockets[0].getsockname()
+        if not isinstance(address, tuple):
+            where = urllib.parse.quote(os.fsdecode(address), safe="")
+            return Listening(sockets, f"{scheme}+unix://{where}{self.path}")
+        host = str(address[0]) if self.sock is not None else self.host
+        host = f"[{host}]" if ":" in host else host
+        return Listening(sockets, f"{scheme}://{host}:{address[1]}{self.path}")
 
 
 def serve_options(
@@ -305,6 +340,9 @@ def serve_options(
     shutdown_timeout: float = 10.0,
     write_limit: int = WRITE_LIMIT,
     hooks: Sequence[Hooks] = (),
+    sock: socket.socket | None = None,
+    uds: str | None = None,
+    reuse_port: bool = False,
     task_status: Any = None,
     **session_options: Any,
 ) -> Serving:
@@ -319,21 +357,34 @@ def serve_options(
     connection runs at most *max_concurrent_requests* handlers at a time, and acts on none
     of its client's messages while *write_limit* bytes or more wait to be written to that
     client (nor reads more while it holds that much of them). *hooks* (see
-    :class:`~mcpws.app.Hooks`) are told of each connection and request. Once listening,
+    :class:`~mcpws.app.Hooks`) are told of each connection and request. Instead of *host*
+    and *port*, it may listen on *sock*, a listening stream socket made elsewhere (an
+    inherited descriptor, say), or on a unix socket made at the path *uds*; bound to
+    neither a loopback address nor a unix socket, it takes any ``Host`` unless
+    *allowed_hosts* is given. With *reuse_port*, other processes may listen on the same
+    port (``SO_REUSEPORT``). Once listening,
     ``serve()`` reports a :class:`Listening` through *task_status*. Cancelled, it stops
     accepting, gives the requests in flight *shutdown_timeout* seconds to finish, and closes
     each connection with 1001. *config* configures the WebSocket layer, and
     *session_options* go to :meth:`~mcpws.app.Server.session_config`.
     """
     check_port(port)
+    if sock is not None and uds is not None:
+        raise ValueError("serve on sock or on uds, not both")
     served, session_config = _served(app, session_options)
+    bound = host
+    if uds is not None:
+        bound = _ANYWHERE  # a proxy's Host, whatever it is
+    elif sock is not None:
+        address = sock.getsockname()
+        bound = str(address[0]) if isinstance(address, tuple) else _ANYWHERE
     return Serving(
         app=served,
         host=host,
         port=port,
         path=path,
         ssl_context=ssl_context,
-        policy=server_policy(host, path, allowed_origins, allowed_hosts),
+        policy=server_policy(bound, path, allowed_origins, allowed_hosts),
         config=config,
         authenticate=authenticate,
         max_connections=max_connections,
@@ -343,7 +394,14 @@ def serve_options(
         task_status=task_status,
         session_config=session_config,
         watch=Watch(hooks),
+        sock=sock,
+        uds=uds,
+        reuse_port=reuse_port,
     )
+
+
+#: The address of a server listening where its Host is not checked by default.
+_ANYWHERE = "0.0.0.0"
 
 
 @attrs.frozen(kw_only=True)
@@ -743,7 +801,7 @@ def asgi_options(
     return OnAsgi(
         app=served,
         session_config=session_config,
-        policy=server_policy("0.0.0.0", path, allowed_origins, allowed_hosts),
+        policy=server_policy(_ANYWHERE, path, allowed_origins, allowed_hosts),
         loopback_policy=server_policy("127.0.0.1", path, allowed_origins, allowed_hosts),
         authenticate=authenticate,
         max_connections=max_connections,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -90,7 +89,16 @@ async def serve(*args: Any, **options: Any) -> None:
             serving = serve_options(*args, **options)
             await stack.enter_async_context(serving.running())
             loop = asyncio.get_running_loop()
-            sockets = await _listen(loop, serving.host, serving.port)
+            found: list[Any] = []
+            if serving.resolving:
+                found = await loop.getaddrinfo(
+                    serving.host or None,
+                    serving.port,
+                    type=socket.SOCK_STREAM,
+                    flags=socket.AI_PASSIVE,
+                )
+            sockets = serving.bind(found)
+            stack.callback(serving.unbind)
         opening: set[asyncio.Task[None]] = set()
 
         def take(connection: socket.socket) -> None:
@@ -114,42 +122,8 @@ async def serve(*args: Any, **options: Any) -> None:
                 await _shut_down(serving)
 
 
-#: How many connections may wait to be accepted: as many as the system lets (Linux caps it
-#: at ``net.core.somaxconn``), as trio asks for. asyncio's own 100 overflows when a few
-#: hundred clients connect at once, and those beyond it wait a second for their SYN again.
-_BACKLOG = 0xFFFF
 #: Connections accepted in a row before the loop gets a turn.
 _ACCEPTS = 100
-
-
-async def _listen(loop: asyncio.AbstractEventLoop, host: str, port: int) -> list[socket.socket]:
-    """Sockets listening on *port* at every address of *host* (``""``: every interface),
-    made as ``loop.create_server()`` makes them."""
-    found = await loop.getaddrinfo(
-        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )
-    sockets: list[socket.socket] = []
-    try:
-        for family, kind, protocol, _, address in dict.fromkeys(found):
-            try:
-                listening = socket.socket(family, kind, protocol)
-            except OSError:  # a family this system lacks
-                continue
-            sockets.append(listening)
-            if os.name == "posix":
-                listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:  # this address only, not IPv4's too
-                listening.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            listening.bind(address)
-            listening.listen(_BACKLOG)
-            listening.setblocking(False)
-        if not sockets:
-            raise OSError(f"no address of {host!r} can be listened on")
-    except BaseException:
-        for listening in sockets:
-            listening.close()
-        raise
-    return sockets
 
 
 async def _accept(

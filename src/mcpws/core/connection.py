@@ -399,6 +399,18 @@ class ServerConnection(_Connection):
         assert isinstance(self._ws, wsc.WebSocketServer)
         return self._ws.principal
 
+    @property
+    def ready(self) -> bool:
+        """Whether the server takes new connections (by default): the policy's readiness
+        path answers 503 when not, as a driver's server says once it shuts down."""
+        assert isinstance(self._ws, wsc.WebSocketServer)
+        return self._ws.ready
+
+    @ready.setter
+    def ready(self, value: bool) -> None:
+        assert isinstance(self._ws, wsc.WebSocketServer)
+        self._ws.ready = value
+
     def _requested(self, event: wsc.UpgradeRequested, now: float) -> None:
         """Report the upgrade request, and answer it with the authentication hook if any;
         refuse it with 503 instead once the session drains (the server is shutting down)."""

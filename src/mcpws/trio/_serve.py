@@ -44,7 +44,17 @@ async def serve(*args: Any, **options: Any) -> None:
     serving = serve_options(*args, **options)
     task_status = serving.task_status or trio.TASK_STATUS_IGNORED
     async with serving.running():
-        listeners = await trio.open_tcp_listeners(serving.port, host=serving.host)
+        found: list[Any] = []
+        if serving.resolving:
+            found = await trio.socket.getaddrinfo(
+                serving.host or None,
+                serving.port,
+                type=trio.socket.SOCK_STREAM,
+                flags=trio.socket.AI_PASSIVE,
+            )
+        listeners = [
+            trio.SocketListener(trio.socket.from_stdlib_socket(one)) for one in serving.bind(found)
+        ]
 
         async def handle(stream: trio.SocketStream) -> None:
             peer = peer_name(stream.socket)
@@ -59,11 +69,14 @@ async def serve(*args: Any, **options: Any) -> None:
             finally:
                 serving.closed(pump)
 
-        with Shortage(serving) as shortage:
-            async with trio.open_nursery() as nursery:
-                for listener in listeners:
-                    nursery.start_soon(_accept, listener, shortage, nursery, handle)
-                task_status.started(serving.listening(listener.socket for listener in listeners))
+        try:
+            with Shortage(serving) as shortage:
+                async with trio.open_nursery() as nursery:
+                    for listener in listeners:
+                        nursery.start_soon(_accept, listener, shortage, nursery, handle)
+                    task_status.started(serving.listening(one.socket for one in listeners))
+        finally:
+            serving.unbind()
 
 
 async def _accept(

@@ -22,8 +22,12 @@ class ServerPolicy:
     """What a server accepts before an upgrade is even offered to the application.
 
     * ``path``: the one request path that may upgrade (``None``: any); others get 404.
-    * ``health_path``: a path answered ``200 ok`` to a plain GET, for load balancers
-      (``None``: off).
+    * ``health_path``: a path answered ``200 ok`` to a plain GET or HEAD, while the server
+      runs, for load balancers and liveness probes (``None``: off).
+    * ``ready_path``: likewise, but answered ``503`` while the server is not ready for new
+      connections, as while it shuts down (``None``: off).
+    * ``probes_any_host``: whether those two answer any ``Host``; by default they answer
+      only the allowed ones (403 otherwise), as an upgrade does.
     * ``allowed_origins``: patterns for the ``Origin`` header, ``scheme://host:port``, where the
       scheme or the port may be ``*`` and a host may start with ``*.`` for any subdomain; ``*``
       alone allows every origin. A request with no ``Origin`` (not from a browser) is always
@@ -38,6 +42,8 @@ class ServerPolicy:
 
     path: str | None = "/mcp"
     health_path: str | None = "/healthz"
+    ready_path: str | None = "/readyz"
+    probes_any_host: bool = False
     allowed_origins: tuple[str, ...] = DEFAULT_ORIGINS
     allowed_hosts: tuple[str, ...] | None = None
     subprotocols: tuple[str, ...] = ()
@@ -56,6 +62,19 @@ class ServerPolicy:
             return 403, f"the origin {origin!r} is not allowed"
         _, refused = _select(self, offered)
         return None if refused is None else (400, refused)
+
+    def probe(self, path: str, host: str, *, ready: bool) -> tuple[int, str] | None:
+        """The answer to a GET or HEAD of *path* with the ``Host`` *host*, when *path* is the
+        health or the readiness path (``None`` otherwise): 200, or 503 for readiness when
+        not *ready*, or 403 for a host not allowed."""
+        if path not in (self.health_path, self.ready_path):
+            return None
+        allowed = self.allowed_hosts
+        if not self.probes_any_host and allowed is not None and not host_allowed(host, allowed):
+            return 403, f"the host {host!r} is not allowed"
+        if path == self.ready_path and not ready:
+            return 503, "not ready: the server is shutting down"
+        return 200, "ok"
 
 
 def _split_host_port(authority: str) -> tuple[str, str | None]:

@@ -29,6 +29,10 @@ _TEXT_PLAIN: Final = ("content-type", "text/plain; charset=utf-8")
 _KEY: Final = re.compile(r"^[A-Za-z0-9+/]{22}==$")
 
 
+#: The header of a readiness probe's 503: ask again in a second.
+_RETRY = (("retry-after", "1"),)
+
+
 class WebSocketServer(_WebSocket):
     """The server side of one WebSocket connection, from the first byte of the request on.
 
@@ -46,6 +50,7 @@ class WebSocketServer(_WebSocket):
         "_selected",
         "policy",
         "principal",
+        "ready",
     )
 
     _MASKED_IN = True
@@ -61,6 +66,8 @@ class WebSocketServer(_WebSocket):
         super().__init__(config or WebSocketConfig(), now)
         self.policy = policy or ServerPolicy()
         self.principal: object = None
+        #: Whether the server takes new connections: its readiness path answers 503 if not.
+        self.ready = True
         #: The request's reader, which also writes a refusal; let go once the upgrade is done.
         self._h11: h11.Connection | None = h11.Connection(
             h11.SERVER, max_incomplete_event_size=self.config.max_handshake_size
@@ -187,9 +194,10 @@ class WebSocketServer(_WebSocket):
     ) -> tuple[int, str, tuple[tuple[str, str], ...]] | None:
         """Return why the request may not upgrade (status, reason, headers), or ``None``."""
         policy = self.policy
-        health = policy.health_path is not None and request.path == policy.health_path
-        if health and method in (b"GET", b"HEAD"):
-            return 200, "ok", ()
+        if method in (b"GET", b"HEAD"):
+            probed = policy.probe(request.path, request.header("host") or "", ready=self.ready)
+            if probed is not None:
+                return (*probed, _RETRY if probed[0] == 503 else ())
         if policy.path is not None and request.path != policy.path:
             return 404, f"nothing is served at {request.path}", ()
         if method != b"GET":
