@@ -967,3 +967,25 @@ def test_serve_logs_each_connection_and_request_as_json_lines(loop: str) -> None
     assert closed["messages_received"] >= 2
     assert closed["bytes_sent"] > 0
     assert closed["message"].startswith("connection closed: 127.0.0.1:")
+
+
+def test_serve_with_proxy_headers_logs_the_client_a_trusted_proxy_reports() -> None:
+    async def forged(url: str) -> None:
+        headers = [("X-Forwarded-For", "198.51.100.1, 203.0.113.7")]
+        with trio.fail_after(HARD):
+            async with connect(url, headers=headers) as client:
+                await client.list_tools()
+
+    for trusted, seen in (("127.0.0.1", "203.0.113.7"), ("10.0.0.0/8", "127.0.0.1:")):
+        with Serving("--proxy-headers", "--forwarded-allow-ips", trusted) as server:
+            trio.run(forged, server.url)
+            server.signal(signal.SIGINT)
+            assert server.wait() == 0
+            opened = server.stderr().splitlines()[0]
+        assert opened.startswith(f"mcpws: INFO: connection opened: {seen}")
+
+
+def test_a_bad_trusted_proxy_is_a_bad_command_line() -> None:
+    done = run("serve", "--proxy-headers", "--forwarded-allow-ips", "proxy.example")
+    assert done.returncode == 2
+    assert done.stderr.startswith("mcpws: --forwarded-allow-ips: a trusted proxy is an address")

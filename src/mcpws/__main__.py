@@ -73,6 +73,7 @@ import attrs
 from mcpws._version import __version__
 from mcpws.app import Client, McpError, Reconnect, Server, SharedStdioServer, StdioServer
 from mcpws.app._hosting import Host, hosted
+from mcpws.app._proxies import LOCAL_PROXIES, Proxies
 from mcpws.app._sockets import given_socket
 from mcpws.core.errors import LocalProtocolError, McpwsError
 from mcpws.core.mcp import CallToolResult, Model, is_extension
@@ -427,6 +428,13 @@ def _server_task(app: Server | Host, args: argparse.Namespace) -> Callable[..., 
         return functools.partial(driver.dial, app, args.dial, headers=_headers(args), **options)
     options.update(path=args.path, ssl_context=_ssl_context(args), **_policy(args))
     options.update(_listening(args))
+    if args.proxy_headers:
+        trusted = [one.strip() for one in args.forwarded_allow_ips.split(",") if one.strip()]
+        try:
+            Proxies(trusted)
+        except ValueError as exc:
+            raise _Failure(f"--forwarded-allow-ips: {exc}", 2) from None
+        options.update(proxy_headers=True, forwarded_allow_ips=trusted)
     if getattr(args, "max_children", None) is not None:  # expose: one child a connection
         options["max_connections"] = args.max_children
     if getattr(args, "max_connections", None) is not None:
@@ -707,6 +715,21 @@ def _serving_options(serve: argparse.ArgumentParser) -> None:
         metavar="N",
         help="listen on the socket inherited as file descriptor N, already bound and "
         "listening (systemd's socket activation passes 3)",
+    )
+    serve.add_argument(
+        "--proxy-headers",
+        action="store_true",
+        help="behind a reverse proxy: log the client's address and scheme that a trusted proxy "
+        "reports in Forwarded or X-Forwarded-For and X-Forwarded-Proto (ignored from any "
+        "other peer)",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        metavar="LIST",
+        default=",".join(LOCAL_PROXIES),
+        help="the proxies trusted with --proxy-headers: addresses and networks, comma-"
+        f"separated, or * for any peer (default: {','.join(LOCAL_PROXIES)}; a unix socket's "
+        "peer counts as local)",
     )
     serve.add_argument(
         "--reuse-port",

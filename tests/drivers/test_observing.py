@@ -166,3 +166,35 @@ def test_nothing_is_watched_when_nothing_listens(caplog: pytest.LogCaptureFixtur
         assert Watch([Hooks()]).watching()
         assert not Watch([Hooks()]).timing()
         assert Watch([Recorder()]).timing()
+
+
+@pytest.mark.parametrize(
+    ("trusted", "expected"),
+    [
+        pytest.param(("127.0.0.1",), ("203.0.113.7", "wss"), id="trusted-proxy"),
+        pytest.param(("10.0.0.1",), (None, "ws"), id="forged-from-an-untrusted-peer"),
+    ],
+)
+def test_behind_a_trusted_proxy_the_hooks_see_the_forwarded_client(
+    pair: Pair, trusted: tuple[str, ...], expected: tuple[str | None, str]
+) -> None:
+    recorder = Recorder()
+    forged = [("X-Forwarded-For", "203.0.113.7"), ("X-Forwarded-Proto", "https")]
+
+    async def main() -> None:
+        options = {"proxy_headers": True, "forwarded_allow_ips": trusted}
+        async with (
+            pair.serving(lab(), hooks=[recorder], **options) as served,
+            pair.connect(served.url, headers=forged) as client,
+        ):
+            await client.list_tools()
+
+    pair.run(main)
+    opened: ConnectionInfo = recorder.seen[0][1]
+    client, scheme = expected
+    if client is None:
+        assert opened.peer is not None
+        assert opened.peer.startswith("127.0.0.1:")  # the headers were ignored
+    else:
+        assert opened.peer == client
+    assert opened.scheme == scheme

@@ -46,8 +46,10 @@ class ConnectionInfo:
     ``peer`` is the client's address (``host:port``, or a unix socket's path; ``None`` where
     unknown), ``path`` the path it asked for, ``subprotocol`` the one accepted, ``revision``
     the revision it named (``mcp.version.<revision>``; else the session decides it later),
-    ``principal`` what the ``authenticate`` hook returned, and ``opened`` when, on the loop's
-    clock."""
+    ``principal`` what the ``authenticate`` hook returned, ``opened`` when, on the loop's
+    clock, and ``scheme`` the client's (``ws`` or ``wss``). Behind a trusted proxy (see
+    ``serve()``'s *proxy_headers*), ``peer`` and ``scheme`` are the client's that the proxy
+    reports."""
 
     peer: str | None
     path: str | None
@@ -55,6 +57,7 @@ class ConnectionInfo:
     revision: str | None
     principal: object
     opened: float
+    scheme: str = "ws"
 
 
 @attrs.frozen
@@ -141,6 +144,7 @@ class _LogHooks(Hooks):
             "subprotocol": connection.subprotocol,
             "revision": connection.revision,
             "principal": principal_name(connection.principal),
+            "scheme": connection.scheme,
         }
         _connections.info(
             "connection opened: %s %s, subprotocol %s%s%s",

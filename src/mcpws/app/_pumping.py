@@ -32,6 +32,7 @@ from mcpws.app._errors import McpError
 from mcpws.app._hosting import Host, hosted
 from mcpws.app._kernel import WRITE_LIMIT, Kernel
 from mcpws.app._observing import ConnectionInfo, Hooks, Watch
+from mcpws.app._proxies import LOCAL_PROXIES, Proxies
 from mcpws.app._server import Server
 from mcpws.app._sockets import given_socket, tcp_sockets, unix_socket
 from mcpws.core._checks import positive_int
@@ -214,6 +215,7 @@ class Serving(_Served):
     sock: socket.socket | None = None
     uds: str | None = None
     reuse_port: bool = False
+    proxies: Proxies | None = None
     pumps: set[Kernel] = attrs.field(factory=set)
     watched: dict[Kernel, Any] = attrs.field(factory=dict)
 
@@ -274,13 +276,15 @@ class Serving(_Served):
                 return
             if watched is not None:
                 if isinstance(event, ConnectionAccepted) and requested is not None:
+                    client, scheme = self._client(peer, requested)
                     info = ConnectionInfo(
-                        peer,
+                        client,
                         requested.request.path,
                         event.subprotocol,
                         requested.revision,
                         pump.principal,
                         pump.now(),
+                        scheme,
                     )
                     watch.opened(watched, info)
                 elif isinstance(event, ConnectionClosed):
@@ -290,6 +294,19 @@ class Serving(_Served):
         pump.on_event = upgrade
         self.pumps.add(pump)
         return pump
+
+    def _client(self, peer: str | None, requested: ConnectionRequested) -> tuple[str | None, str]:
+        """The client's address and scheme: *peer*'s, or the client's that a trusted proxy
+        at *peer* forwards (with *proxies*)."""
+        scheme = "ws" if self.ssl_context is None else "wss"
+        if self.proxies is None:
+            return peer, scheme
+        host = None if peer is None else peer.rsplit(":", 1)[0].strip("[]")
+        forwarded = self.proxies.forwarded(host, requested.request.headers)
+        if forwarded is None:
+            return peer, scheme
+        told = {"https": "wss", "wss": "wss", "http": "ws", "ws": "ws"}.get(forwarded.scheme or "")
+        return forwarded.client, told or scheme
 
     def closed(self, pump: Kernel) -> None:
         """A connection's pump is done."""
@@ -343,6 +360,8 @@ def serve_options(
     sock: socket.socket | None = None,
     uds: str | None = None,
     reuse_port: bool = False,
+    proxy_headers: bool = False,
+    forwarded_allow_ips: Sequence[str] = LOCAL_PROXIES,
     task_status: Any = None,
     **session_options: Any,
 ) -> Serving:
@@ -362,7 +381,10 @@ def serve_options(
     inherited descriptor, say), or on a unix socket made at the path *uds*; bound to
     neither a loopback address nor a unix socket, it takes any ``Host`` unless
     *allowed_hosts* is given. With *reuse_port*, other processes may listen on the same
-    port (``SO_REUSEPORT``). Once listening,
+    port (``SO_REUSEPORT``). With *proxy_headers*, the client's address and scheme that a
+    proxy at one of *forwarded_allow_ips* (addresses or networks; ``*``: any) reports in
+    ``Forwarded`` or ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are the ones the hooks
+    and logs see; from any other peer, those headers are ignored. Once listening,
     ``serve()`` reports a :class:`Listening` through *task_status*. Cancelled, it stops
     accepting, gives the requests in flight *shutdown_timeout* seconds to finish, and closes
     each connection with 1001. *config* configures the WebSocket layer, and
@@ -397,6 +419,7 @@ def serve_options(
         sock=sock,
         uds=uds,
         reuse_port=reuse_port,
+        proxies=Proxies(forwarded_allow_ips) if proxy_headers else None,
     )
 
 
