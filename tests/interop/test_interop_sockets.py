@@ -44,6 +44,19 @@ def ts_add(node_packages: Path, port: int) -> dict[str, object]:
     return seen
 
 
+def assert_added(seen: dict[str, object]) -> None:
+    assert seen["server"] == "mcpws-demo"
+    assert seen["result"] == {"isError": False, "text": "5", "structured": {"result": 5}}
+
+
+def stopped(process: subprocess.Popen[bytes]) -> str:
+    """Stop the server *process*, which must exit 0; the first line it printed."""
+    stop(process)
+    assert process.returncode == 0
+    assert process.stdout is not None
+    return process.stdout.readline().decode()
+
+
 def wait_for_unix(path: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
@@ -109,14 +122,9 @@ def test_the_typescript_client_through_a_relay_to_a_unix_socket(
         try:
             wait_for_unix(path, process)
             with tcp_to_unix(path) as port:
-                seen = ts_add(node_packages, port)
-            assert seen["server"] == "mcpws-demo"
-            assert seen["result"] == {"isError": False, "text": "5", "structured": {"result": 5}}
+                assert_added(ts_add(node_packages, port))
         finally:
-            stop(process)
-        assert process.returncode == 0
-        assert process.stdout is not None
-        first = process.stdout.readline().decode()
+            first = stopped(process)
     assert first.startswith("serving mcpws-demo on ws+unix://%2Ftmp%2F")
     assert not os.path.exists(path)
 
@@ -130,14 +138,9 @@ def test_the_typescript_client_on_an_inherited_socket(node_packages: Path, loop:
     with subprocess.Popen(command, cwd=INTEROP, stdout=subprocess.PIPE, pass_fds=[fd]) as process:
         listening.close()  # the server's now: the connections queue until it accepts them
         try:
-            seen = ts_add(node_packages, port)
-            assert seen["server"] == "mcpws-demo"
-            assert seen["result"] == {"isError": False, "text": "5", "structured": {"result": 5}}
+            assert_added(ts_add(node_packages, port))
         finally:
-            stop(process)
-        assert process.returncode == 0
-        assert process.stdout is not None
-        first = process.stdout.readline().decode()
+            first = stopped(process)
     assert first.startswith(f"serving mcpws-demo on ws://127.0.0.1:{port}/mcp")
 
 

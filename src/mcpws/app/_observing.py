@@ -278,11 +278,8 @@ class Watch:
             start = clock()
             try:
                 result = handler(request, link)
-            except McpError as exc:
-                done(request, start, "error", exc.code)
-                raise
-            except Exception:
-                done(request, start, "error", INTERNAL_ERROR)
+            except Exception as exc:
+                done(request, start, *_failed(exc))
                 raise
             if isinstance(result, Model):
                 done(request, start, "result", None)
@@ -307,14 +304,17 @@ async def _timed_later(
 ) -> Model:
     try:
         model = await result
-    except McpError as exc:
-        done(request, start, "error", exc.code)
-        raise
-    except Exception:
-        done(request, start, "error", INTERNAL_ERROR)
-        raise
-    except BaseException:
-        done(request, start, "cancelled", None)
+    except BaseException as exc:
+        done(request, start, *_failed(exc))
         raise
     done(request, start, "result", None)
     return model
+
+
+def _failed(exc: BaseException) -> tuple[Outcome, int | None]:
+    """The outcome of a handler that raised *exc*, and the JSON-RPC code answered."""
+    if isinstance(exc, McpError):
+        return "error", exc.code
+    if isinstance(exc, Exception):
+        return "error", INTERNAL_ERROR
+    return "cancelled", None
