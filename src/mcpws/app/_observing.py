@@ -16,9 +16,8 @@ when the connection opens.
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -28,6 +27,9 @@ from mcpws.core.connection import Traffic
 from mcpws.core.jsonrpc import INTERNAL_ERROR, RequestId
 from mcpws.core.mcp import Model
 from mcpws.core.session import RequestReceived
+
+if TYPE_CHECKING:
+    import socket
 
 __all__ = ["ConnectionEnded", "ConnectionInfo", "Hooks", "Outcome", "RequestDone", "Watch"]
 
@@ -43,13 +45,13 @@ Outcome = Literal["result", "error", "cancelled"]
 class ConnectionInfo:
     """A connection a server took, once its upgrade is accepted.
 
-    ``peer`` is the client's address (``host:port``, or a unix socket's path; ``None`` where
-    unknown), ``path`` the path it asked for, ``subprotocol`` the one accepted, ``revision``
-    the revision it named (``mcp.version.<revision>``; else the session decides it later),
-    ``principal`` what the ``authenticate`` hook returned, ``opened`` when, on the loop's
-    clock, and ``scheme`` the client's (``ws`` or ``wss``). Behind a trusted proxy (see
-    ``serve()``'s *proxy_headers*), ``peer`` and ``scheme`` are the client's that the proxy
-    reports."""
+    ``peer`` is the client's address (``host:port``; ``None`` where unknown, as for the peer
+    of a unix socket), ``path`` the path it asked for, ``subprotocol`` the one accepted,
+    ``revision`` the revision it named (``mcp.version.<revision>``; else the session decides
+    it later), ``principal`` what the ``authenticate`` hook returned, ``opened`` when, on the
+    loop's clock, and ``scheme`` the client's (``ws`` or ``wss``). Behind a trusted proxy
+    (see ``serve()``'s *proxy_headers*), ``peer`` and ``scheme`` are the client's that the
+    proxy reports."""
 
     peer: str | None
     path: str | None

@@ -9,12 +9,11 @@ import contextlib
 import inspect
 import logging
 import os
-import socket
 import ssl
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 import attrs
 
@@ -34,7 +33,6 @@ from mcpws.app._kernel import WRITE_LIMIT, Kernel
 from mcpws.app._observing import ConnectionInfo, Hooks, Watch
 from mcpws.app._proxies import LOCAL_PROXIES, Proxies
 from mcpws.app._server import Server
-from mcpws.app._sockets import given_socket, tcp_sockets, unix_socket
 from mcpws.core._checks import positive_int
 from mcpws.core.connection import (
     Authenticate,
@@ -57,6 +55,9 @@ from mcpws.core.session import (
 from mcpws.core.stdio import DEFAULT_MAX_MESSAGE_SIZE, StdioConnection
 from mcpws.core.versions import REVISIONS
 from mcpws.core.websocket import DEFAULT_ORIGINS, LOOPBACK_HOSTS, ServerPolicy, WebSocketConfig
+
+if TYPE_CHECKING:
+    import socket
 
 __all__ = [
     "BoundSocket",
@@ -228,6 +229,8 @@ class Serving(_Served):
         """The listening sockets, non-blocking: the one given, a new unix socket, or TCP
         sockets at the addresses *found* for :attr:`host` (``getaddrinfo()``'s answer, which
         the driver gets on its loop)."""
+        from mcpws.app._sockets import given_socket, tcp_sockets, unix_socket  # I/O: lazily
+
         if self.sock is not None:
             return [given_socket(self.sock)]
         if self.uds is not None:
