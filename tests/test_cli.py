@@ -8,6 +8,7 @@ the lines a server prints must reach a pipe as they are printed. Every wait is f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -940,6 +941,139 @@ def test_a_second_signal_stops_at_once(loop: str, first: int, second: int, tmp_p
         assert server.wait() == 128 + second
         assert time.monotonic() - started < 30  # not after the shutdown timeout
         assert server.rest() == [f"{signal.Signals(second).name} again: stopped at once"]
+
+
+def _workers(server: Serving, count: int) -> list[int]:
+    """The process ids of *server*'s *count* workers, once each of them serves."""
+    started: list[int] = []
+    serving: set[int] = set()
+    while len(serving) < count:
+        line = server.line()
+        if found := re.fullmatch(r"worker (\d+) started", line):
+            started.append(int(found[1]))
+        elif found := re.match(r"worker (\d+): serving ", line):
+            serving.add(int(found[1]))
+    assert serving == set(started), (serving, started)
+    return started
+
+
+async def _whoami(client: Any) -> int:
+    result = await client.call_tool("whoami", {})
+    return int(result.content[0].text)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_workers_drain_a_call_in_flight_on_each_of_them(loop: str, tmp_path: Path) -> None:
+    """``--workers 4``: with a call held on every worker, SIGTERM answers each call, closes
+    each connection with 1001, and the supervisor exits 0."""
+    release = tmp_path / "release"
+    with _drain_app("--workers", "4", "--shutdown-timeout", "30", "--loop", loop) as server:
+        assert server.first.endswith(f"with 4 workers ({loop}; Ctrl-C or SIGTERM stops)")
+        pids = _workers(server, 4)
+        answers: dict[int, str] = {}
+        draining: list[str] = []
+
+        async def scenario() -> None:
+            stopped = trio.Event()
+
+            async def hold_on_a_new_worker(task_status: trio.TaskStatus[None]) -> None:
+                async with connect(server.url) as client:
+                    pid = await _whoami(client)
+                    if pid in answers:
+                        task_status.started()
+                        return  # a worker held already: this connection closes (1000)
+                    answers[pid] = "in flight"
+                    result = await client.call_tool(
+                        "hold", {"release": str(release)}, on_progress=lambda *_: in_flight()
+                    )
+                    assert isinstance(result.content[0], TextContent)
+                    answers[pid] = result.content[0].text
+                    await stopped.wait()  # until the server has closed the connection
+
+            def in_flight() -> None:
+                with contextlib.suppress(RuntimeError):  # once only
+                    status.started()
+
+            with trio.fail_after(HARD):
+                async with trio.open_nursery() as nursery:
+                    for _ in range(400):
+                        status: Any = None
+
+                        async def one(task_status: trio.TaskStatus[None]) -> None:
+                            nonlocal status
+                            status = task_status
+                            await hold_on_a_new_worker(task_status)
+
+                        await nursery.start(one)
+                        if len(answers) == 4:
+                            break
+                    assert sorted(answers) == sorted(pids), "not every worker took a connection"
+                    server.signal(signal.SIGTERM)
+                    while len(draining) < 5:  # the supervisor's line, then each worker's
+                        line = await trio.to_thread.run_sync(server.line)
+                        if "draining" in line:
+                            draining.append(line)
+                    release.touch()  # only now: every call was still in flight
+                    assert await trio.to_thread.run_sync(server.wait) == 0
+                    stopped.set()
+
+        trio.run(scenario)
+        assert answers == dict.fromkeys(pids, "released")
+        assert draining[0].startswith("SIGTERM: draining 4 workers; ")
+        assert sorted(line.split(":")[0] for line in draining[1:]) == sorted(
+            f"worker {pid}" for pid in pids
+        )
+        assert server.rest()[-1] == "stopped"
+        closed = [line for line in server.stderr().splitlines() if "connection closed" in line]
+        codes = [re.search(r", code (\d+)", line)[1] for line in closed]  # type: ignore[index]
+        assert codes.count("1001") == 4, closed
+        assert set(codes) == {"1000", "1001"} or set(codes) == {"1001"}, closed
+        assert all(re.match(r"mcpws\[\d+\]: INFO: ", line) for line in closed), closed
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_killed_worker_is_replaced_and_the_new_one_serves(loop: str) -> None:
+    with _drain_app("--workers", "2", "--loop", loop) as server:
+        first = _workers(server, 2)
+        for pid in first:
+            os.kill(pid, signal.SIGKILL)
+        replaced: list[str] = []
+        while len(replaced) < 2:
+            line = server.line()
+            if "another starts" in line:
+                replaced.append(line)
+        assert sorted(line.split(" another")[0] for line in replaced) == sorted(
+            f"worker {pid} was killed by SIGKILL;" for pid in first
+        )
+        second = _workers(server, 2)
+        assert not set(first) & set(second)
+
+        async def served_by() -> set[int]:
+            seen = set()
+            with trio.fail_after(HARD):
+                for _ in range(4):
+                    async with connect(server.url) as client:
+                        seen.add(await _whoami(client))
+            return seen
+
+        assert trio.run(served_by) <= set(second)
+        server.signal(signal.SIGTERM)
+        assert server.wait() == 0
+        assert server.rest()[-1] == "stopped"
+
+
+def test_workers_that_cannot_start_stop_the_supervisor_with_status_2() -> None:
+    done = run("serve", "drain_app:not_a_server", "--workers", "2", "--port", "0", cwd=INTEROP)
+    assert done.returncode == 2
+    assert "could not start as configured: stopping" in done.stdout
+    assert "mcpws: drain_app:not_a_server is a str, not an mcpws.Server" in done.stderr
+
+
+def test_workers_do_not_go_with_stdio_or_dial() -> None:
+    for args in (["--stdio"], ["--dial", "ws://127.0.0.1:9/"]):
+        done = run("serve", "--workers", "2", *args)
+        assert done.returncode == 2
+        assert done.stderr == "mcpws: --workers is for listening: not with --stdio or --dial\n"
 
 
 @pytest.mark.parametrize("loop", LOOPS)

@@ -70,10 +70,12 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from mcpws._supervisor import Supervisor, bind, worker_sockets
 from mcpws._version import __version__
 from mcpws.app import Client, McpError, Reconnect, Server, SharedStdioServer, StdioServer
 from mcpws.app._hosting import Host, hosted
 from mcpws.app._proxies import LOCAL_PROXIES, Proxies
+from mcpws.app._pumping import url_of
 from mcpws.app._sockets import given_socket
 from mcpws.core.errors import LocalProtocolError, McpwsError
 from mcpws.core.mcp import CallToolResult, Model, is_extension
@@ -307,11 +309,49 @@ def _stopped_at_once(signum: int) -> str:
 def _cannot_serve(args: argparse.Namespace, exc: OSError) -> _Failure:
     if args.uds is not None:
         where = f"the unix socket {args.uds}"
-    elif args.fd is not None:
-        where = f"file descriptor {args.fd}"
+    elif args.fd:
+        where = f"file descriptor {', '.join(map(str, args.fd))}"
     else:
         where = f"{args.host}:{args.port}"
     return _Failure(f"cannot serve on {where}: {exc.strerror or exc}", 3)
+
+
+def _supervise(
+    args: argparse.Namespace, argv: Sequence[str], write: Callable[[str], object]
+) -> int:
+    """``--workers``: bind the sockets, run the workers on them until stopped."""
+    if getattr(args, "stdio", False) or args.dial is not None:
+        raise _Failure("--workers is for listening: not with --stdio or --dial", 2)
+    tls = _ssl_context(args) is not None  # bad TLS files: a bad command line, found now
+    if args.uds is not None and args.fd:
+        raise _Failure("--uds and --fd: a server listens on one of them", 2)
+    try:
+        fds = [_inherited(one) for one in args.fd or ()]
+        sockets = fds or bind(args.host, args.port, uds=args.uds, reuse_port=args.reuse_port)
+    except OSError as exc:
+        raise _cannot_serve(args, exc) from None
+    try:
+        address = sockets[0].getsockname()
+        host = str(address[0]) if fds and isinstance(address, tuple) else args.host
+        url = url_of(address, host, args.path, tls=tls)
+        write(
+            f"serving on {url} with {args.workers} workers ({args.loop}; Ctrl-C or SIGTERM stops)"
+        )
+        status = Supervisor(argv, args.workers, sockets, args.shutdown_timeout, write).run()
+    finally:
+        for one in sockets:
+            one.close()
+        if args.uds is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(args.uds)
+    if status == 0:
+        write("stopped")
+    return status
+
+
+def _as_worker(write: Callable[[str], object], line: str) -> object:
+    """*write* a worker's *line*, which says which worker it is."""
+    return write(f"worker {os.getpid()}: {line}")
 
 
 async def _serve_trio(
@@ -423,7 +463,7 @@ def _server_task(app: Server | Host, args: argparse.Namespace) -> Callable[..., 
     options: dict[str, Any] = {"shutdown_timeout": args.shutdown_timeout, **_limits(args, app)}
     if args.dial is not None:
         _ssl_context(args)  # refuses TLS files with --dial
-        if args.uds is not None or args.fd is not None or args.reuse_port:
+        if args.uds is not None or args.fd or args.reuse_port:
             raise _Failure("--dial listens on nothing: no --uds, --fd or --reuse-port", 2)
         return functools.partial(driver.dial, app, args.dial, headers=_headers(args), **options)
     options.update(path=args.path, ssl_context=_ssl_context(args), **_policy(args))
@@ -443,19 +483,27 @@ def _server_task(app: Server | Host, args: argparse.Namespace) -> Callable[..., 
 
 
 def _listening(args: argparse.Namespace) -> dict[str, Any]:
-    """serve()'s options of where to listen besides --host and --port: --uds, --fd (the
-    descriptor checked now: a bad one is a bad command line) and --reuse-port."""
+    """serve()'s options of where to listen besides --host and --port: a worker's sockets,
+    --uds, --fd (each descriptor checked now: a bad one is a bad command line) and
+    --reuse-port."""
+    if args.sockets is not None:
+        return {"sock": args.sockets}
     options: dict[str, Any] = {"reuse_port": args.reuse_port}
-    if args.uds is not None and args.fd is not None:
+    if args.uds is not None and args.fd:
         raise _Failure("--uds and --fd: a server listens on one of them", 2)
     if args.uds is not None:
         options["uds"] = args.uds
-    if args.fd is not None:
-        try:
-            options["sock"] = given_socket(socket.socket(fileno=args.fd))
-        except (OSError, ValueError) as exc:
-            raise _Failure(f"--fd {args.fd}: not a listening stream socket ({exc})", 2) from None
+    if args.fd:
+        options["sock"] = [_inherited(one) for one in args.fd]
     return options
+
+
+def _inherited(descriptor: int) -> socket.socket:
+    """The listening socket of ``--fd`` *descriptor*."""
+    try:
+        return given_socket(socket.socket(fileno=descriptor))
+    except (OSError, ValueError) as exc:
+        raise _Failure(f"--fd {descriptor}: not a listening stream socket ({exc})", 2) from None
 
 
 def _serving_line(app: Server | Host, args: argparse.Namespace, listening: Any) -> str:
@@ -477,10 +525,12 @@ def _log_to_stderr(args: argparse.Namespace) -> None:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setLevel(level)
+    worker = getattr(args, "sockets", None) is not None
     if getattr(args, "log_format", "text") == "json":
-        handler.setFormatter(_JsonLines())
+        handler.setFormatter(_JsonLines(worker=worker))
     else:
-        handler.setFormatter(logging.Formatter("mcpws: %(levelname)s: %(message)s"))
+        who = "mcpws[%(process)d]" if worker else "mcpws"
+        handler.setFormatter(logging.Formatter(f"{who}: %(levelname)s: %(message)s"))
     logger.addHandler(handler)
     if logger.getEffectiveLevel() > level:
         logger.setLevel(level)
@@ -488,7 +538,12 @@ def _log_to_stderr(args: argparse.Namespace) -> None:
 
 class _JsonLines(logging.Formatter):
     """A log record as one line of JSON: its time (UTC, ISO 8601), level, logger and
-    message, the figures mcpws gives it (``mcpws``), and its traceback, if any."""
+    message, the process id in a *worker*, the figures mcpws gives it (``mcpws``), and its
+    traceback, if any."""
+
+    def __init__(self, *, worker: bool = False) -> None:
+        super().__init__()
+        self.worker = worker
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = datetime.datetime.fromtimestamp(record.created, datetime.UTC)
@@ -498,6 +553,8 @@ class _JsonLines(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if self.worker:
+            line["pid"] = record.process
         fields = getattr(record, "mcpws", None)
         if isinstance(fields, dict):
             line.update((key, value) for key, value in fields.items() if key not in line)
@@ -712,10 +769,20 @@ def _serving_options(serve: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--fd",
         type=int,
+        action="append",
         metavar="N",
         help="listen on the socket inherited as file descriptor N, already bound and "
-        "listening (systemd's socket activation passes 3)",
+        "listening (systemd's socket activation passes 3, then 4 ...); repeatable",
     )
+    serve.add_argument(
+        "--workers",
+        type=_count,
+        metavar="N",
+        help="run N worker processes accepting connections on the same sockets, bound once "
+        "by a supervisor that starts another worker when one dies and drains them all when "
+        "stopped (default: one process, no supervisor)",
+    )
+    serve.set_defaults(sockets=None)  # a worker's, from its supervisor
     serve.add_argument(
         "--proxy-headers",
         action="store_true",
@@ -1098,6 +1165,11 @@ def main(argv: Sequence[str] | None = None, write: Callable[[str], object] = _sa
     args = _parser().parse_args(argv)
     try:
         try:
+            if getattr(args, "workers", None) is not None:
+                args.sockets = worker_sockets()
+                if args.sockets is None:
+                    return _supervise(args, sys.argv[1:] if argv is None else argv, write)
+                write = functools.partial(_as_worker, write)
             return _run(args, write)
         except McpError as exc:
             raise _Failure(f"the server answered {exc.code}: {exc.message}", 1) from None

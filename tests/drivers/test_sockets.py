@@ -87,6 +87,20 @@ def test_a_given_socket_is_served_and_its_address_checks_the_host(alone: Pair) -
     assert listening.fileno() == -1  # closed with the server
 
 
+def test_several_given_sockets_are_each_served(alone: Pair) -> None:
+    sockets = [socket.create_server(("127.0.0.1", 0)) for _ in range(2)]
+    ports = [one.getsockname()[1] for one in sockets]
+
+    async def main() -> None:
+        async with alone.serving(echo_server(), sock=sockets) as served:
+            assert served.port == ports[0]
+            for port in ports:
+                assert await call_through(alone, f"ws://127.0.0.1:{port}/mcp") == "hi"
+
+    alone.run(main)
+    assert [one.fileno() for one in sockets] == [-1, -1]
+
+
 def test_a_given_socket_must_be_a_listening_stream_and_not_beside_uds() -> None:
     with socket.socket() as unbound, pytest.raises(ValueError, match="listening already"):
         serve_options(echo_server(), sock=unbound).bind()

@@ -13,7 +13,7 @@ import ssl
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast
 
 import attrs
 
@@ -78,6 +78,7 @@ __all__ = [
     "serve_options",
     "server_policy",
     "stdio_options",
+    "url_of",
 ]
 
 _log = logging.getLogger("mcpws")
@@ -213,7 +214,7 @@ class Serving(_Served):
     task_status: Any
     session_config: ServerSessionConfig | None
     watch: Watch
-    sock: socket.socket | None = None
+    sock: tuple[socket.socket, ...] = ()
     uds: str | None = None
     reuse_port: bool = False
     proxies: Proxies | None = None
@@ -223,16 +224,16 @@ class Serving(_Served):
     @property
     def resolving(self) -> bool:
         """Whether the driver resolves :attr:`host` for :meth:`bind` (no socket is given)."""
-        return self.sock is None and self.uds is None
+        return not self.sock and self.uds is None
 
     def bind(self, found: Iterable[tuple[Any, ...]] = ()) -> list[socket.socket]:
-        """The listening sockets, non-blocking: the one given, a new unix socket, or TCP
+        """The listening sockets, non-blocking: those given, a new unix socket, or TCP
         sockets at the addresses *found* for :attr:`host` (``getaddrinfo()``'s answer, which
         the driver gets on its loop)."""
         from mcpws.app._sockets import given_socket, tcp_sockets, unix_socket  # I/O: lazily
 
-        if self.sock is not None:
-            return [given_socket(self.sock)]
+        if self.sock:
+            return [given_socket(one) for one in self.sock]
         if self.uds is not None:
             return [unix_socket(self.uds)]
         return tcp_sockets(self.host, found, reuse_port=self.reuse_port)
@@ -334,14 +335,31 @@ class Serving(_Served):
         """What to report once listening on *sockets*. A unix socket's URL is
         ``ws+unix://`` and its path, percent-encoded, then the endpoint's path."""
         sockets = tuple(sockets)
-        scheme = "ws" if self.ssl_context is None else "wss"
         address = sockets[0].getsockname()
-        if not isinstance(address, tuple):
-            where = urllib.parse.quote(os.fsdecode(address), safe="")
-            return Listening(sockets, f"{scheme}+unix://{where}{self.path}")
-        host = str(address[0]) if self.sock is not None else self.host
-        host = f"[{host}]" if ":" in host else host
-        return Listening(sockets, f"{scheme}://{host}:{address[1]}{self.path}")
+        host = str(address[0]) if self.sock and isinstance(address, tuple) else self.host
+        return Listening(
+            sockets, url_of(address, host, self.path, tls=self.ssl_context is not None)
+        )
+
+
+def url_of(address: Any, host: str, path: str, *, tls: bool) -> str:
+    """The URL of a server listening at *address* (``getsockname()``'s) as *host*, at
+    *path*: a unix socket's is ``ws+unix://`` and its path, percent-encoded, then *path*."""
+    scheme = "wss" if tls else "ws"
+    if not isinstance(address, tuple):
+        where = urllib.parse.quote(os.fsdecode(address), safe="")
+        return f"{scheme}+unix://{where}{path}"
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}:{address[1]}{path}"
+
+
+def _given(sock: socket.socket | Sequence[socket.socket] | None) -> tuple[socket.socket, ...]:
+    """The sockets given as serve()'s *sock*: none, one, or a sequence of them."""
+    if sock is None:
+        return ()
+    if hasattr(sock, "getsockname"):
+        return (cast("socket.socket", sock),)
+    return tuple(sock)
 
 
 def serve_options(
@@ -360,7 +378,7 @@ def serve_options(
     shutdown_timeout: float = 10.0,
     write_limit: int = WRITE_LIMIT,
     hooks: Sequence[Hooks] = (),
-    sock: socket.socket | None = None,
+    sock: socket.socket | Sequence[socket.socket] | None = None,
     uds: str | None = None,
     reuse_port: bool = False,
     proxy_headers: bool = False,
@@ -381,9 +399,9 @@ def serve_options(
     client (nor reads more while it holds that much of them). *hooks* (see
     :class:`~mcpws.app.Hooks`) are told of each connection and request. Instead of *host*
     and *port*, it may listen on *sock*, a listening stream socket made elsewhere (an
-    inherited descriptor, say), or on a unix socket made at the path *uds*; bound to
-    neither a loopback address nor a unix socket, it takes any ``Host`` unless
-    *allowed_hosts* is given. With *reuse_port*, other processes may listen on the same
+    inherited descriptor, say) or a sequence of them, or on a unix socket made at the path
+    *uds*; bound to neither a loopback address nor a unix socket, it takes any ``Host``
+    unless *allowed_hosts* is given. With *reuse_port*, other processes may listen on the same
     port (``SO_REUSEPORT``). With *proxy_headers*, the client's address and scheme that a
     proxy at one of *forwarded_allow_ips* (addresses or networks; ``*``: any) reports in
     ``Forwarded`` or ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are the ones the hooks
@@ -394,14 +412,15 @@ def serve_options(
     *session_options* go to :meth:`~mcpws.app.Server.session_config`.
     """
     check_port(port)
-    if sock is not None and uds is not None:
+    given = _given(sock)
+    if given and uds is not None:
         raise ValueError("serve on sock or on uds, not both")
     served, session_config = _served(app, session_options)
     bound = host
     if uds is not None:
         bound = _ANYWHERE  # a proxy's Host, whatever it is
-    elif sock is not None:
-        address = sock.getsockname()
+    elif given:
+        address = given[0].getsockname()
         bound = str(address[0]) if isinstance(address, tuple) else _ANYWHERE
     return Serving(
         app=served,
@@ -419,7 +438,7 @@ def serve_options(
         task_status=task_status,
         session_config=session_config,
         watch=Watch(hooks),
-        sock=sock,
+        sock=given,
         uds=uds,
         reuse_port=reuse_port,
         proxies=Proxies(forwarded_allow_ips) if proxy_headers else None,
