@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 
@@ -42,3 +43,28 @@ def test_ci_runs_the_readme_test_command() -> None:
 @pytest.mark.parametrize("block", _python_blocks(README))
 def test_readme_examples_are_complete_statements(block: str) -> None:
     compile(block, "README.rst", "exec")
+
+
+def _options_table(text: str) -> str:
+    """The README's table of the options of ``mcpws serve``."""
+    start = text.index("Every option of ``mcpws serve``")
+    return text[start : text.index("What a server refuses by default", start)]
+
+
+@pytest.mark.parametrize("command", ["serve", "expose"])
+def test_every_serving_flag_is_in_the_options_table(command: str) -> None:
+    from mcpws.__main__ import _parser
+
+    commands = next(
+        action for action in _parser()._actions if isinstance(action, argparse._SubParsersAction)
+    )
+    flags = {
+        flag
+        for action in commands.choices[command]._actions
+        for flag in action.option_strings
+        if flag.startswith("--") and flag != "--help"
+    }
+    table = _options_table(README)
+    own = {"--stdio", "--env", "--cwd", "--shared", "--max-children", "--idle-timeout"}
+    missing = {flag for flag in flags - own if f"``{flag}``" not in table}
+    assert not missing, f"not in README's options table: {sorted(missing)}"

@@ -25,7 +25,9 @@ Stopping a server: SIGINT (Ctrl-C) or SIGTERM drains it. It stops accepting conn
 gives the requests in flight up to ``--shutdown-timeout`` seconds to finish and send their
 answers, closes each connection with 1001 and exits with status 0. A second SIGINT or SIGTERM
 during the drain stops it at once, dropping the connections; the exit status is then 128 plus
-the number of the signal that stopped it (130 for SIGINT, 143 for SIGTERM).
+the number of the signal that stopped it (130 for SIGINT, 143 for SIGTERM). With
+``--workers N``, a supervisor (:mod:`mcpws._supervisor`) binds the sockets, runs N servers on
+them and drains them all the same way.
 
 Exit status, for every command:
 
