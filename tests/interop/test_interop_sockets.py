@@ -1,7 +1,7 @@
 """``mcpws serve --uds`` and ``mcpws serve --fd`` on each driver, used by the official
 TypeScript SDK client over ``ws``: through a small TCP-to-unix relay, and on a listening
 socket the test makes and passes to the server's process, as systemd's socket activation
-does."""
+does; by one process and by a supervisor's workers."""
 
 from __future__ import annotations
 
@@ -112,36 +112,51 @@ def tcp_to_unix(path: str) -> Iterator[int]:
         listening.close()
 
 
+#: One process, or a supervisor and its workers.
+PROCESSES = pytest.mark.parametrize("workers", [[], ["--workers", "2"]], ids=["one", "workers"])
+
+
+@PROCESSES
 @pytest.mark.parametrize("loop", LOOPS)
 def test_the_typescript_client_through_a_relay_to_a_unix_socket(
-    node_packages: Path, loop: str, tmp_path: Path
+    node_packages: Path, loop: str, workers: list[str]
 ) -> None:
     path = f"/tmp/mcpws-test-{os.getpid()}-{loop}.sock"
-    command = [sys.executable, "-m", "mcpws", "serve", "--uds", path, "--loop", loop]
+    command = [sys.executable, "-m", "mcpws", "serve", "--uds", path, "--loop", loop, *workers]
     with subprocess.Popen(command, cwd=INTEROP, stdout=subprocess.PIPE) as process:
         try:
             wait_for_unix(path, process)
             with tcp_to_unix(path) as port:
-                assert_added(ts_add(node_packages, port))
+                for _ in range(3 if workers else 1):
+                    assert_added(ts_add(node_packages, port))
         finally:
             first = stopped(process)
-    assert first.startswith("serving mcpws-demo on ws+unix://%2Ftmp%2F")
+    named = "" if workers else "mcpws-demo "
+    assert first.startswith(f"serving {named}on ws+unix://%2Ftmp%2F")
     assert not os.path.exists(path)
 
 
+@PROCESSES
 @pytest.mark.parametrize("loop", LOOPS)
-def test_the_typescript_client_on_an_inherited_socket(node_packages: Path, loop: str) -> None:
-    listening = socket.create_server(("127.0.0.1", 0))
-    port = listening.getsockname()[1]
-    fd = listening.fileno()
-    command = [sys.executable, "-m", "mcpws", "serve", "--fd", str(fd), "--loop", loop]
-    with subprocess.Popen(command, cwd=INTEROP, stdout=subprocess.PIPE, pass_fds=[fd]) as process:
-        listening.close()  # the server's now: the connections queue until it accepts them
+def test_the_typescript_client_on_inherited_sockets(
+    node_packages: Path, loop: str, workers: list[str]
+) -> None:
+    """One socket passed; with workers, two (``--fd`` twice), each of them served."""
+    listening = [socket.create_server(("127.0.0.1", 0)) for _ in range(2 if workers else 1)]
+    ports = [one.getsockname()[1] for one in listening]
+    fds = [one.fileno() for one in listening]
+    given = [word for fd in fds for word in ("--fd", str(fd))]
+    command = [sys.executable, "-m", "mcpws", "serve", *given, "--loop", loop, *workers]
+    with subprocess.Popen(command, cwd=INTEROP, stdout=subprocess.PIPE, pass_fds=fds) as process:
+        for one in listening:
+            one.close()  # the server's now: the connections queue until it accepts them
         try:
-            assert_added(ts_add(node_packages, port))
+            for port in ports:
+                assert_added(ts_add(node_packages, port))
         finally:
             first = stopped(process)
-    assert first.startswith(f"serving mcpws-demo on ws://127.0.0.1:{port}/mcp")
+    named = "" if workers else "mcpws-demo "
+    assert first.startswith(f"serving {named}on ws://127.0.0.1:{ports[0]}/mcp")
 
 
 def test_a_descriptor_that_is_not_a_listening_socket_is_a_bad_command_line() -> None:
