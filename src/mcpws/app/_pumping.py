@@ -78,7 +78,6 @@ __all__ = [
     "serve_options",
     "server_policy",
     "stdio_options",
-    "url_of",
 ]
 
 _log = logging.getLogger("mcpws")
