@@ -224,9 +224,10 @@ async def serve(*args: Any, **options: Any) -> None:
         finally:
             serving.closed(pump)
 
-    (serving.task_status or anyio.TASK_STATUS_IGNORED).started(serving.listening(sockets))
-    async with listener:
-        await listener.serve(handle)
+    async with serving.running():
+        (serving.task_status or anyio.TASK_STATUS_IGNORED).started(serving.listening(sockets))
+        async with listener:
+            await listener.serve(handle)
 
 
 async def _open(

@@ -12,6 +12,12 @@ from mcpws.app._asking import (
     StateSeal as StateSeal,
 )
 from mcpws.app._bridging import StdioCommand as StdioCommand, StdioServer as StdioServer
+from mcpws.app._bus import (
+    Bus as Bus,
+    Change as Change,
+    Channel as Channel,
+    LocalBus as LocalBus,
+)
 from mcpws.app._client import (
     MAX_INPUT_ROUNDS as MAX_INPUT_ROUNDS,
     Client as Client,
@@ -61,6 +67,9 @@ __all__ = [
     "RESOURCE_NOT_FOUND",
     "STATE_SECRET_VARIABLE",
     "Answer",
+    "Bus",
+    "Change",
+    "Channel",
     "Client",
     "ConnectError",
     "ConnectionEnded",
@@ -70,6 +79,7 @@ __all__ = [
     "Hooks",
     "InputRequired",
     "Link",
+    "LocalBus",
     "McpError",
     "NotificationCallback",
     "Outcome",

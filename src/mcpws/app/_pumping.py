@@ -11,12 +11,13 @@ import logging
 import os
 import ssl
 import urllib.parse
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast
 
 import attrs
 
+from mcpws.app._bus import Bus
 from mcpws.app._client import Client
 from mcpws.app._context import Link
 from mcpws.app._driving import (
@@ -217,8 +218,20 @@ class Serving(_Served):
     uds: str | None = None
     reuse_port: bool = False
     proxies: Proxies | None = None
+    bus: Bus | None = None
     pumps: set[Kernel] = attrs.field(factory=set)
     watched: dict[Kernel, Any] = attrs.field(factory=dict)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[object]:
+        """What a ``serve()`` runs within, once: the lifespan of a hosted server, the bus a
+        server is on."""
+        async with super().running():
+            if self.bus is None or not isinstance(self.app, Server):
+                yield None
+                return
+            async with self.app.on_bus(self.bus):
+                yield None
 
     @property
     def resolving(self) -> bool:
@@ -382,6 +395,7 @@ def serve_options(
     reuse_port: bool = False,
     proxy_headers: bool = False,
     forwarded_allow_ips: Sequence[str] = LOCAL_PROXIES,
+    bus: Bus | None = None,
     task_status: Any = None,
     **session_options: Any,
 ) -> Serving:
@@ -404,7 +418,9 @@ def serve_options(
     port (``SO_REUSEPORT``). With *proxy_headers*, the client's address and scheme that a
     proxy at one of *forwarded_allow_ips* (addresses or networks; ``*``: any) reports in
     ``Forwarded`` or ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are the ones the hooks
-    and logs see; from any other peer, those headers are ignored. Once listening,
+    and logs see; from any other peer, those headers are ignored. On a *bus* (see
+    :class:`~mcpws.app.Bus`), the server's changes reach the clients of its replicas,
+    and theirs its own. Once listening,
     ``serve()`` reports a :class:`Listening` through *task_status*. Cancelled, it stops
     accepting, gives the requests in flight *shutdown_timeout* seconds to finish, and closes
     each connection with 1001. *config* configures the WebSocket layer, and
@@ -415,6 +431,8 @@ def serve_options(
     if given and uds is not None:
         raise ValueError("serve on sock or on uds, not both")
     served, session_config = _served(app, session_options)
+    if bus is not None and isinstance(served, Host):
+        raise TypeError(f"{served.name} notifies its clients itself: a bus is for an mcpws.Server")
     bound = host
     if uds is not None:
         bound = _ANYWHERE  # a proxy's Host, whatever it is
@@ -441,6 +459,7 @@ def serve_options(
         uds=uds,
         reuse_port=reuse_port,
         proxies=Proxies(forwarded_allow_ips) if proxy_headers else None,
+        bus=bus,
     )
 
 

@@ -11,18 +11,20 @@ when a handler has to wait) and sends it, or the JSON-RPC error of the
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import inspect
 import json
 import logging
 import re
 import typing
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any, Literal, TypeVar
 
 import attrs
 
 from mcpws.app._asking import InputRequired, Rounds, StateSeal
+from mcpws.app._bus import Bus, Change, Channel
 from mcpws.app._context import Context, Link
 from mcpws.app._driving import Answer, extension_result, then
 from mcpws.app._errors import McpError
@@ -205,6 +207,7 @@ class Server:
         #: The open ``subscriptions/listen`` streams (2026-07-28), by connection and
         #: request id, with the notifications each agreed to carry.
         self._streams: dict[tuple[Link, RequestId], SubscriptionFilter] = {}
+        self._channels: list[Channel] = []  # the buses it is on, which carry its changes
 
     # Registration ------------------------------------------------------------------------
 
@@ -420,20 +423,51 @@ class Server:
 
     async def list_changed(self, kind: Literal["tools", "resources", "prompts"]) -> None:
         """Tell every connected client of the handshake era, and every stream that asked
-        for it (2026-07-28), that the list of *kind* changed."""
-        wants = _WANTS_CHANGES[kind]
-        await self._broadcast(
-            f"notifications/{kind}/list_changed", {}, lambda s: getattr(s, wants) is True, None
-        )
+        for it (2026-07-28), that the list of *kind* changed; those of the other processes
+        too, through the buses this server is on (:meth:`on_bus`)."""
+        await self._changed(Change(kind))
 
     async def resource_updated(self, uri: str) -> None:
         """Tell the clients that subscribed to *uri* that it changed: with
-        ``resources/subscribe`` (handshake era) or on a stream (2026-07-28)."""
+        ``resources/subscribe`` (handshake era) or on a stream (2026-07-28); those of the
+        other processes too, through the buses this server is on (:meth:`on_bus`)."""
+        await self._changed(Change("resource", uri))
+
+    @contextlib.asynccontextmanager
+    async def on_bus(self, bus: Bus) -> AsyncIterator[None]:
+        """For the block, this server is on *bus*: its changes reach the clients of the
+        servers of its name in other processes, and theirs its own (``serve(...,
+        bus=...)`` does this while it serves)."""
+        async with bus.attach(self.info.name, self._deliver) as channel:
+            self._channels.append(channel)
+            try:
+                yield
+            finally:
+                self._channels.remove(channel)
+
+    async def _changed(self, change: Change) -> None:
+        """Tell this process's clients of *change*, then the buses."""
+        await self._deliver(change)
+        for channel in list(self._channels):
+            await channel.publish(change)
+
+    async def _deliver(self, change: Change) -> None:
+        """Tell this process's clients of *change*, made here or come from a bus."""
+        uri = change.uri
+        if uri is not None:
+            await self._broadcast(
+                "notifications/resources/updated",
+                {"uri": uri},
+                lambda s: uri in (s.resource_subscriptions or ()),
+                uri,
+            )
+            return
+        wants = _WANTS_CHANGES[change.kind]
         await self._broadcast(
-            "notifications/resources/updated",
-            {"uri": uri},
-            lambda s: uri in (s.resource_subscriptions or ()),
-            uri,
+            f"notifications/{change.kind}/list_changed",
+            {},
+            lambda s: getattr(s, wants) is True,
+            None,
         )
 
     async def _broadcast(
