@@ -33,7 +33,7 @@ import trustme
 
 from helpers.descriptors import LIMIT, SPARE, close, fill, let_go, refused
 from helpers.network import INITIALIZE, RawClient, upgrade_request
-from helpers.peers import INTEROP, LOOPS, free_port, upgrade_status
+from helpers.peers import INTEROP, LOOPS, RedisServer, free_port, upgrade_status
 from helpers.vendor_server import ANSWER, VendorServer
 from mcpws.__main__ import main
 from mcpws.app import (
@@ -1124,3 +1124,130 @@ def test_a_bad_trusted_proxy_is_a_bad_command_line() -> None:
     done = run("serve", "--proxy-headers", "--forwarded-allow-ips", "proxy.example")
     assert done.returncode == 2
     assert done.stderr.startswith("mcpws: --forwarded-allow-ips: a trusted proxy is an address")
+
+
+# The notification bus -----------------------------------------------------------------------
+
+#: What a client of news_app is told when ``publish`` is called with news://today.
+TODAY: list[tuple[str, Any]] = [("notifications/resources/updated", {"uri": "news://today"})]
+TOOLS: list[tuple[str, Any]] = [("notifications/tools/list_changed", {})]
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _logged(server: Serving, text: str) -> str:
+    """The next line *server* writes to standard error that says *text* (past the others)."""
+    while text not in (line := server.error_line()):
+        pass
+    return line
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_replicas_on_redis_tell_each_others_clients_and_outlive_a_redis_restart(
+    loop: str, redis_server: RedisServer
+) -> None:
+    """Two ``mcpws serve --bus`` processes: the clients listening on A, of each era, are told
+    of the changes a call on B makes; with Redis stopped, B answers its calls and A hears
+    nothing; once Redis is back, so is the bus."""
+    url = redis_server.url
+    bus = ("news_app:app", "--bus", url, "--loop", loop)
+    with Serving(*bus, cwd=INTEROP) as a, Serving(*bus, cwd=INTEROP) as b:
+        for replica in (a, b):
+            assert _logged(replica, "on the bus").endswith(f"on the bus at {url} as mcpws:news")
+        heard: dict[str, list[tuple[str, Any]]] = {"handshake": [], "stream": []}
+
+        async def scenario() -> None:
+            told = {name: trio.Event() for name in heard}
+
+            def note(name: str) -> Callable[[str, Any], None]:
+                def noted(method: str, params: Any) -> None:
+                    if method != "notifications/subscriptions/acknowledged":
+                        json = params.to_json()
+                        json.pop("_meta", None)
+                        heard[name].append((method, json))
+                    told[name].set()
+
+                return noted
+
+            async def told_of(uri: str) -> list[tuple[str, Any]]:
+                """What each listener on A heard, once both heard of a call on B."""
+                for name in heard:
+                    heard[name].clear()
+                    told[name] = trio.Event()
+                result = await caller.call_tool("publish", {"uri": uri})
+                assert result.content == [TextContent(text="published")]
+                for name in heard:
+                    while len(heard[name]) < 2:
+                        await told[name].wait()
+                        told[name] = trio.Event()
+                assert heard["handshake"] == heard["stream"]
+                return heard["handshake"]
+
+            async def logged(text: str) -> None:
+                for replica in (a, b):
+                    await trio.to_thread.run_sync(_logged, replica, text)
+
+            with trio.fail_after(HARD):
+                async with (
+                    connect(a.url, revisions=("2025-11-25",)) as handshake,
+                    connect(a.url, revisions=("2026-07-28",)) as stream,
+                    connect(b.url) as caller,
+                    trio.open_nursery() as nursery,
+                ):
+                    handshake.on_notification = note("handshake")
+                    for uri in ("news://today", "news://late"):
+                        await handshake.subscribe_resource(uri)
+                    uris = ["news://today", "news://late"]
+                    nursery.start_soon(lambda: stream.listen(note("stream"), tools=True, uris=uris))
+                    await told["stream"].wait()  # acknowledged
+                    assert await told_of("news://today") == TODAY + TOOLS
+
+                    await trio.to_thread.run_sync(redis_server.stop)
+                    await logged("is down (ConnectionError: ")
+                    late = await caller.call_tool("publish", {"uri": "news://late"})
+                    assert late.content == [TextContent(text="published")]  # no bus: no matter
+
+                    await trio.to_thread.run_sync(redis_server.start)
+                    await logged(f"the bus at {url} is back: mcpws:news is carried again")
+                    # What was published while Redis was down is not told late.
+                    assert await told_of("news://today") == TODAY + TOOLS
+                    nursery.cancel_scope.cancel()
+
+        trio.run(scenario)
+        for replica in (a, b):
+            replica.signal(signal.SIGTERM)
+            assert replica.wait() == 0, replica.stderr()
+            assert "Traceback" not in replica.stderr()
+
+
+def test_a_bus_is_a_redis_url_for_a_listening_server() -> None:
+    done = run("serve", "--bus", "http://127.0.0.1:6379")
+    assert done.returncode == 2
+    assert done.stderr == (
+        "mcpws: --bus: a Redis URL begins with redis://, rediss://, unix://, not "
+        "'http://127.0.0.1:6379'\n"
+    )
+    for args, how in ((["--stdio"], "--stdio"), (["--dial", "ws://127.0.0.1:9/"], "--dial")):
+        done = run("serve", "--bus", "redis://127.0.0.1:6379/0", *args)
+        assert done.returncode == 2
+        assert done.stderr == f"mcpws: --bus is for listening servers: not with {how}\n"
+
+
+def test_a_bus_without_coredis_says_which_extra_to_install() -> None:
+    script = (
+        "import sys; sys.modules['coredis'] = None; from mcpws.__main__ import main; "
+        "sys.exit(main(['serve', '--bus', 'redis://127.0.0.1:6379/0']))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=HARD, check=False
+    )
+    assert done.returncode == 2
+    assert done.stderr == "mcpws: --bus: mcpws.redis needs coredis: pip install 'mcpws[redis]'\n"

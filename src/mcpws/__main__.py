@@ -27,7 +27,9 @@ answers, closes each connection with 1001 and exits with status 0. A second SIGI
 during the drain stops it at once, dropping the connections; the exit status is then 128 plus
 the number of the signal that stopped it (130 for SIGINT, 143 for SIGTERM). With
 ``--workers N``, a supervisor (:mod:`mcpws._supervisor`) binds the sockets, runs N servers on
-them and drains them all the same way.
+them and drains them all the same way; with ``--bus URL``, each server is on a Redis
+notification bus (:mod:`mcpws.redis`) that tells the clients of every process of each
+change.
 
 Exit status, for every command:
 
@@ -467,6 +469,8 @@ def _server_task(app: Server | Host, args: argparse.Namespace) -> Callable[..., 
         _ssl_context(args)  # refuses TLS files with --dial
         if args.uds is not None or args.fd or args.reuse_port:
             raise _Failure("--dial listens on nothing: no --uds, --fd or --reuse-port", 2)
+        if getattr(args, "bus", None) is not None:
+            raise _Failure("--bus is for listening servers: not with --dial", 2)
         return functools.partial(driver.dial, app, args.dial, headers=_headers(args), **options)
     options.update(path=args.path, ssl_context=_ssl_context(args), **_policy(args))
     options.update(_listening(args))
@@ -481,7 +485,25 @@ def _server_task(app: Server | Host, args: argparse.Namespace) -> Callable[..., 
         options["max_connections"] = args.max_children
     if getattr(args, "max_connections", None) is not None:
         options["max_connections"] = args.max_connections
+    if getattr(args, "bus", None) is not None:
+        options["bus"] = _bus(app, args.bus)
     return functools.partial(driver.serve, app, args.host, args.port, **options)
+
+
+def _bus(app: Server | Host, url: str) -> Any:
+    """The Redis bus of ``--bus`` *url*, for the mcpws.Server *app*."""
+    if not isinstance(app, Server):
+        raise _Failure(
+            f"--bus: {app.name} notifies its clients itself; a bus is for an mcpws.Server", 2
+        )
+    try:
+        from mcpws.redis import RedisBus
+    except ImportError as exc:
+        raise _Failure(f"--bus: {exc}", 2) from None
+    try:
+        return RedisBus(url)
+    except ValueError as exc:
+        raise _Failure(f"--bus: {exc}", 2) from None
 
 
 def _listening(args: argparse.Namespace) -> dict[str, Any]:
@@ -594,6 +616,8 @@ async def _serve_stdio(app: Server | Host, args: argparse.Namespace) -> int:
     written there."""
     if args.dial is not None:
         raise _Failure("--stdio and --dial: a server is served one way at a time", 2)
+    if args.bus is not None:
+        raise _Failure("--bus is for listening servers: not with --stdio", 2)
     if not isinstance(app, Server):
         raise _Failure(f"--stdio serves an mcpws.Server; {app.name} has a stdio of its own", 2)
     serve_stdio = DRIVERS[args.loop].load().serve_stdio
@@ -1021,6 +1045,14 @@ def _parser() -> argparse.ArgumentParser:
         "transport, until the input ends (for clients that launch their servers)",
     )
     _serving_options(serve)
+    serve.add_argument(
+        "--bus",
+        metavar="URL",
+        help="share the server's notifications (a list changed, a resource updated) with its "
+        "replicas in other processes through the Redis server at URL: redis://HOST:PORT/DB, "
+        "rediss:// for TLS or unix:///PATH (needs mcpws[redis]; default: each process tells "
+        "its own clients only)",
+    )
     serve.add_argument(
         "--max-connections",
         type=_count,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -216,3 +217,35 @@ def run_on(loop: str, main: Callable[[], Awaitable[None]], timeout: float = 30) 
         trio.run(on_trio)
     else:
         asyncio.run(on_asyncio())
+
+
+class RedisServer:
+    """Debian's ``redis-server`` on a free port of 127.0.0.1, keeping nothing on disk, which
+    can be stopped and started again on the same port."""
+
+    def __init__(self, folder: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            peer_missing("redis-server is not installed (Debian: apt-get install redis-server)")
+        self.binary, self.folder, self.port = binary, folder, free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        """Start it, and return once it answers a PING."""
+        command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no", "--dir", str(self.folder)]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        wait_for_port(self.port, self.process)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=30) as probe:
+            probe.sendall(b"PING\r\n")
+            assert probe.recv(64) == b"+PONG\r\n"
+
+    def stop(self) -> None:
+        """Stop it (SIGTERM: it closes every connection) and wait for it."""
+        if self.process is not None:
+            stop(self.process)
+            self.process = None
