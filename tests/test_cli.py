@@ -1251,3 +1251,117 @@ def test_a_bus_without_coredis_says_which_extra_to_install() -> None:
     )
     assert done.returncode == 2
     assert done.stderr == "mcpws: --bus: mcpws.redis needs coredis: pip install 'mcpws[redis]'\n"
+
+
+# Metrics ------------------------------------------------------------------------------------
+
+
+def _scraped(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """The samples ``/metrics`` at 127.0.0.1:*port* shows of mcpws, by name and labels."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=HARD) as answer:
+        text = answer.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name.startswith("mcpws_")
+    }
+
+
+CALLS = (("method", "tools/call"), ("outcome", "result"))
+CLOSED = re.compile(
+    r"connection closed: .*; in (\d+) messages, (\d+) bytes; out (\d+) messages, (\d+) bytes"
+)
+
+
+@pytest.mark.parametrize(
+    ("loop", "workers"), [("trio", ()), *((loop, ("--workers", "2")) for loop in LOOPS)]
+)
+def test_metrics_scraped_during_a_load_run_match_what_the_clients_did(
+    loop: str, workers: tuple[str, ...]
+) -> None:
+    """Clients on every worker make calls: a scrape while they are connected counts them
+    open and counts their calls; once they have left, it counts each connection closed
+    with 1000 and, message for message and byte for byte, what the logs say they
+    carried. With ``--workers``, one scrape sums every worker's figures."""
+    port = free_port()
+    args = ("--metrics", str(port), "--loop", loop, *workers)
+    with _drain_app(*args) as server:
+        assert server.line() == f"metrics on http://127.0.0.1:{port}/metrics"
+        pids = _workers(server, 2) if workers else [server.process.pid]
+        calls = 3
+        opened: dict[int, int] = {}  # connections open, by the process serving them
+
+        async def scenario() -> Any:
+            leave = trio.Event()
+
+            async def client(task_status: trio.TaskStatus[int]) -> None:
+                async with connect(server.url) as client:
+                    for _ in range(calls):
+                        pid = await _whoami(client)
+                    task_status.started(pid)
+                    await leave.wait()
+
+            with trio.fail_after(HARD):
+                async with trio.open_nursery() as nursery:
+                    while len(opened) < len(pids) or sum(opened.values()) < 8:
+                        assert sum(opened.values()) < 200, "a worker took no connection"
+                        pid = await nursery.start(client)
+                        opened[pid] = opened.get(pid, 0) + 1
+                    during = await trio.to_thread.run_sync(_scraped, port)
+                    leave.set()
+            return during
+
+        during = trio.run(scenario)
+        connections = sum(opened.values())
+        assert sorted(opened) == sorted(pids)
+        assert during[("mcpws_connections_open", ())] == connections
+        assert during[("mcpws_requests_total", CALLS)] == connections * calls
+        assert during[("mcpws_request_duration_seconds_count", (CALLS[0],))] == connections * calls
+        carried = [0, 0, 0, 0]
+        for _ in range(connections):
+            found = CLOSED.search(_logged(server, "connection closed: "))
+            assert found is not None
+            carried = [total + int(one) for total, one in zip(carried, found.groups(), strict=True)]
+        after = _scraped(port)
+        assert after[("mcpws_connections_open", ())] == 0
+        assert after[("mcpws_connections_total", (("code", "1000"),))] == connections
+        assert after[("mcpws_requests_total", CALLS)] == connections * calls
+        assert [
+            after[(f"mcpws_{name}_total", ())]
+            for name in ("received_messages", "received_bytes", "sent_messages", "sent_bytes")
+        ] == carried
+        server.signal(signal.SIGTERM)
+        assert server.wait() == 0
+
+
+def test_metrics_need_a_port_that_is_free() -> None:
+    done = run("serve", "--metrics", "localhost:http")
+    assert done.returncode == 2
+    assert "the metrics are served on [HOST:]PORT, not 'localhost:http'" in done.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run("serve", "--port", "0", "--metrics", str(port))
+    assert done.returncode == 3
+    assert (
+        done.stderr
+        == f"mcpws: cannot serve the metrics on 127.0.0.1:{port}: Address already in use\n"
+    )
+
+
+def test_metrics_without_prometheus_client_say_which_extra_to_install() -> None:
+    script = (
+        "import sys; sys.modules['prometheus_client'] = None; from mcpws.__main__ import main; "
+        "sys.exit(main(['serve', '--port', '0', '--metrics', '9']))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=HARD, check=False
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        "mcpws: --metrics: mcpws.metrics needs prometheus-client: pip install 'mcpws[metrics]'\n"
+    )

@@ -29,7 +29,8 @@ the number of the signal that stopped it (130 for SIGINT, 143 for SIGTERM). With
 ``--workers N``, a supervisor (:mod:`mcpws._supervisor`) binds the sockets, runs N servers on
 them and drains them all the same way; with ``--bus URL``, each server is on a Redis
 notification bus (:mod:`mcpws.redis`) that tells the clients of every process of each
-change.
+change; with ``--metrics PORT``, Prometheus metrics (:mod:`mcpws.metrics`) are served on
+that port, summed over the workers.
 
 Exit status, for every command:
 
@@ -62,12 +63,14 @@ import json
 import logging
 import math
 import os
+import shutil
 import signal
 import socket
 import ssl
 import sys
+import tempfile
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 from urllib.parse import urlsplit
@@ -199,6 +202,19 @@ def _path(text: str) -> str:
     if not text.startswith("/") or any(c in text for c in "?# ") or not text.isprintable():
         raise argparse.ArgumentTypeError(f"a path starts with / and has no ?, # or space: {text!r}")
     return text
+
+
+def _metrics_address(text: str) -> tuple[str, int]:
+    """``--metrics``: ``[HOST:]PORT``, on 127.0.0.1 unless a host is given."""
+    host, _, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]") or "127.0.0.1"
+    try:
+        number = int(port)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"the metrics are served on [HOST:]PORT, not {text!r}")
+    return host, number
 
 
 def _count(text: str) -> int:
@@ -338,10 +354,14 @@ def _supervise(
         address = sockets[0].getsockname()
         host = str(address[0]) if fds and isinstance(address, tuple) else args.host
         url = url_of(address, host, args.path, tls=tls)
-        write(
-            f"serving on {url} with {args.workers} workers ({args.loop}; Ctrl-C or SIGTERM stops)"
-        )
-        status = Supervisor(argv, args.workers, sockets, args.shutdown_timeout, write).run()
+        with _metrics_served(args, write, workers=True) as told:
+            how = f"{args.workers} workers ({args.loop}; Ctrl-C or SIGTERM stops)"
+            told(f"serving on {url} with {how}")
+            supervisor = Supervisor(argv, args.workers, sockets, args.shutdown_timeout, write)
+            if args.metrics is not None:
+                folder = os.environ[_metrics().FOLDER_VARIABLE]
+                supervisor.ended = functools.partial(_metrics().process_ended, folder=folder)
+            status = supervisor.run()
     finally:
         for one in sockets:
             one.close()
@@ -487,7 +507,64 @@ def _server_task(app: Server | Host, args: argparse.Namespace) -> Callable[..., 
         options["max_connections"] = args.max_connections
     if getattr(args, "bus", None) is not None:
         options["bus"] = _bus(app, args.bus)
+    if args.metrics is not None:
+        options["hooks"] = [_metrics().Metrics()]
     return functools.partial(driver.serve, app, args.host, args.port, **options)
+
+
+def _metrics() -> Any:
+    """:mod:`mcpws.metrics`, or the command line's error without its extra."""
+    try:
+        import mcpws.metrics
+    except ImportError as exc:
+        raise _Failure(f"--metrics: {exc}", 2) from None
+    return mcpws.metrics
+
+
+@contextlib.contextmanager
+def _metrics_served(
+    args: argparse.Namespace, write: Callable[[str], object], *, workers: bool = False
+) -> Iterator[Callable[[str], object]]:
+    """For the block, ``--metrics``'s ``/metrics``, unless this is a worker (whose
+    supervisor serves them): this process's series, or the sum of the *workers*' series,
+    which they write in a folder made for them (``PROMETHEUS_MULTIPROC_DIR``, unless it
+    is set already, as when several supervisors share it). The block gets *write*, which
+    says where the metrics are once it has written the line that says where the server
+    is."""
+    if args.metrics is None or args.sockets is not None:
+        yield write
+        return
+    metrics = _metrics()
+    folder = os.environ.get(metrics.FOLDER_VARIABLE)
+    made = None
+    if workers and folder is None:
+        made = folder = tempfile.mkdtemp(prefix="mcpws-metrics-")
+        os.environ[metrics.FOLDER_VARIABLE] = folder  # the workers inherit it
+    host, port = args.metrics
+    try:
+        try:
+            server = metrics.start_server(host, port, multiprocess_folder=folder)
+        except OSError as exc:
+            why = exc.strerror or exc
+            raise _Failure(f"cannot serve the metrics on {host}:{port}: {why}", 3) from None
+        shown = f"[{host}]" if ":" in host else host
+        where = [f"metrics on http://{shown}:{port}/metrics"]
+
+        def then_where(line: str) -> object:
+            written = write(line)
+            if where:
+                write(where.pop())
+            return written
+
+        try:
+            yield then_where
+        finally:
+            server.shutdown()
+            server.server_close()
+    finally:
+        if made is not None:
+            os.environ.pop(metrics.FOLDER_VARIABLE, None)
+            shutil.rmtree(made, ignore_errors=True)
 
 
 def _bus(app: Server | Host, url: str) -> Any:
@@ -596,7 +673,8 @@ async def _expose(args: argparse.Namespace, write: Callable[[str], object]) -> i
     app = kind(child, env=environment, cwd=args.cwd, idle_timeout=args.idle_timeout)
     _log_to_stderr(args)
     serve = _serve_trio if DRIVERS[args.loop].loop == "trio" else _serve_asyncio
-    return await serve(app, args, write)
+    with _metrics_served(args, write) as told:
+        return await serve(app, args, told)
 
 
 def _headers(args: argparse.Namespace) -> list[tuple[str, str]]:
@@ -650,7 +728,8 @@ async def _serve(args: argparse.Namespace, write: Callable[[str], object]) -> in
     if args.stdio:
         return await _serve_stdio(app, args)
     serve = _serve_trio if DRIVERS[args.loop].loop == "trio" else _serve_asyncio
-    return await serve(app, args, write)
+    with _metrics_served(args, write) as told:
+        return await serve(app, args, told)
 
 
 # The demo -------------------------------------------------------------------------------
@@ -809,6 +888,14 @@ def _serving_options(serve: argparse.ArgumentParser) -> None:
         "stopped (default: one process, no supervisor)",
     )
     serve.set_defaults(sockets=None)  # a worker's, from its supervisor
+    serve.add_argument(
+        "--metrics",
+        type=_metrics_address,
+        metavar="[HOST:]PORT",
+        help="serve Prometheus metrics at http://HOST:PORT/metrics (HOST: 127.0.0.1 unless "
+        "given), the sum of every worker's with --workers (needs mcpws[metrics]; default: "
+        "none)",
+    )
     serve.add_argument(
         "--proxy-headers",
         action="store_true",

@@ -95,6 +95,8 @@ class Supervisor:
     started: dict[int, float] = attrs.field(factory=dict)  # when each worker started
     failures: int = 0
     second: int | None = None
+    #: Called with the pid of each worker that ended.
+    ended: Callable[[int], object] = lambda pid: None
 
     def run(self) -> int:
         """Supervise until every worker has ended; the exit status: 0 once all drained, 3
@@ -157,6 +159,7 @@ class Supervisor:
                 if ended is None:
                     continue
                 del self.workers[pid]
+                self.ended(pid)
                 lived = time.monotonic() - self.started.pop(pid)
                 if draining is not None:
                     if ended != 0 and self.second is None and status == 0:
