@@ -1,8 +1,8 @@
-"""nginx (Debian's package) in front of ``mcpws serve --proxy-headers``, with the
-``location`` README's "Deploying" section recommends (read from there): a client connects
-through it, an idle connection outlives nginx's read timeout thanks to the server's keepalive
-pings, the server's log shows the client's own address, and an ``X-Forwarded-For`` the client
-forges is not believed.
+"""nginx (Debian's package) in front of ``mcpws serve --proxy-headers``, in one process and
+with ``--workers 2``, with the ``location`` README's "Deploying" section recommends (read
+from there): clients connect through it, an idle connection outlives nginx's read timeout
+thanks to the server's keepalive pings, the server's log shows each client's own address,
+and an ``X-Forwarded-For`` a client forges is not believed.
 
 The client connects from 127.0.0.2, nginx from 127.0.0.1, which is the only proxy trusted: so
 the log can tell the client from the proxy, all on loopback."""
@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import websockets.asyncio.client
 
 from helpers.network import INITIALIZE
@@ -70,11 +71,12 @@ def nginx_binary() -> str:
 
 
 @contextmanager
-def mcpws_behind_nginx(tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    """``mcpws serve --proxy-headers`` behind nginx; nginx's port, and the server's log."""
+def mcpws_behind_nginx(tmp_path: Path, *options: str) -> Iterator[tuple[int, Path]]:
+    """``mcpws serve --proxy-headers *options`` behind nginx; nginx's port, and the
+    server's log."""
     upstream, port = free_port(), free_port()
     log = tmp_path / "mcpws.log"
-    command = [sys.executable, "-m", "mcpws", "serve", "--port", str(upstream)]
+    command = [sys.executable, "-m", "mcpws", "serve", "--port", str(upstream), *options]
     command += ["--proxy-headers", "--forwarded-allow-ips", "127.0.0.1", "--ping-interval", "0.5"]
     with log.open("wb") as errors:
         server = subprocess.Popen(command, cwd=INTEROP, stdout=subprocess.DEVNULL, stderr=errors)
@@ -123,20 +125,31 @@ async def talk(port: int) -> list[dict[str, object]]:
             return answers
 
 
-def test_through_nginx_an_idle_session_lives_and_the_log_shows_the_real_client(
-    tmp_path: Path,
+async def clients(port: int, count: int) -> list[list[dict[str, object]]]:
+    """What *count* clients talking at once (:func:`talk`) got."""
+    return list(await asyncio.gather(*(talk(port) for _ in range(count))))
+
+
+@pytest.mark.parametrize("workers", [(), ("--workers", "2")], ids=["one", "workers"])
+def test_through_nginx_idle_sessions_live_and_the_log_shows_the_real_client(
+    tmp_path: Path, workers: tuple[str, ...]
 ) -> None:
     nginx_binary()
-    with mcpws_behind_nginx(tmp_path) as (port, log):
+    with mcpws_behind_nginx(tmp_path, *workers) as (port, log):
         started = time.monotonic()
-        first, second = asyncio.run(talk(port))
+        talks = asyncio.run(clients(port, 3))
         assert time.monotonic() - started > READ_TIMEOUT
-    assert [answer["id"] for answer in (first, second)] == [1, 2]
-    assert all("tools" in answer["result"] for answer in (first, second))  # type: ignore[operator]
+    for first, second in talks:
+        assert [answer["id"] for answer in (first, second)] == [1, 2]
+        assert all("tools" in answer["result"] for answer in (first, second))  # type: ignore[operator]
     lines = log.read_text().splitlines()
     opened = [line for line in lines if "connection opened" in line]
     closed = [line for line in lines if "connection closed" in line]
     # The client as nginx saw it: not nginx (127.0.0.1), nor the address it forged.
-    assert [line.split("connection opened: ")[1].split(" ")[0] for line in opened] == ["127.0.0.2"]
+    peers = [line.split("connection opened: ")[1].split(" ")[0] for line in opened]
+    assert peers == ["127.0.0.2"] * 3, lines
     assert "203.0.113.9" not in log.read_text()
-    assert ", code 1000" in closed[0]
+    assert len(closed) == 3
+    assert all(", code 1000" in line for line in closed)
+    if workers:
+        assert all(line.startswith("mcpws[") for line in opened)  # a worker's
