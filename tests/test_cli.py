@@ -1152,13 +1152,15 @@ def _logged(server: Serving, text: str) -> str:
 
 @pytest.mark.parametrize("loop", LOOPS)
 def test_replicas_on_redis_tell_each_others_clients_and_outlive_a_redis_restart(
-    loop: str, redis_server: RedisServer
+    loop: str, redis_server: RedisServer, tmp_path: Path
 ) -> None:
     """Two ``mcpws serve --bus`` processes: the clients listening on A, of each era, are told
     of the changes a call on B makes; with Redis stopped, B answers its calls and A hears
-    nothing; once Redis is back, so is the bus."""
+    nothing; once Redis is back, so is the bus; and it carries the changes of a call that
+    B, stopping, lets finish."""
     url = redis_server.url
     bus = ("news_app:app", "--bus", url, "--loop", loop)
+    release = tmp_path / "release"
     with Serving(*bus, cwd=INTEROP) as a, Serving(*bus, cwd=INTEROP) as b:
         for replica in (a, b):
             assert _logged(replica, "on the bus").endswith(f"on the bus at {url} as mcpws:news")
@@ -1177,19 +1179,23 @@ def test_replicas_on_redis_tell_each_others_clients_and_outlive_a_redis_restart(
 
                 return noted
 
-            async def told_of(uri: str) -> list[tuple[str, Any]]:
-                """What each listener on A heard, once both heard of a call on B."""
+            async def told_of(call: Callable[[], Awaitable[object]]) -> list[tuple[str, Any]]:
+                """What each listener on A heard, once both heard of two changes *call*
+                makes on B."""
                 for name in heard:
                     heard[name].clear()
                     told[name] = trio.Event()
-                result = await caller.call_tool("publish", {"uri": uri})
-                assert result.content == [TextContent(text="published")]
+                await call()
                 for name in heard:
                     while len(heard[name]) < 2:
                         await told[name].wait()
                         told[name] = trio.Event()
                 assert heard["handshake"] == heard["stream"]
                 return heard["handshake"]
+
+            async def publish(uri: str = "news://today") -> None:
+                result = await caller.call_tool("publish", {"uri": uri})
+                assert result.content == [TextContent(text="published")]
 
             async def logged(text: str) -> None:
                 for replica in (a, b):
@@ -1208,22 +1214,45 @@ def test_replicas_on_redis_tell_each_others_clients_and_outlive_a_redis_restart(
                     uris = ["news://today", "news://late"]
                     nursery.start_soon(lambda: stream.listen(note("stream"), tools=True, uris=uris))
                     await told["stream"].wait()  # acknowledged
-                    assert await told_of("news://today") == TODAY + TOOLS
+                    assert await told_of(publish) == TODAY + TOOLS
 
                     await trio.to_thread.run_sync(redis_server.stop)
                     await logged("is down (ConnectionError: ")
-                    late = await caller.call_tool("publish", {"uri": "news://late"})
-                    assert late.content == [TextContent(text="published")]  # no bus: no matter
+                    await publish("news://late")  # no bus: no matter
 
                     await trio.to_thread.run_sync(redis_server.start)
                     await logged(f"the bus at {url} is back: mcpws:news is carried again")
                     # What was published while Redis was down is not told late.
-                    assert await told_of("news://today") == TODAY + TOOLS
+                    assert await told_of(publish) == TODAY + TOOLS
+
+                    # A call B lets finish as it stops: its changes still cross the bus.
+                    in_flight, answered = trio.Event(), trio.Event()
+
+                    async def held() -> None:
+                        result = await caller.call_tool(
+                            "publish_later",
+                            {"release": str(release), "uri": "news://today"},
+                            on_progress=lambda *_: in_flight.set(),
+                        )
+                        assert result.content == [TextContent(text="published")]
+                        answered.set()
+
+                    async def stopping_b() -> None:
+                        nursery.start_soon(held)
+                        await in_flight.wait()
+                        b.signal(signal.SIGTERM)
+                        while "draining" not in await trio.to_thread.run_sync(b.line):
+                            pass
+                        release.touch()
+
+                    assert await told_of(stopping_b) == TODAY + TOOLS
+                    await answered.wait()
+                    assert await trio.to_thread.run_sync(b.wait) == 0
                     nursery.cancel_scope.cancel()
 
         trio.run(scenario)
+        a.signal(signal.SIGTERM)
         for replica in (a, b):
-            replica.signal(signal.SIGTERM)
             assert replica.wait() == 0, replica.stderr()
             assert "Traceback" not in replica.stderr()
 

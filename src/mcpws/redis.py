@@ -109,8 +109,7 @@ class RedisBus:
                 try:
                     yield place
                 finally:
-                    place.leaving = True  # what its connection raises as it is cut is no news
-                    tasks.cancel_scope.cancel()
+                    place.leave()
         finally:
             place.close()
 
@@ -128,12 +127,22 @@ class _Place:
     was_down: bool = attrs.field(default=False, init=False)
     #: Whether the server is leaving the bus.
     leaving: bool = attrs.field(default=False, init=False)
+    #: What the bus's tasks run in: shielded, so that the bus carries on while a server
+    #: that was cancelled drains (and its handlers still make changes), until it leaves.
+    scope: anyio.CancelScope = attrs.field(
+        factory=lambda: anyio.CancelScope(shield=True), init=False
+    )
     #: The changes waiting for the publisher, as the messages it sends.
     _queue: Any = attrs.field(default=None, init=False)
     _queued: Any = attrs.field(default=None, init=False)
 
     def __attrs_post_init__(self) -> None:
         self._queue, self._queued = anyio.create_memory_object_stream[bytes](BACKLOG)
+
+    def leave(self) -> None:
+        """Stop the bus's tasks: the server leaves it."""
+        self.leaving = True  # what its connection raises as it is cut is no news
+        self.scope.cancel()
 
     def close(self) -> None:
         """Let go of the queue: the server has left the bus."""
@@ -152,7 +161,12 @@ class _Place:
             _log.warning("%d changes wait for %s: %s is dropped", BACKLOG, self.topic, change)
 
     async def keep_up(self) -> None:
-        """Stay subscribed to the channel, connecting again whenever the connection fails."""
+        """Stay subscribed to the channel, connecting again whenever the connection fails,
+        until the server leaves."""
+        with self.scope:
+            await self._keep_up()
+
+    async def _keep_up(self) -> None:
         delay = self.bus.min_delay
         while True:
             try:

@@ -1,12 +1,15 @@
 """A server for the notification bus's tests: ``mcpws serve news_app:app --bus URL``. Its
 ``publish`` tool updates the resource it is given and changes the tool list, so that the
-clients of every replica are told; ``whoami`` tells which process answers."""
+clients of every replica are told; ``publish_later`` does so once a file exists (a call in
+flight while the server drains)."""
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
-from mcpws import Server
+import anyio
+
+from mcpws import Context, Server
 
 app = Server("news")
 
@@ -33,6 +36,9 @@ async def publish(uri: str) -> str:
 
 
 @app.tool()
-def whoami() -> str:
-    """The id of the process that answers."""
-    return str(os.getpid())
+async def publish_later(release: str, uri: str, ctx: Context) -> str:
+    """Report progress, then once the file *release* exists, publish as ``publish`` does."""
+    await ctx.report_progress(1, 2, "held")
+    while not Path(release).exists():
+        await anyio.sleep(0.01)
+    return await publish(uri)
