@@ -1,6 +1,7 @@
 """What watching a server costs: sequential ``tools/call`` round trips over loopback, server
 and client in one trio process, with nothing watching (``none``), with a hook overriding
-every method (``hooks``), with the connection records logged at INFO (``info``) and the
+every method (``hooks``), with Prometheus metrics (``metrics``: ``mcpws.metrics.Metrics``
+in a registry of its own), with the connection records logged at INFO (``info``) and the
 request records at DEBUG too (``debug``), the records going to a handler that drops them.
 With ``--against REV``, the same run of the tree at git revision *REV* (``before``, made
 with ``git worktree``) is measured beside them: with nothing watching, the figures of this
@@ -28,7 +29,7 @@ from typing import Any
 HERE = Path(__file__).resolve()
 ROOT = HERE.parents[1]
 TEXT = "The quick brown fox jumps over the lazy dog. " * 4
-WATCHED = ("none", "hooks", "info", "debug")
+WATCHED = ("none", "hooks", "metrics", "info", "debug")
 
 
 def _measure(variant: str, calls: int) -> dict[str, float]:
@@ -54,6 +55,12 @@ def _measure(variant: str, calls: int) -> dict[str, float]:
                 pass
 
         options["hooks"] = [Busy()]
+    elif variant == "metrics":
+        import prometheus_client
+
+        from mcpws.metrics import Metrics
+
+        options["hooks"] = [Metrics(prometheus_client.CollectorRegistry())]
     elif variant in ("info", "debug"):
         logger = logging.getLogger("mcpws")
         logger.setLevel(logging.INFO if variant == "info" else logging.DEBUG)
