@@ -1270,16 +1270,30 @@ def test_a_bus_is_a_redis_url_for_a_listening_server() -> None:
         assert done.stderr == f"mcpws: --bus is for listening servers: not with {how}\n"
 
 
-def test_a_bus_without_coredis_says_which_extra_to_install() -> None:
+@pytest.mark.parametrize(
+    ("missing", "args", "said"),
+    [
+        ("coredis", ["--bus", "redis://127.0.0.1:6379/0"], "--bus: mcpws.redis needs coredis"),
+        (
+            "prometheus_client",
+            ["--metrics", "9"],
+            "--metrics: mcpws.metrics needs prometheus-client",
+        ),
+    ],
+)
+def test_an_option_without_its_extra_says_which_to_install(
+    missing: str, args: list[str], said: str
+) -> None:
+    extra = said.split("mcpws.")[1].split(" ")[0]
     script = (
-        "import sys; sys.modules['coredis'] = None; from mcpws.__main__ import main; "
-        "sys.exit(main(['serve', '--bus', 'redis://127.0.0.1:6379/0']))"
+        f"import sys; sys.modules[{missing!r}] = None; from mcpws.__main__ import main; "
+        f"sys.exit(main(['serve', '--port', '0', *{args!r}]))"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=HARD, check=False
     )
     assert done.returncode == 2
-    assert done.stderr == "mcpws: --bus: mcpws.redis needs coredis: pip install 'mcpws[redis]'\n"
+    assert done.stderr == f"mcpws: {said}: pip install 'mcpws[{extra}]'\n"
 
 
 # Metrics ------------------------------------------------------------------------------------
@@ -1379,18 +1393,4 @@ def test_metrics_need_a_port_that_is_free() -> None:
     assert (
         done.stderr
         == f"mcpws: cannot serve the metrics on 127.0.0.1:{port}: Address already in use\n"
-    )
-
-
-def test_metrics_without_prometheus_client_say_which_extra_to_install() -> None:
-    script = (
-        "import sys; sys.modules['prometheus_client'] = None; from mcpws.__main__ import main; "
-        "sys.exit(main(['serve', '--port', '0', '--metrics', '9']))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=HARD, check=False
-    )
-    assert done.returncode == 2
-    assert done.stderr == (
-        "mcpws: --metrics: mcpws.metrics needs prometheus-client: pip install 'mcpws[metrics]'\n"
     )
