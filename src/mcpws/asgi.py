@@ -43,7 +43,10 @@ class App:
     listens on a loopback address, else any), *authenticate*, *max_connections*,
     *max_concurrent_requests*, *shutdown_timeout*, *write_limit*; *max_message_size* bounds
     one message in bytes (set the ASGI server's own limit at least as high: it refuses
-    bigger ones itself). *session_options* go to :meth:`mcpws.Server.session_config`.
+    bigger ones itself). *hooks* instrument it, as ``serve()``'s do, and during the
+    lifespan the server is on *bus* (see :class:`mcpws.app.Bus`), so that the replicas under
+    several workers tell each other's clients of their changes. *session_options* go to
+    :meth:`mcpws.Server.session_config`.
     """
 
     def __init__(self, server: object, **options: Any) -> None:

@@ -22,7 +22,7 @@ import pytest
 
 from helpers.peers import INTEROP, LOOPS, free_port, run_on
 from mcpws._demo import demo_server
-from mcpws.app import ConnectError, Reconnect, StdioServer
+from mcpws.app import ConnectError, LocalBus, Reconnect, Server, StdioServer
 from mcpws.lowlevel import DRIVERS
 
 TIMEOUT = 60
@@ -205,3 +205,41 @@ def test_the_command_line_dials_out(command: list[str]) -> None:
                         process.kill()
 
     run_on("trio", main, timeout=TIMEOUT)
+
+
+def _replica() -> Server:
+    app = Server("replica")
+
+    @app.tool()
+    def add(a: int, b: int) -> int:
+        """Add two whole numbers."""
+        return a + b
+
+    @app.tool()
+    async def reorganise() -> str:
+        """Change the tool list."""
+        await app.list_changed("tools")
+        return "done"
+
+    return app
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_dialing_server_on_a_bus_tells_its_client_of_a_replicas_change(loop: str) -> None:
+    """``dial(..., bus=...)``: the client a server dialed hears of the change a call makes
+    on a replica that listens, on the same bus."""
+    bus = LocalBus()
+    driver = DRIVERS[loop].load()
+
+    async def main() -> None:
+        async with (
+            endpoint() as waiting,
+            dialing(loop, _replica(), waiting.url, bus=bus),
+            driver.serving(_replica(), bus=bus) as listening,
+            driver.connect(listening.url) as caller,
+        ):
+            assert (await waiting.seen())["result"] == {"result": 5}
+            await caller.call_tool("reorganise", {})
+            assert await waiting.seen() == {"notification": "notifications/tools/list_changed"}
+
+    run_on(loop, main, timeout=TIMEOUT)

@@ -244,6 +244,23 @@ class RedisServer:
             probe.sendall(b"PING\r\n")
             assert probe.recv(64) == b"+PONG\r\n"
 
+    def wait_for_subscribers(self, channel: str, count: int, timeout: float = 60) -> None:
+        """Return once *count* connections subscribe to *channel*; fail after *timeout*
+        seconds."""
+        name = channel.encode()
+        ask = b"*3\r\n$6\r\nPUBSUB\r\n$6\r\nNUMSUB\r\n$%d\r\n%s\r\n" % (len(name), name)
+        deadline = time.monotonic() + timeout
+        with socket.create_connection(("127.0.0.1", self.port), timeout=30) as probe:
+            while time.monotonic() < deadline:
+                probe.sendall(ask)
+                answer = b""
+                while not answer.endswith(b"\r\n") or answer.count(b"\r\n") < 4:
+                    answer += probe.recv(256)
+                if int(answer.split(b"\r\n")[3].lstrip(b":")) >= count:
+                    return
+                time.sleep(0.05)  # spaces the questions out; the answer is what is waited on
+        raise AssertionError(f"fewer than {count} subscribers to {channel} after {timeout} s")
+
     def stop(self) -> None:
         """Stop it (SIGTERM: it closes every connection) and wait for it."""
         if self.process is not None:

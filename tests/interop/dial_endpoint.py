@@ -1,17 +1,20 @@
 """An MCP client that waits to be dialed, written with ``websockets`` (not mcpws): it
 listens on 127.0.0.1 at the port given, and for each connection, opens the session, lists
 the tools and calls ``add`` with 2 and 3, prints what it saw as one JSON line, and holds
-the connection until the server closes it or the process is killed."""
+the connection until the server closes it or the process is killed, printing the method of
+each notification that comes meanwhile as one JSON line more."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import sys
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 INITIALIZE = {
@@ -48,7 +51,11 @@ async def session(websocket: ServerConnection) -> None:
         "result": called["result"].get("structuredContent"),
     }
     print(json.dumps(seen), flush=True)
-    await websocket.wait_closed()
+    with contextlib.suppress(ConnectionClosed):
+        async for text in websocket:  # until the server closes the connection
+            message = json.loads(text)
+            if "method" in message and "id" not in message:
+                print(json.dumps({"notification": message["method"]}), flush=True)
 
 
 async def main(port: int) -> None:

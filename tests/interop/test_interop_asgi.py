@@ -22,7 +22,7 @@ import mcp
 import pytest
 
 from helpers.network import INITIALIZE, RawClient
-from helpers.peers import ASGI_SERVERS, INTEROP, asgi_serving, upgrade_status
+from helpers.peers import ASGI_SERVERS, INTEROP, RedisServer, asgi_serving, upgrade_status
 from helpers.typescript import NODE, node_packages_folder
 from mcpws.core.websocket import ConnectionClosed, TextReceived
 from mcpws.sdk import websocket_client
@@ -241,3 +241,45 @@ def test_a_server_written_for_the_sdk_1x_websocket_server_serves_the_sdk_client(
         anyio.run(main)
         assert upgrade_status(port, path="/ws", origin="https://evil.example") == 403
         assert upgrade_status(port, path="/ws", subprotocol="chat") == 400
+
+
+@pytest.mark.parametrize("server", ["uvicorn-websockets", "hypercorn-trio"])
+def test_replicas_under_an_asgi_server_tell_each_others_clients_through_redis(
+    server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes of one ASGI server (asyncio, or trio), each running ``App(...,
+    bus=RedisBus(url))``: a client subscribed on A is told of the changes a call on B
+    makes."""
+    redis = RedisServer(tmp_path)
+    redis.start()
+    monkeypatch.setenv("MCPWS_TEST_BUS", redis.url)
+    heard: list[str] = []
+
+    async def main(first: int, second: int) -> None:
+        told = anyio.Event()
+
+        def noted(method: str, params: object) -> None:
+            heard.append(method)
+            if len(heard) == 2:
+                told.set()
+
+        with anyio.fail_after(TIMEOUT):
+            async with (
+                connect(f"ws://127.0.0.1:{first}/mcp", revisions=("2025-11-25",)) as listener,
+                connect(f"ws://127.0.0.1:{second}/mcp") as caller,
+            ):
+                listener.on_notification = noted
+                await listener.subscribe_resource("news://today")
+                await caller.call_tool("publish", {"uri": "news://today"})
+                await told.wait()
+
+    try:
+        with (
+            asgi_serving("asgi_news:app", *SERVERS[server]) as first,
+            asgi_serving("asgi_news:app", *SERVERS[server]) as second,
+        ):
+            redis.wait_for_subscribers("mcpws:news", 2)  # both lifespans have begun
+            anyio.run(main, first, second, backend="trio")
+    finally:
+        redis.stop()
+    assert heard == ["notifications/resources/updated", "notifications/tools/list_changed"]

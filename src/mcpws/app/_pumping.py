@@ -12,7 +12,6 @@ import os
 import ssl
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, cast
 
 import attrs
@@ -185,12 +184,21 @@ class _Served:
         app = self.app
         return app.name if isinstance(app, Host) else app.info.name
 
-    def running(self) -> AbstractAsyncContextManager[object]:
-        """What a ``serve()`` or a ``dial()`` runs within, once: the lifespan of a hosted
-        server."""
+    #: The notification bus the server is on while it serves, if any.
+    bus: Bus | None = None
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[object]:
+        """What a ``serve()``, a ``dial()`` or an ASGI application's lifespan runs within,
+        once: the lifespan of a hosted server, the bus a server is on."""
         if isinstance(self.app, Host):
-            return self.app.lifespan()
-        return contextlib.nullcontext()
+            async with self.app.lifespan():
+                yield None
+        elif self.bus is not None:
+            async with self.app.on_bus(self.bus):
+                yield None
+        else:
+            yield None
 
 
 @attrs.define(kw_only=True)
@@ -221,17 +229,6 @@ class Serving(_Served):
     bus: Bus | None = None
     pumps: set[Kernel] = attrs.field(factory=set)
     watched: dict[Kernel, Any] = attrs.field(factory=dict)
-
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[object]:
-        """What a ``serve()`` runs within, once: the lifespan of a hosted server, the bus a
-        server is on."""
-        async with super().running():
-            if self.bus is None or not isinstance(self.app, Server):
-                yield None
-                return
-            async with self.app.on_bus(self.bus):
-                yield None
 
     @property
     def resolving(self) -> bool:
@@ -431,8 +428,7 @@ def serve_options(
     if given and uds is not None:
         raise ValueError("serve on sock or on uds, not both")
     served, session_config = _served(app, session_options)
-    if bus is not None and isinstance(served, Host):
-        raise TypeError(f"{served.name} notifies its clients itself: a bus is for an mcpws.Server")
+    _check_bus(served, bus)
     bound = host
     if uds is not None:
         bound = _ANYWHERE  # a proxy's Host, whatever it is
@@ -561,6 +557,7 @@ class DialingOut(_Served):
     grace: float
     write_limit: int = attrs.field(validator=positive_int)
     task_status: Any
+    bus: Bus | None = None
 
     def connection(self, now: float) -> ClientConnection:
         """A new connection core, as of *now*, with a new server session (none for a hosted
@@ -591,6 +588,7 @@ def dial_options(
     max_concurrent_requests: int = 64,
     shutdown_timeout: float = 10.0,
     write_limit: int = WRITE_LIMIT,
+    bus: Bus | None = None,
     task_status: Any = None,
     **session_options: Any,
 ) -> DialingOut:
@@ -607,10 +605,12 @@ def dial_options(
     *on_reconnect* with the attempts it took; with *reconnect* ``None``, a connection that
     cannot open raises :class:`~mcpws.app.ConnectError`, and one that drops ends
     ``dial()``; so does a policy's last attempt. Cancelled, it shuts the connection down as
-    ``serve()`` does (*shutdown_timeout*). *session_options* go to
-    :meth:`~mcpws.app.Server.session_config`.
+    ``serve()`` does (*shutdown_timeout*). On a *bus*, the server's changes reach the
+    clients of its replicas, and theirs its own, as with ``serve()``. *session_options* go
+    to :meth:`~mcpws.app.Server.session_config`.
     """
     served, session_config = _served(app, session_options)
+    _check_bus(served, bus)
     dialing = Dialing(
         url=url,
         headers=headers,
@@ -630,6 +630,7 @@ def dial_options(
         grace=shutdown_timeout,
         write_limit=write_limit,
         task_status=task_status,
+        bus=bus,
     )
 
 
@@ -761,6 +762,7 @@ class OnAsgi(_Served):
     pumps: set[Kernel] = attrs.field(factory=set)
     watched: dict[Kernel, Any] = attrs.field(factory=dict)
     stopping: bool = False
+    bus: Bus | None = None
 
     def policy_at(self, host: str | None) -> ServerPolicy:
         """The upgrade policy of an ASGI server listening on *host* (``None``: unknown)."""
@@ -853,14 +855,17 @@ def asgi_options(
     write_limit: int = WRITE_LIMIT,
     max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
     hooks: Sequence[Hooks] = (),
+    bus: Bus | None = None,
     **session_options: Any,
 ) -> OnAsgi:
     """The options of :class:`mcpws.asgi.App`, checked: those of ``serve()`` that an ASGI
     server leaves to its application (the ASGI server listens, speaks TLS and frames the
     WebSocket), and *max_message_size*, the bytes one message may hold. ``Host`` headers
     are checked against *allowed_hosts*, or, when that is ``None`` and the ASGI server
-    listens on a loopback address, against the loopback names."""
+    listens on a loopback address, against the loopback names. The server is on *bus*
+    during the lifespan."""
     served, session_config = _served(app, session_options)
+    _check_bus(served, bus)
     return OnAsgi(
         app=served,
         session_config=session_config,
@@ -873,7 +878,13 @@ def asgi_options(
         write_limit=write_limit,
         max_message_size=max_message_size,
         watch=Watch(hooks),
+        bus=bus,
     )
+
+
+def _check_bus(served: Server | Host, bus: Bus | None) -> None:
+    if bus is not None and isinstance(served, Host):
+        raise TypeError(f"{served.name} notifies its clients itself: a bus is for an mcpws.Server")
 
 
 def _served(
