@@ -1257,17 +1257,18 @@ def test_replicas_on_redis_tell_each_others_clients_and_outlive_a_redis_restart(
             assert "Traceback" not in replica.stderr()
 
 
-def test_a_bus_is_a_redis_url_for_a_listening_server() -> None:
+def test_a_bus_is_a_redis_url_and_it_and_metrics_are_for_listening_servers() -> None:
     done = run("serve", "--bus", "http://127.0.0.1:6379")
     assert done.returncode == 2
     assert done.stderr == (
         "mcpws: --bus: a Redis URL begins with redis://, rediss://, unix://, not "
         "'http://127.0.0.1:6379'\n"
     )
-    for args, how in ((["--stdio"], "--stdio"), (["--dial", "ws://127.0.0.1:9/"], "--dial")):
-        done = run("serve", "--bus", "redis://127.0.0.1:6379/0", *args)
-        assert done.returncode == 2
-        assert done.stderr == f"mcpws: --bus is for listening servers: not with {how}\n"
+    for flag, value in (("--bus", "redis://127.0.0.1:6379/0"), ("--metrics", "9")):
+        for how, *more in (["--stdio"], ["--dial", "ws://127.0.0.1:9/"]):
+            done = run("serve", flag, value, how, *more)
+            assert done.returncode == 2
+            assert done.stderr == f"mcpws: {flag} is for listening servers: not with {how}\n"
 
 
 @pytest.mark.parametrize(

@@ -489,8 +489,9 @@ def _server_task(app: Server | Host, args: argparse.Namespace) -> Callable[..., 
         _ssl_context(args)  # refuses TLS files with --dial
         if args.uds is not None or args.fd or args.reuse_port:
             raise _Failure("--dial listens on nothing: no --uds, --fd or --reuse-port", 2)
-        if getattr(args, "bus", None) is not None:
-            raise _Failure("--bus is for listening servers: not with --dial", 2)
+        for flag in ("bus", "metrics"):
+            if getattr(args, flag, None) is not None:
+                raise _Failure(f"--{flag} is for listening servers: not with --dial", 2)
         return functools.partial(driver.dial, app, args.dial, headers=_headers(args), **options)
     options.update(path=args.path, ssl_context=_ssl_context(args), **_policy(args))
     options.update(_listening(args))
@@ -694,8 +695,9 @@ async def _serve_stdio(app: Server | Host, args: argparse.Namespace) -> int:
     written there."""
     if args.dial is not None:
         raise _Failure("--stdio and --dial: a server is served one way at a time", 2)
-    if args.bus is not None:
-        raise _Failure("--bus is for listening servers: not with --stdio", 2)
+    for flag in ("bus", "metrics"):
+        if getattr(args, flag) is not None:
+            raise _Failure(f"--{flag} is for listening servers: not with --stdio", 2)
     if not isinstance(app, Server):
         raise _Failure(f"--stdio serves an mcpws.Server; {app.name} has a stdio of its own", 2)
     serve_stdio = DRIVERS[args.loop].load().serve_stdio
