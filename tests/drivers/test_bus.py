@@ -142,3 +142,33 @@ def test_a_change_off_a_bus_is_checked(value: Any, problem: str) -> None:
 def test_a_change_goes_through_json_unchanged() -> None:
     for change in (Change("prompts"), Change("resource", "news://today")):
         assert Change.from_json(change.to_json()) == change
+
+
+def test_a_server_that_fails_to_deliver_does_not_fail_the_publisher(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bus = LocalBus()
+    told: list[Change] = []
+
+    async def failing(change: Change) -> None:
+        raise RuntimeError("gone")
+
+    async def noting(change: Change) -> None:
+        told.append(change)
+
+    async def own(change: Change) -> None:
+        raise AssertionError("a publisher is not told of its own change")
+
+    async def main() -> None:
+        async with (
+            bus.attach("news", failing),
+            bus.attach("news", noting),
+            bus.attach("news", own) as channel,
+        ):
+            await channel.publish(Change("tools"))
+
+    anyio.run(main)
+    assert told == [Change("tools")]
+    assert caplog.records[0].getMessage() == (
+        "telling the clients of Change(kind='tools', uri=None) failed"
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol
@@ -18,6 +19,8 @@ from typing import Any, Literal, Protocol
 import attrs
 
 __all__ = ["KINDS", "Bus", "Change", "Channel", "Deliver", "LocalBus"]
+
+_log = logging.getLogger("mcpws.bus")
 
 #: What a change is of: a list, or one resource (whose URI it names).
 KINDS = ("tools", "resources", "prompts", "resource")
@@ -107,4 +110,7 @@ class _LocalChannel:
     async def publish(self, change: Change) -> None:
         for deliver in list(self.delivers):
             if deliver is not self.own:
-                await deliver(change)
+                try:
+                    await deliver(change)
+                except Exception:  # one server's failure is not the publisher's
+                    _log.exception("telling the clients of %s failed", change)
