@@ -93,7 +93,6 @@ class Supervisor:
     write: Callable[[str], object]
     workers: dict[int, subprocess.Popen[bytes]] = attrs.field(factory=dict)
     started: dict[int, float] = attrs.field(factory=dict)  # when each worker started
-    failures: int = 0
     second: int | None = None
     #: Called with the pid of each worker that ended.
     ended: Callable[[int], object] = lambda pid: None
