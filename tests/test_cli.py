@@ -34,6 +34,7 @@ import trustme
 from helpers.descriptors import LIMIT, SPARE, close, fill, let_go, refused
 from helpers.network import INITIALIZE, RawClient, upgrade_request
 from helpers.peers import INTEROP, LOOPS, RedisServer, free_port, upgrade_status
+from helpers.typescript import NODE, node_packages_folder
 from helpers.vendor_server import ANSWER, VendorServer
 from mcpws.__main__ import main
 from mcpws.app import (
@@ -1255,6 +1256,48 @@ def test_replicas_on_redis_tell_each_others_clients_and_outlive_a_redis_restart(
         for replica in (a, b):
             assert replica.wait() == 0, replica.stderr()
             assert "Traceback" not in replica.stderr()
+
+
+def test_the_typescript_sdk_client_on_one_replica_hears_of_a_change_on_another(
+    redis_server: RedisServer,
+) -> None:
+    """The official TypeScript SDK's client, subscribed on A, is told of the changes a call
+    on B makes, through the bus."""
+    packages = node_packages_folder()
+    bus = ("news_app:app", "--bus", redis_server.url)
+    with Serving(*bus, cwd=INTEROP) as a, Serving(*bus, cwd=INTEROP) as b:
+        for replica in (a, b):
+            _logged(replica, "on the bus at ")
+        script: list[str | Path] = [packages / NODE, INTEROP / "ts_listen.mjs", packages]
+        script += [a.url, "news://today", "2"]
+        listener = subprocess.Popen(script, stdout=subprocess.PIPE, text=True)
+        assert listener.stdout is not None
+        printed: queue.Queue[str | None] = queue.Queue()
+        reader = threading.Thread(target=_lines, args=(listener.stdout, printed), daemon=True)
+        reader.start()
+        try:
+            assert printed.get(timeout=HARD) == "subscribed"
+
+            async def publish() -> None:
+                with trio.fail_after(HARD):
+                    async with connect(b.url) as caller:
+                        await caller.call_tool("publish", {"uri": "news://today"})
+
+            trio.run(publish)
+            heard = [json.loads(line) for line in iter(lambda: printed.get(timeout=HARD), None)]
+            assert listener.wait(timeout=HARD) == 0
+        finally:
+            if listener.poll() is None:
+                listener.kill()
+                listener.wait(timeout=HARD)
+            reader.join(timeout=HARD)
+            listener.stdout.close()
+    for one in heard:
+        one["params"].pop("_meta", None)
+    assert heard == [
+        {"method": "notifications/resources/updated", "params": {"uri": "news://today"}},
+        {"method": "notifications/tools/list_changed", "params": {}},
+    ]
 
 
 def test_a_bus_is_a_redis_url_and_it_and_metrics_are_for_listening_servers() -> None:
