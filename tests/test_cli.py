@@ -944,8 +944,9 @@ def test_a_second_signal_stops_at_once(loop: str, first: int, second: int, tmp_p
         assert server.rest() == [f"{signal.Signals(second).name} again: stopped at once"]
 
 
-def _workers(server: Serving, count: int) -> list[int]:
-    """The process ids of *server*'s *count* workers, once each of them serves."""
+def _workers(server: Serving, count: int, *, others: list[str] | None = None) -> list[int]:
+    """The process ids of *server*'s next *count* workers, once each of them serves; the
+    other lines printed meanwhile go to *others*."""
     started: list[int] = []
     serving: set[int] = set()
     while len(serving) < count:
@@ -954,6 +955,8 @@ def _workers(server: Serving, count: int) -> list[int]:
             started.append(int(found[1]))
         elif found := re.match(r"worker (\d+): serving ", line):
             serving.add(int(found[1]))
+        elif others is not None:
+            others.append(line)
     assert serving == set(started), (serving, started)
     return started
 
@@ -1038,16 +1041,13 @@ def test_a_killed_worker_is_replaced_and_the_new_one_serves(loop: str) -> None:
         first = _workers(server, 2)
         for pid in first:
             os.kill(pid, signal.SIGKILL)
-        replaced: list[str] = []
-        while len(replaced) < 2:
-            line = server.line()
-            if "another starts" in line:
-                replaced.append(line)
-        assert sorted(line.split(" another")[0] for line in replaced) == sorted(
+        # Each death is told before its replacement starts, which may come before the next.
+        told: list[str] = []
+        second = _workers(server, 2, others=told)
+        assert not set(first) & set(second)
+        assert sorted(line.split(" another")[0] for line in told) == sorted(
             f"worker {pid} was killed by SIGKILL;" for pid in first
         )
-        second = _workers(server, 2)
-        assert not set(first) & set(second)
 
         async def served_by() -> set[int]:
             seen = set()
