@@ -114,5 +114,5 @@ def test_a_tiny_connections_run_with_compression_against_asyncio_and_the_referen
 def test_a_tiny_hooks_run_reports_each_contender() -> None:
     out = _run("bench_hooks.py", "--calls", "20", "--rounds", "1")
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:-1]}
-    assert list(rows) == ["none", "hooks", "info", "debug"]
+    assert list(rows) == ["none", "hooks", "metrics", "info", "debug"]
     assert rows["none"][2:4] == ["1.000x", "1.000x"]

@@ -109,7 +109,7 @@ class RedisBus:
                 try:
                     yield place
                 finally:
-                    place.leave()
+                    await place.leave()
         finally:
             place.close()
 
@@ -135,12 +135,19 @@ class _Place:
     #: The changes waiting for the publisher, as the messages it sends.
     _queue: Any = attrs.field(default=None, init=False)
     _queued: Any = attrs.field(default=None, init=False)
+    #: Set once the publisher has sent the last change of a server that is leaving.
+    _flushed: anyio.Event = attrs.field(factory=anyio.Event, init=False)
 
     def __attrs_post_init__(self) -> None:
         self._queue, self._queued = anyio.create_memory_object_stream[bytes](BACKLOG)
 
-    def leave(self) -> None:
-        """Stop the bus's tasks: the server leaves it."""
+    async def leave(self) -> None:
+        """Publish what is queued (for :attr:`RedisBus.timeout` seconds at most), then stop
+        the bus's tasks: the server leaves it."""
+        self._queue.close()  # the publisher sends what is queued, then ends
+        if self.up:
+            with anyio.move_on_after(self.bus.timeout, shield=True):
+                await self._flushed.wait()
         self.leaving = True  # what its connection raises as it is cut is no news
         self.scope.cancel()
 
@@ -159,6 +166,8 @@ class _Place:
             self._queue.send_nowait(json.dumps(message).encode())
         except anyio.WouldBlock:
             _log.warning("%d changes wait for %s: %s is dropped", BACKLOG, self.topic, change)
+        except anyio.ClosedResourceError:
+            _log.debug("the server is leaving the bus: %s is not published", change)
 
     async def keep_up(self) -> None:
         """Stay subscribed to the channel, connecting again whenever the connection fails,
@@ -207,6 +216,7 @@ class _Place:
         async for data in self._queued:
             with anyio.fail_after(self.bus.timeout):
                 await client.publish(self.topic, data)
+        self._flushed.set()  # the server is leaving, and all it queued is out
 
     async def _received(self, data: Any) -> None:
         try:
@@ -233,7 +243,7 @@ class _Place:
         while True:  # what was waiting to go out is for a connection that is no more
             try:
                 self._queued.receive_nowait()
-            except anyio.WouldBlock:
+            except (anyio.WouldBlock, anyio.EndOfStream):
                 break
         if self.up or not self.was_down:
             _log.warning(

@@ -117,3 +117,29 @@ def test_what_a_place_publishes_waits_for_the_publisher_while_up_only(
         "the bus at redis://localhost is down (ConnectionError: gone): the changes of other "
         "processes are not heard, local delivery goes on; trying again in 0.5 s"
     )
+
+
+def test_a_place_that_leaves_publishes_what_it_queued_first() -> None:
+    sent: list[Any] = []
+
+    class Client:
+        async def publish(self, topic: str, data: bytes) -> None:
+            await trio.sleep(0)  # the publisher takes its time
+            sent.append((topic, json.loads(data)["change"]))
+
+    async def main() -> None:
+        place = _place([])
+        place.up = True
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(place._publishing, Client())
+            for uri in ("news://today", "news://late"):
+                await place.publish(Change("resource", uri))
+            await place.leave()
+        await place.publish(Change("tools"))  # left: dropped
+        place.close()
+
+    trio.run(main)
+    assert sent == [
+        ("mcpws:news", {"kind": "resource", "uri": "news://today"}),
+        ("mcpws:news", {"kind": "resource", "uri": "news://late"}),
+    ]
