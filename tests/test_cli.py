@@ -1307,6 +1307,12 @@ def test_a_bus_is_a_redis_url_and_it_and_metrics_are_for_listening_servers() -> 
         "mcpws: --bus: a Redis URL begins with redis://, rediss://, unix://, not "
         "'http://127.0.0.1:6379'\n"
     )
+    done = run("serve", "--workers", "2", "--port", "0", "--bus", "http://nowhere")
+    assert done.returncode == 2  # said once, by the supervisor, and no worker started
+    assert done.stderr == (
+        "mcpws: --bus: a Redis URL begins with redis://, rediss://, unix://, not 'http://nowhere'\n"
+    )
+    assert "worker" not in done.stdout
     for flag, value in (("--bus", "redis://127.0.0.1:6379/0"), ("--metrics", "9")):
         for how, *more in (["--stdio"], ["--dial", "ws://127.0.0.1:9/"]):
             done = run("serve", flag, value, how, *more)

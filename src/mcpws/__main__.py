@@ -345,6 +345,8 @@ def _supervise(
     tls = _ssl_context(args) is not None  # bad TLS files: a bad command line, found now
     if args.uds is not None and args.fd:
         raise _Failure("--uds and --fd: a server listens on one of them", 2)
+    if getattr(args, "bus", None) is not None:
+        _redis_bus(args.bus)  # a bad URL, or no coredis: said once, not by every worker
     try:
         fds = [_inherited(one) for one in args.fd or ()]
         sockets = fds or bind(args.host, args.port, uds=args.uds, reuse_port=args.reuse_port)
@@ -574,6 +576,11 @@ def _bus(app: Server | Host, url: str) -> Any:
         raise _Failure(
             f"--bus: {app.name} notifies its clients itself; a bus is for an mcpws.Server", 2
         )
+    return _redis_bus(url)
+
+
+def _redis_bus(url: str) -> Any:
+    """The Redis bus at *url*, or the command line's error."""
     try:
         from mcpws.redis import RedisBus
     except ImportError as exc:
